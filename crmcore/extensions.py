@@ -1,0 +1,122 @@
+"""Extension points that other apps fill in from ``AppConfig.ready()``.
+
+crmcore never imports the apps that plug into it. Instead it offers a few
+small, explicit registries:
+
+* ``contact_panels``: panels rendered on the contact detail page.
+* ``api_routes``: DRF viewsets or URL patterns mounted under ``/api/v1/``.
+* ``page_urls``: HTML URL modules mounted under a prefix (``/ai/``, ...).
+* ``nav_items``: links in the page header, each shown only where its
+  ``visible(request)`` says so.
+* ``api_field_providers``: extra read-only fields on API items (for example
+  a contact's sentiment), computed in bulk for a page of objects.
+
+Events live in ``crmcore.events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+
+
+@dataclass(frozen=True)
+class ContactPanel:
+    """A panel on the contact detail page.
+
+    ``render(request, contact)`` returns HTML (already safe) or ``None`` when
+    the panel has nothing to show for this request (for example when the
+    capability behind it is off for the user).
+    """
+
+    key: str
+    title: str
+    render: Callable[[HttpRequest, Any], str | None]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    url_name: str
+    visible: Callable[[HttpRequest], bool] = lambda request: True
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """A viewset registered on the ``/api/v1/`` router, or raw URL patterns."""
+
+    prefix: str
+    viewset: Any = None
+    basename: str | None = None
+    urlpatterns: Any = None
+
+
+@dataclass(frozen=True)
+class PageUrls:
+    prefix: str
+    urlconf: str
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiFieldProvider:
+    """Extra fields for API items of one model.
+
+    ``provide(request, objects)`` returns ``{object.pk: {field: value}}`` for
+    the objects the caller may see it for, computed in bulk (one or two
+    queries for the whole page, never one per object). ``schema`` maps each
+    field name to a short description for the OpenAPI document.
+    """
+
+    key: str
+    model_label: str
+    provide: Callable[[Any, list[Any]], dict[int, dict[str, Any]]]
+    schema: dict[str, str] = field(default_factory=dict)
+
+
+class Registry:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._items: dict[str, Any] = {}
+
+    def register(self, item: Any) -> Any:
+        key = getattr(item, "key", None) or getattr(item, "prefix", None)
+        if not key:
+            raise ValueError(f"{self.name}: an item needs a key")
+        if key in self._items and self._items[key] != item:
+            raise ValueError(f"{self.name}: {key!r} is already registered")
+        self._items[key] = item
+        return item
+
+    def unregister(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def __iter__(self):
+        items: Iterable[Any] = self._items.values()
+        return iter(sorted(items, key=lambda item: (getattr(item, "order", 100), str(item))))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def get(self, key: str) -> Any:
+        return self._items.get(key)
+
+
+contact_panels = Registry("contact_panels")
+nav_items = Registry("nav_items")
+api_routes = Registry("api_routes")
+page_urls = Registry("page_urls")
+api_field_providers = Registry("api_field_providers")
+
+
+def providers_for(model_label: str) -> list[ApiFieldProvider]:
+    return [p for p in api_field_providers if p.model_label == model_label]

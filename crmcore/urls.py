@@ -1,0 +1,20 @@
+"""Root URLconf. Other apps add pages and API routes through crmcore.extensions."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from crmcore import extensions
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("crmcore.api.urls")),
+    path("", include("crmcore.web.urls")),
+]
+
+urlpatterns += [
+    path(
+        f"{page.prefix.strip('/')}/",
+        include(page.urlconf, namespace=page.namespace) if page.namespace else include(page.urlconf),
+    )
+    for page in extensions.page_urls
+]

@@ -1,0 +1,70 @@
+"""Shared pytest fixtures. Tests make their own data through crmcore.factories."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from crmcore import factories
+from crmcore.models import Workspace
+from crmcore.workspaces import production_workspace
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return production_workspace()
+
+
+@pytest.fixture
+def sandbox(db) -> Workspace:
+    """Another workspace: a trainee's sandbox, whose rows must never leak."""
+    return factories.SandboxWorkspaceFactory()
+
+
+@pytest.fixture
+def user(db):
+    return factories.UserFactory(username="rep")
+
+
+@pytest.fixture
+def staff_user(db):
+    return factories.StaffUserFactory(username="admin")
+
+
+@pytest.fixture
+def team(workspace, user):
+    return factories.TeamFactory(workspace=workspace, name="EMEA Sales", members=[user])
+
+
+@pytest.fixture
+def logged_in_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def api_client(user) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+@pytest.fixture
+def staff_api_client(staff_user) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(staff_user)
+    return api
