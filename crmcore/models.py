@@ -205,7 +205,7 @@ class OrderLine(WorkspaceScoped):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product_id}"
+        return f"{self.quantity} x product {self.product_id}"
 
 
 class Interaction(WorkspaceScoped):
@@ -223,9 +223,7 @@ class Interaction(WorkspaceScoped):
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="interactions")
     channel = models.CharField(max_length=20, choices=Channel.choices)
-    direction = models.CharField(
-        max_length=3, choices=Direction.choices, default=Direction.INBOUND
-    )
+    direction = models.CharField(max_length=3, choices=Direction.choices, default=Direction.INBOUND)
     subject = models.CharField(max_length=250, blank=True)
     body = models.TextField(blank=True)
     occurred_at = models.DateTimeField()
@@ -318,7 +316,7 @@ class Campaign(WorkspaceScoped):
     audience = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Filter on contacts, e.g. {\"lifecycle_stage\": \"customer\", \"region\": \"EMEA\"}.",
+        help_text='Filter on contacts, e.g. {"lifecycle_stage": "customer"}.',
     )
     subject_template = models.CharField(max_length=250, blank=True)
     body_template = models.TextField(blank=True)

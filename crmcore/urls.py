@@ -12,9 +12,6 @@ urlpatterns = [
 ]
 
 urlpatterns += [
-    path(
-        f"{page.prefix.strip('/')}/",
-        include(page.urlconf, namespace=page.namespace) if page.namespace else include(page.urlconf),
-    )
+    path(f"{page.prefix.strip('/')}/", include(page.urlconf, namespace=page.namespace))
     for page in extensions.page_urls
 ]

@@ -15,9 +15,7 @@ SESSION_KEY = "crm_workspace_id"
 
 
 def production_workspace() -> Workspace:
-    workspace = (
-        Workspace.objects.filter(kind=Workspace.Kind.PRODUCTION).order_by("id").first()
-    )
+    workspace = Workspace.objects.filter(kind=Workspace.Kind.PRODUCTION).order_by("id").first()
     if workspace is None:
         workspace = Workspace.objects.create(name="Production", kind=Workspace.Kind.PRODUCTION)
     return workspace
