@@ -42,6 +42,9 @@ CORE_APPS = [
 PLUGIN_APPS = [
     "waffle",
     "ai_features",
+    "ai_features.capabilities.sentiment",
+    "ai_features.capabilities.prediction",
+    "ai_features.capabilities.personalization",
     "training_sandbox",
 ]
 INSTALLED_APPS = CORE_APPS + PLUGIN_APPS

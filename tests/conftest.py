@@ -68,3 +68,27 @@ def staff_api_client(staff_user) -> APIClient:
     api = APIClient()
     api.force_authenticate(staff_user)
     return api
+
+
+@pytest.fixture
+def enable_capability(db):
+    """Turn a capability's flag on: for everyone, or for given users or teams."""
+    from waffle import get_waffle_flag_model
+
+    from ai_features.registry import registry
+
+    def enable(key: str, *, users=(), teams=(), everyone: bool | None = None):
+        capability = registry.get(key)
+        flag, _ = get_waffle_flag_model().objects.get_or_create(name=capability.flag_name)
+        if everyone is None:
+            everyone = not users and not teams
+        flag.everyone = True if everyone else None
+        flag.save()
+        if users:
+            flag.users.add(*users)
+        if teams:
+            flag.teams.add(*teams)
+        flag.flush()
+        return flag
+
+    return enable
