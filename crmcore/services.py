@@ -1,0 +1,608 @@
+"""Writes of the CRM domain.
+
+Every service is keyword-only, typed and atomic, and takes the workspace
+explicitly (or an object that already belongs to one). Related objects passed
+in (an account, a team, a contact, a product) must belong to the same
+workspace, otherwise ``django.core.exceptions.ValidationError`` is raised with
+the offending field name as key. Field values are validated with the model's
+own validators (email format, choices, lengths) without extra queries.
+
+Events (``crmcore.events``) are emitted after the transaction commits. Their
+payloads are plain JSON-able dicts (ids, ISO 8601 timestamps, strings); the
+exact keys are documented on each service and are part of the public contract
+that webhooks and the AI capabilities rely on:
+
+* ``contact.created`` / ``contact.updated``: see :func:`contact_payload`.
+* ``interaction.created``: see :func:`interaction_payload`.
+* ``deal.stage_changed``: see :func:`deal_stage_change`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from crmcore.events import emit_on_commit
+from crmcore.models import (
+    Account,
+    Campaign,
+    Contact,
+    Deal,
+    Interaction,
+    Order,
+    OrderLine,
+    Product,
+    Team,
+    Workspace,
+)
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _ensure_same_workspace(workspace_id: int, **related: models.Model | None) -> None:
+    """Raise a ValidationError naming each related object of another workspace."""
+    errors = {
+        name: f"{type(obj).__name__} {obj.pk} does not exist in this workspace."
+        for name, obj in related.items()
+        if obj is not None and obj.workspace_id != workspace_id
+    }
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate(instance: models.Model) -> None:
+    """Field validation only: no foreign-key lookups, no uniqueness queries."""
+    exclude = [f.name for f in instance._meta.concrete_fields if f.is_relation]
+    instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+
+
+def _apply(instance: models.Model, data: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
+    """Set the allowed fields from ``data``; return the names that changed."""
+    unknown = set(data) - allowed
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be updated."))
+    changed = []
+    for name, value in data.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+# --------------------------------------------------------------------------- accounts
+
+ACCOUNT_UPDATABLE = frozenset({"name", "domain", "industry", "region", "external_id"})
+
+
+@transaction.atomic
+def account_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    domain: str = "",
+    industry: str = "",
+    region: str = "",
+    external_id: str = "",
+) -> Account:
+    account = Account(
+        workspace=workspace,
+        name=name,
+        domain=domain,
+        industry=industry,
+        region=region,
+        external_id=external_id,
+    )
+    _validate(account)
+    account.save()
+    return account
+
+
+@transaction.atomic
+def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
+    """Update any of ``name, domain, industry, region, external_id``."""
+    changed = _apply(account, data, ACCOUNT_UPDATABLE)
+    if changed:
+        _validate(account)
+        account.save(update_fields=[*changed, "updated_at"])
+    return account
+
+
+@transaction.atomic
+def account_delete(*, account: Account) -> None:
+    """Delete an account; its contacts and deals keep existing without it."""
+    account.delete()
+
+
+# --------------------------------------------------------------------------- contacts
+
+CONTACT_UPDATABLE = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "account",
+        "owner",
+        "team",
+        "lifecycle_stage",
+        "region",
+        "segment",
+        "external_id",
+        "attributes",
+    }
+)
+
+
+def contact_payload(contact: Contact) -> dict[str, Any]:
+    """The payload of ``contact.created`` and ``contact.updated``.
+
+    Keys: ``id``, ``workspace_id``, ``first_name``, ``last_name``, ``email``,
+    ``phone``, ``account_id``, ``owner_id``, ``team_id``, ``lifecycle_stage``,
+    ``region``, ``segment``, ``external_id``, ``attributes`` (a dict),
+    ``created_at`` and ``updated_at`` (ISO 8601). ``contact.updated`` adds
+    ``changed``: the sorted names of the fields that changed (foreign keys by
+    their field name, e.g. ``"account"``).
+    """
+    return {
+        "id": contact.pk,
+        "workspace_id": contact.workspace_id,
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "account_id": contact.account_id,
+        "owner_id": contact.owner_id,
+        "team_id": contact.team_id,
+        "lifecycle_stage": contact.lifecycle_stage,
+        "region": contact.region,
+        "segment": contact.segment,
+        "external_id": contact.external_id,
+        "attributes": dict(contact.attributes or {}),
+        "created_at": _iso(contact.created_at),
+        "updated_at": _iso(contact.updated_at),
+    }
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    workspace: Workspace,
+    first_name: str,
+    last_name: str = "",
+    email: str = "",
+    phone: str = "",
+    account: Account | None = None,
+    owner: AbstractBaseUser | None = None,
+    team: Team | None = None,
+    lifecycle_stage: str = Contact.Stage.LEAD,
+    region: str = "",
+    segment: str = "",
+    external_id: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> Contact:
+    """Create a contact and emit ``contact.created`` after commit."""
+    _ensure_same_workspace(workspace.pk, account=account, team=team)
+    contact = Contact(
+        workspace=workspace,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        account=account,
+        owner=owner,
+        team=team,
+        lifecycle_stage=lifecycle_stage,
+        region=region,
+        segment=segment,
+        external_id=external_id,
+        attributes=dict(attributes or {}),
+    )
+    _validate(contact)
+    contact.save()
+    emit_on_commit("contact.created", workspace=workspace, payload=contact_payload(contact))
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, data: Mapping[str, Any]) -> Contact:
+    """Update a contact from ``data`` (field name to new value).
+
+    Emits ``contact.updated`` after commit when anything changed; its payload
+    is :func:`contact_payload` plus ``changed``.
+    """
+    _ensure_same_workspace(contact.workspace_id, account=data.get("account"), team=data.get("team"))
+    changed = _apply(contact, data, CONTACT_UPDATABLE)
+    if changed:
+        _validate(contact)
+        contact.save(update_fields=[*changed, "updated_at"])
+        payload = contact_payload(contact) | {"changed": sorted(changed)}
+        emit_on_commit("contact.updated", workspace=contact.workspace, payload=payload)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact) -> None:
+    """Delete a contact with its interactions and orders."""
+    contact.delete()
+
+
+# --------------------------------------------------------------------------- interactions
+
+INTERACTION_UPDATABLE = frozenset(
+    {"contact", "channel", "direction", "subject", "body", "occurred_at", "author"}
+)
+
+
+def interaction_payload(interaction: Interaction) -> dict[str, Any]:
+    """The payload of ``interaction.created``.
+
+    Keys: ``id``, ``workspace_id``, ``contact_id``, ``channel``, ``direction``
+    (``"in"`` or ``"out"``), ``subject``, ``body``, ``occurred_at``,
+    ``author_id``, ``created_at`` (ISO 8601).
+    """
+    return {
+        "id": interaction.pk,
+        "workspace_id": interaction.workspace_id,
+        "contact_id": interaction.contact_id,
+        "channel": interaction.channel,
+        "direction": interaction.direction,
+        "subject": interaction.subject,
+        "body": interaction.body,
+        "occurred_at": _iso(interaction.occurred_at),
+        "author_id": interaction.author_id,
+        "created_at": _iso(interaction.created_at),
+    }
+
+
+@transaction.atomic
+def interaction_create(
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    channel: str,
+    direction: str = Interaction.Direction.INBOUND,
+    subject: str = "",
+    body: str = "",
+    occurred_at: dt.datetime | None = None,
+    author: AbstractBaseUser | None = None,
+) -> Interaction:
+    """Log an interaction (``occurred_at`` defaults to now) and emit ``interaction.created``."""
+    _ensure_same_workspace(workspace.pk, contact=contact)
+    interaction = Interaction(
+        workspace=workspace,
+        contact=contact,
+        channel=channel,
+        direction=direction,
+        subject=subject,
+        body=body,
+        occurred_at=occurred_at or timezone.now(),
+        author=author,
+    )
+    _validate(interaction)
+    interaction.save()
+    emit_on_commit(
+        "interaction.created", workspace=workspace, payload=interaction_payload(interaction)
+    )
+    return interaction
+
+
+@transaction.atomic
+def interaction_update(*, interaction: Interaction, data: Mapping[str, Any]) -> Interaction:
+    """Correct an interaction. No event: ``interaction.created`` stays the only one."""
+    _ensure_same_workspace(interaction.workspace_id, contact=data.get("contact"))
+    changed = _apply(interaction, data, INTERACTION_UPDATABLE)
+    if changed:
+        _validate(interaction)
+        interaction.save(update_fields=[*changed, "updated_at"])
+    return interaction
+
+
+@transaction.atomic
+def interaction_delete(*, interaction: Interaction) -> None:
+    interaction.delete()
+
+
+# --------------------------------------------------------------------------- deals
+
+DEAL_UPDATABLE = frozenset(
+    {"name", "account", "contact", "stage", "amount", "expected_close", "owner"}
+)
+CLOSED_STAGES = frozenset({Deal.Stage.WON, Deal.Stage.LOST})
+
+
+@transaction.atomic
+def deal_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    account: Account | None = None,
+    contact: Contact | None = None,
+    stage: str = Deal.Stage.LEAD,
+    amount: Decimal | int | str = Decimal("0"),
+    expected_close: dt.date | None = None,
+    owner: AbstractBaseUser | None = None,
+) -> Deal:
+    """Create a deal. A deal created already won or lost gets ``closed_at`` = now."""
+    _ensure_same_workspace(workspace.pk, account=account, contact=contact)
+    deal = Deal(
+        workspace=workspace,
+        name=name,
+        account=account,
+        contact=contact,
+        stage=stage,
+        amount=Decimal(amount),
+        expected_close=expected_close,
+        owner=owner,
+        closed_at=timezone.now() if stage in CLOSED_STAGES else None,
+    )
+    _validate(deal)
+    deal.save()
+    return deal
+
+
+@transaction.atomic
+def deal_stage_change(*, deal: Deal, stage: str) -> Deal:
+    """Move a deal to ``stage``; no-op when it is already there.
+
+    Moving to ``won`` or ``lost`` sets ``closed_at`` to now; moving back to an
+    open stage clears it. Emits ``deal.stage_changed`` after commit with the
+    payload keys ``id``, ``workspace_id``, ``name``, ``from_stage``,
+    ``to_stage``, ``amount`` (a decimal string, e.g. ``"5000.00"``),
+    ``contact_id``, ``account_id``, ``owner_id``, ``closed_at`` (ISO 8601 or
+    null) and ``changed_at`` (ISO 8601).
+    """
+    if stage not in Deal.Stage.values:
+        raise ValidationError({"stage": f"Unknown stage {stage!r}."})
+    from_stage = deal.stage
+    if stage == from_stage:
+        return deal
+    now = timezone.now()
+    deal.stage = stage
+    deal.closed_at = now if stage in CLOSED_STAGES else None
+    deal.save(update_fields=["stage", "closed_at", "updated_at"])
+    emit_on_commit(
+        "deal.stage_changed",
+        workspace=deal.workspace,
+        payload={
+            "id": deal.pk,
+            "workspace_id": deal.workspace_id,
+            "name": deal.name,
+            "from_stage": from_stage,
+            "to_stage": stage,
+            "amount": str(deal.amount),
+            "contact_id": deal.contact_id,
+            "account_id": deal.account_id,
+            "owner_id": deal.owner_id,
+            "closed_at": _iso(deal.closed_at),
+            "changed_at": now.isoformat(),
+        },
+    )
+    return deal
+
+
+@transaction.atomic
+def deal_update(*, deal: Deal, data: Mapping[str, Any]) -> Deal:
+    """Update a deal; a change of ``stage`` goes through :func:`deal_stage_change`."""
+    data = dict(data)
+    stage = data.pop("stage", None)
+    _ensure_same_workspace(
+        deal.workspace_id, account=data.get("account"), contact=data.get("contact")
+    )
+    changed = _apply(deal, data, DEAL_UPDATABLE)
+    if changed:
+        _validate(deal)
+        deal.save(update_fields=[*changed, "updated_at"])
+    if stage is not None:
+        deal_stage_change(deal=deal, stage=stage)
+    return deal
+
+
+@transaction.atomic
+def deal_delete(*, deal: Deal) -> None:
+    deal.delete()
+
+
+# --------------------------------------------------------------------------- products
+
+PRODUCT_UPDATABLE = frozenset({"sku", "name", "category", "price"})
+
+
+def _ensure_unique_sku(*, workspace: Workspace, sku: str, exclude_pk: int | None = None) -> None:
+    clash = Product.objects.in_workspace(workspace).filter(sku=sku)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationError({"sku": f"A product with SKU {sku!r} already exists."})
+
+
+@transaction.atomic
+def product_create(
+    *,
+    workspace: Workspace,
+    sku: str,
+    name: str,
+    category: str = "",
+    price: Decimal | int | str = Decimal("0"),
+) -> Product:
+    _ensure_unique_sku(workspace=workspace, sku=sku)
+    product = Product(
+        workspace=workspace, sku=sku, name=name, category=category, price=Decimal(price)
+    )
+    _validate(product)
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, data: Mapping[str, Any]) -> Product:
+    if "sku" in data:
+        _ensure_unique_sku(workspace=product.workspace, sku=data["sku"], exclude_pk=product.pk)
+    changed = _apply(product, data, PRODUCT_UPDATABLE)
+    if changed:
+        _validate(product)
+        product.save(update_fields=changed)
+    return product
+
+
+@transaction.atomic
+def product_delete(*, product: Product) -> None:
+    """Delete a product; refused (ValidationError) while order lines refer to it."""
+    if product.order_lines.exists():
+        raise ValidationError({"product": "The product appears on orders; it cannot be deleted."})
+    product.delete()
+
+
+# --------------------------------------------------------------------------- orders
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    """One line of a new order; ``unit_price`` defaults to the product's price."""
+
+    product: Product
+    quantity: int = 1
+    unit_price: Decimal | None = None
+
+
+ORDER_UPDATABLE = frozenset({"contact", "ordered_at", "status", "external_id"})
+
+
+def _order_lines_write(*, order: Order, lines: Sequence[OrderLineInput]) -> None:
+    """Replace the order's lines (one bulk insert) and recompute its total."""
+    _ensure_same_workspace(
+        order.workspace_id, **{f"lines[{i}].product": line.product for i, line in enumerate(lines)}
+    )
+    errors = {
+        f"lines[{i}].quantity": "Quantity must be at least 1."
+        for i, line in enumerate(lines)
+        if line.quantity < 1
+    }
+    if errors:
+        raise ValidationError(errors)
+    rows = [
+        OrderLine(
+            workspace_id=order.workspace_id,
+            order=order,
+            product=line.product,
+            quantity=line.quantity,
+            unit_price=line.product.price if line.unit_price is None else Decimal(line.unit_price),
+        )
+        for line in lines
+    ]
+    order.lines.all().delete()
+    OrderLine.objects.bulk_create(rows)
+    order.total = sum((row.unit_price * row.quantity for row in rows), Decimal("0.00"))
+    order.save(update_fields=["total"])
+
+
+@transaction.atomic
+def order_create(
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    lines: Sequence[OrderLineInput],
+    ordered_at: dt.datetime | None = None,
+    status: str = Order.Status.PAID,
+    external_id: str = "",
+) -> Order:
+    """Create an order with its lines; ``total`` is the sum of quantity x unit price."""
+    _ensure_same_workspace(workspace.pk, contact=contact)
+    if not lines:
+        raise ValidationError({"lines": "An order needs at least one line."})
+    order = Order(
+        workspace=workspace,
+        contact=contact,
+        ordered_at=ordered_at or timezone.now(),
+        status=status,
+        external_id=external_id,
+        total=Decimal("0.00"),
+    )
+    _validate(order)
+    order.save()
+    _order_lines_write(order=order, lines=lines)
+    return order
+
+
+@transaction.atomic
+def order_update(
+    *,
+    order: Order,
+    data: Mapping[str, Any],
+    lines: Sequence[OrderLineInput] | None = None,
+) -> Order:
+    """Update an order's fields; when ``lines`` is given they replace the old ones."""
+    _ensure_same_workspace(order.workspace_id, contact=data.get("contact"))
+    changed = _apply(order, data, ORDER_UPDATABLE)
+    if changed:
+        _validate(order)
+        order.save(update_fields=changed)
+    if lines is not None:
+        if not lines:
+            raise ValidationError({"lines": "An order needs at least one line."})
+        _order_lines_write(order=order, lines=lines)
+    return order
+
+
+@transaction.atomic
+def order_delete(*, order: Order) -> None:
+    order.delete()
+
+
+# --------------------------------------------------------------------------- campaigns
+
+CAMPAIGN_UPDATABLE = frozenset(
+    {"name", "goal", "audience", "subject_template", "body_template", "status"}
+)
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    workspace: Workspace,
+    name: str,
+    goal: str = Campaign.Goal.CHECK_IN,
+    audience: dict[str, Any] | None = None,
+    subject_template: str = "",
+    body_template: str = "",
+    status: str = Campaign.Status.DRAFT,
+    created_by: AbstractBaseUser | None = None,
+) -> Campaign:
+    campaign = Campaign(
+        workspace=workspace,
+        name=name,
+        goal=goal,
+        audience=dict(audience or {}),
+        subject_template=subject_template,
+        body_template=body_template,
+        status=status,
+        created_by=created_by,
+    )
+    _validate(campaign)
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
+    changed = _apply(campaign, data, CAMPAIGN_UPDATABLE)
+    if changed:
+        _validate(campaign)
+        campaign.save(update_fields=[*changed, "updated_at"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_delete(*, campaign: Campaign) -> None:
+    campaign.delete()
