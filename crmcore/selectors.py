@@ -1,0 +1,368 @@
+"""Reads of the CRM domain, each scoped to a workspace passed explicitly.
+
+Selectors own ``select_related``/``prefetch_related``: a page calls one or a
+few of them and its query count stays fixed whatever the amount of data.
+Every selector takes ``workspace`` as a keyword-only argument; an object of
+another workspace is never returned (detail selectors answer ``None``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import CharField, Count, F, Prefetch, Q, QuerySet, Sum, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from crmcore.models import (
+    Account,
+    Campaign,
+    Contact,
+    Deal,
+    Interaction,
+    Order,
+    OrderLine,
+    Team,
+    Workspace,
+)
+
+ZERO = Decimal("0")
+
+
+# Contacts -------------------------------------------------------------------
+
+
+def contact_list(
+    *,
+    workspace: Workspace,
+    q: str = "",
+    stage: str = "",
+    team_id: int | None = None,
+    owner_id: int | None = None,
+) -> QuerySet[Contact]:
+    """Contacts of ``workspace``, searched and filtered, with account, team and owner.
+
+    ``q`` is split into words; every word must match the first name, last
+    name, email or account name (case-insensitive), so "ada lovelace" finds
+    Ada Lovelace and "ada acme" finds Ada at Acme.
+    """
+    contacts = Contact.objects.in_workspace(workspace).select_related("account", "team", "owner")
+    for word in q.split():
+        contacts = contacts.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(account__name__icontains=word)
+        )
+    if stage:
+        contacts = contacts.filter(lifecycle_stage=stage)
+    if team_id is not None:
+        contacts = contacts.filter(team_id=team_id)
+    if owner_id is not None:
+        contacts = contacts.filter(owner_id=owner_id)
+    return contacts
+
+
+def contact_get(*, workspace: Workspace, pk: int) -> Contact | None:
+    """One contact of ``workspace`` with its account, team and owner, or ``None``."""
+    return (
+        Contact.objects.in_workspace(workspace)
+        .select_related("account", "team", "owner")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def contact_stage_counts(*, workspace: Workspace) -> dict[str, int]:
+    """Number of contacts per lifecycle stage (every stage present, zero when empty)."""
+    counts = dict.fromkeys(Contact.Stage.values, 0)
+    rows = (
+        Contact.objects.in_workspace(workspace)
+        .order_by()
+        .values_list("lifecycle_stage")
+        .annotate(n=Count("id"))
+    )
+    for stage, n in rows:
+        counts[stage] = n
+    return counts
+
+
+# Timeline -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # "interaction", "order" or "deal"
+    occurred_at: dt.datetime
+    item: Any
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[TimelineEntry]
+    number: int
+    num_pages: int
+    total: int
+    per_page: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+TIMELINE_PER_PAGE = 25
+
+
+def _timeline_keys(*, workspace: Workspace, contact: Contact) -> QuerySet:
+    """(kind, id, ts) of every interaction, order and deal of ``contact``, as one UNION."""
+
+    def keys(model, kind: str, timestamp: str) -> QuerySet:
+        return (
+            model.objects.in_workspace(workspace)
+            .filter(contact_id=contact.pk)
+            .order_by()
+            .annotate(kind=Value(kind, output_field=CharField()), ts=F(timestamp))
+            .values_list("kind", "id", "ts")
+        )
+
+    return keys(Interaction, "interaction", "occurred_at").union(
+        keys(Order, "order", "ordered_at"),
+        keys(Deal, "deal", "created_at"),
+        all=True,
+    )
+
+
+def contact_timeline(
+    *,
+    workspace: Workspace,
+    contact: Contact,
+    page: int = 1,
+    per_page: int = TIMELINE_PER_PAGE,
+) -> TimelinePage:
+    """One page of a contact's history, newest first.
+
+    Interactions (by ``occurred_at``), orders with their lines and products
+    (by ``ordered_at``) and deals (by ``created_at``). The database orders and
+    slices the keys of the three tables (a UNION), then each kind on the page
+    is fetched in bulk: at most six queries whatever the history's size.
+    Out-of-range page numbers are clamped to the first or last page.
+    """
+    union = _timeline_keys(workspace=workspace, contact=contact)
+    total = union.count()
+    num_pages = max(1, -(-total // per_page))
+    number = min(max(1, page), num_pages)
+    offset = (number - 1) * per_page
+    keys = list(union.order_by("-ts", "-id", "kind")[offset : offset + per_page]) if total else []
+
+    ids: dict[str, list[int]] = {"interaction": [], "order": [], "deal": []}
+    for kind, pk, _ts in keys:
+        ids[kind].append(pk)
+    objects: dict[str, dict[int, Any]] = {"interaction": {}, "order": {}, "deal": {}}
+    if ids["interaction"]:
+        objects["interaction"] = (
+            Interaction.objects.in_workspace(workspace)
+            .select_related("author")
+            .in_bulk(ids["interaction"])
+        )
+    if ids["order"]:
+        lines = OrderLine.objects.select_related("product").order_by("id")
+        objects["order"] = (
+            Order.objects.in_workspace(workspace)
+            .prefetch_related(Prefetch("lines", queryset=lines))
+            .in_bulk(ids["order"])
+        )
+    if ids["deal"]:
+        objects["deal"] = (
+            Deal.objects.in_workspace(workspace).select_related("account").in_bulk(ids["deal"])
+        )
+
+    entries = [
+        TimelineEntry(kind=kind, occurred_at=ts, item=objects[kind][pk])
+        for kind, pk, ts in keys
+        if pk in objects[kind]
+    ]
+    return TimelinePage(
+        entries=entries, number=number, num_pages=num_pages, total=total, per_page=per_page
+    )
+
+
+# Accounts -------------------------------------------------------------------
+
+
+def account_get(*, workspace: Workspace, pk: int) -> Account | None:
+    return Account.objects.in_workspace(workspace).filter(pk=pk).first()
+
+
+def account_contacts(*, workspace: Workspace, account: Account) -> QuerySet[Contact]:
+    return (
+        Contact.objects.in_workspace(workspace)
+        .filter(account_id=account.pk)
+        .select_related("owner", "team")
+    )
+
+
+def account_deals(*, workspace: Workspace, account: Account) -> QuerySet[Deal]:
+    return (
+        Deal.objects.in_workspace(workspace)
+        .filter(account_id=account.pk)
+        .select_related("contact", "owner")
+    )
+
+
+# Deals ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineColumn:
+    stage: str
+    label: str
+    count: int
+    total: Decimal
+    deals: list[Deal]
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in Deal.OPEN_STAGES
+
+
+PIPELINE_DEALS_PER_STAGE = 50
+
+
+def deal_stage_totals(*, workspace: Workspace, open_only: bool = False) -> dict[str, dict]:
+    """``{stage: {"count": n, "total": Decimal}}`` for every stage, in stage order."""
+    totals = {stage: {"count": 0, "total": ZERO} for stage in Deal.Stage.values}
+    deals = Deal.objects.in_workspace(workspace)
+    if open_only:
+        deals = deals.filter(stage__in=Deal.OPEN_STAGES)
+        totals = {stage: totals[stage] for stage in Deal.OPEN_STAGES}
+    rows = (
+        deals.order_by()
+        .values_list("stage")
+        .annotate(n=Count("id"), total=Coalesce(Sum("amount"), Value(ZERO)))
+    )
+    for stage, n, total in rows:
+        if stage in totals:
+            totals[stage] = {"count": n, "total": total}
+    return totals
+
+
+def deal_pipeline(
+    *, workspace: Workspace, per_stage: int = PIPELINE_DEALS_PER_STAGE
+) -> list[PipelineColumn]:
+    """A column per deal stage: its count and sum, and its ``per_stage`` largest deals.
+
+    Two queries: the totals per stage, and the top deals of every stage at
+    once (a window function ranks them within their stage).
+    """
+    totals = deal_stage_totals(workspace=workspace)
+    ranked = (
+        Deal.objects.in_workspace(workspace)
+        .select_related("contact", "account")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("stage")],
+                order_by=[F("amount").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=per_stage)
+        .order_by("stage", "rank")
+    )
+    by_stage: dict[str, list[Deal]] = {stage: [] for stage in Deal.Stage.values}
+    for deal in ranked:
+        by_stage[deal.stage].append(deal)
+    return [
+        PipelineColumn(
+            stage=stage,
+            label=label,
+            count=totals[stage]["count"],
+            total=totals[stage]["total"],
+            deals=by_stage[stage],
+        )
+        for stage, label in Deal.Stage.choices
+    ]
+
+
+# Dashboard ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardSummary:
+    contacts_by_stage: dict[str, int]
+    open_deals_by_stage: dict[str, dict]
+    open_deal_count: int
+    open_deal_value: Decimal
+    recent_interaction_count: int
+
+    @property
+    def contact_count(self) -> int:
+        return sum(self.contacts_by_stage.values())
+
+
+RECENT_DAYS = 30
+
+
+def dashboard_summary(*, workspace: Workspace, now: dt.datetime | None = None) -> DashboardSummary:
+    """Counts for the dashboard: three aggregate queries."""
+    now = now or timezone.now()
+    open_by_stage = deal_stage_totals(workspace=workspace, open_only=True)
+    recent = (
+        Interaction.objects.in_workspace(workspace)
+        .filter(occurred_at__gte=now - dt.timedelta(days=RECENT_DAYS))
+        .count()
+    )
+    return DashboardSummary(
+        contacts_by_stage=contact_stage_counts(workspace=workspace),
+        open_deals_by_stage=open_by_stage,
+        open_deal_count=sum(row["count"] for row in open_by_stage.values()),
+        open_deal_value=sum((row["total"] for row in open_by_stage.values()), ZERO),
+        recent_interaction_count=recent,
+    )
+
+
+def interaction_recent(*, workspace: Workspace, limit: int = 10) -> list[Interaction]:
+    """The latest ``limit`` interactions of the workspace, with their contact."""
+    return list(
+        Interaction.objects.in_workspace(workspace).select_related("contact", "contact__account")[
+            :limit
+        ]
+    )
+
+
+# Filters and campaigns ------------------------------------------------------
+
+
+def team_list(*, workspace: Workspace) -> QuerySet[Team]:
+    return Team.objects.in_workspace(workspace)
+
+
+def contact_owner_list(*, workspace: Workspace) -> QuerySet:
+    """Users owning at least one contact of the workspace, by name."""
+    owner_ids = (
+        Contact.objects.in_workspace(workspace).filter(owner__isnull=False).values("owner_id")
+    )
+    return (
+        get_user_model()
+        .objects.filter(pk__in=owner_ids)
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def campaign_list(*, workspace: Workspace) -> QuerySet[Campaign]:
+    return Campaign.objects.in_workspace(workspace).select_related("created_by")

@@ -1,0 +1,129 @@
+"""The CRM's HTML pages. Thin: each reads through ``crmcore.selectors``.
+
+Every page needs a login and reads the active workspace (``request.workspace``);
+an object of another workspace answers 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.utils.safestring import mark_safe
+from django.views.generic import TemplateView
+
+from crmcore import extensions, selectors
+from crmcore.models import Contact, Deal
+from crmcore.web.forms import ContactFilterForm
+
+CONTACTS_PER_PAGE = 50
+CAMPAIGNS_PER_PAGE = 50
+
+
+def _page_number(request) -> int:
+    try:
+        return int(request.GET.get("page", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+class DashboardView(LoginRequiredMixin, TemplateView):
+    template_name = "crmcore/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        workspace = self.request.workspace
+        summary = selectors.dashboard_summary(workspace=workspace)
+        stage_labels = dict(Deal.Stage.choices)
+        return super().get_context_data(
+            summary=summary,
+            contact_stages=[
+                (label, summary.contacts_by_stage[value]) for value, label in Contact.Stage.choices
+            ],
+            open_deal_bars=[
+                {
+                    "label": stage_labels[stage],
+                    "value": row["total"],
+                    "note": f"{row['count']} deal{'s' if row['count'] != 1 else ''}",
+                }
+                for stage, row in summary.open_deals_by_stage.items()
+            ],
+            recent_interactions=selectors.interaction_recent(workspace=workspace, limit=10),
+            **kwargs,
+        )
+
+
+class ContactListView(LoginRequiredMixin, TemplateView):
+    template_name = "crmcore/contact_list.html"
+
+    def get_context_data(self, **kwargs):
+        workspace = self.request.workspace
+        form = ContactFilterForm(
+            self.request.GET or None,
+            teams=list(selectors.team_list(workspace=workspace)),
+            owners=list(selectors.contact_owner_list(workspace=workspace)),
+        )
+        contacts = selectors.contact_list(workspace=workspace, **form.filters())
+        page = Paginator(contacts, CONTACTS_PER_PAGE).get_page(self.request.GET.get("page"))
+        return super().get_context_data(form=form, page=page, **kwargs)
+
+
+class ContactDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "crmcore/contact_detail.html"
+
+    def get_context_data(self, **kwargs):
+        workspace = self.request.workspace
+        contact = selectors.contact_get(workspace=workspace, pk=kwargs["pk"])
+        if contact is None:
+            raise Http404("No such contact")
+        timeline = selectors.contact_timeline(
+            workspace=workspace, contact=contact, page=_page_number(self.request)
+        )
+        panels = []
+        for panel in extensions.contact_panels:
+            html = panel.render(self.request, contact)
+            if html is not None:
+                # The panel contract: render() returns HTML that is already safe.
+                panels.append({"key": panel.key, "title": panel.title, "html": mark_safe(html)})
+        return super().get_context_data(
+            contact=contact,
+            attributes=sorted((contact.attributes or {}).items()),
+            timeline=timeline,
+            panels=panels,
+            **kwargs,
+        )
+
+
+class AccountDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "crmcore/account_detail.html"
+
+    def get_context_data(self, **kwargs):
+        workspace = self.request.workspace
+        account = selectors.account_get(workspace=workspace, pk=kwargs["pk"])
+        if account is None:
+            raise Http404("No such account")
+        return super().get_context_data(
+            account=account,
+            contacts=list(selectors.account_contacts(workspace=workspace, account=account)),
+            deals=list(selectors.account_deals(workspace=workspace, account=account)),
+            **kwargs,
+        )
+
+
+class DealPipelineView(LoginRequiredMixin, TemplateView):
+    template_name = "crmcore/deal_pipeline.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            columns=selectors.deal_pipeline(workspace=self.request.workspace),
+            per_stage=selectors.PIPELINE_DEALS_PER_STAGE,
+            **kwargs,
+        )
+
+
+class CampaignListView(LoginRequiredMixin, TemplateView):
+    template_name = "crmcore/campaign_list.html"
+
+    def get_context_data(self, **kwargs):
+        campaigns = selectors.campaign_list(workspace=self.request.workspace)
+        page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(self.request.GET.get("page"))
+        return super().get_context_data(page=page, **kwargs)
