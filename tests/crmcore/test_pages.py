@@ -187,3 +187,208 @@ def test_dashboard__query_count__fixed(
         response = logged_in_client.get(reverse("dashboard"))
     assert response.status_code == 200
     assert len(response.context["recent_interactions"]) == 10
+
+
+# Contact list ---------------------------------------------------------------
+
+
+def _names(response) -> list[str]:
+    return [contact.full_name for contact in response.context["page"].object_list]
+
+
+def test_contact_list__search__matches_name_email_and_company(logged_in_client, workspace):
+    acme = factories.AccountFactory(workspace=workspace, name="Acme Rockets")
+    factories.ContactFactory(
+        workspace=workspace, first_name="Ada", last_name="Lovelace", account=None
+    )
+    factories.ContactFactory(
+        workspace=workspace,
+        first_name="Grace",
+        last_name="Hopper",
+        email="grace@navy.example",
+        account=None,
+    )
+    factories.ContactFactory(
+        workspace=workspace, first_name="Alan", last_name="Turing", account=acme
+    )
+    url = reverse("contact-list")
+
+    assert _names(logged_in_client.get(url, {"q": "lovelace"})) == ["Ada Lovelace"]
+    assert _names(logged_in_client.get(url, {"q": "ada LOVELACE"})) == ["Ada Lovelace"]
+    assert _names(logged_in_client.get(url, {"q": "navy.example"})) == ["Grace Hopper"]
+    assert _names(logged_in_client.get(url, {"q": "rockets"})) == ["Alan Turing"]
+    assert _names(logged_in_client.get(url, {"q": "alan acme"})) == ["Alan Turing"]
+    assert _names(logged_in_client.get(url, {"q": "nobody"})) == []
+    assert "No contacts match." in _text(logged_in_client.get(url, {"q": "nobody"}))
+
+
+def test_contact_list__filters__stage_team_and_owner(logged_in_client, workspace, user, team):
+    other_owner = factories.UserFactory(username="other")
+    factories.ContactFactory(
+        workspace=workspace,
+        first_name="Lead",
+        last_name="Mine",
+        owner=user,
+        team=team,
+        lifecycle_stage=Contact.Stage.LEAD,
+    )
+    factories.ContactFactory(
+        workspace=workspace,
+        first_name="Customer",
+        last_name="Mine",
+        owner=user,
+        lifecycle_stage=Contact.Stage.CUSTOMER,
+    )
+    factories.ContactFactory(
+        workspace=workspace,
+        first_name="Lead",
+        last_name="Theirs",
+        owner=other_owner,
+        lifecycle_stage=Contact.Stage.LEAD,
+    )
+    url = reverse("contact-list")
+
+    assert _names(logged_in_client.get(url, {"stage": "lead"})) == ["Lead Mine", "Lead Theirs"]
+    assert _names(logged_in_client.get(url, {"team": team.pk})) == ["Lead Mine"]
+    assert _names(logged_in_client.get(url, {"owner": user.pk})) == ["Customer Mine", "Lead Mine"]
+    assert _names(logged_in_client.get(url, {"owner": other_owner.pk, "stage": "lead"})) == [
+        "Lead Theirs"
+    ]
+    html = _text(logged_in_client.get(url))
+    assert f'<option value="{team.pk}">EMEA Sales</option>' in html
+    assert f'<option value="{other_owner.pk}">{other_owner.get_full_name()}</option>' in html
+
+
+def test_contact_list__other_workspace__not_listed(logged_in_client, workspace, sandbox):
+    factories.ContactFactory(workspace=workspace, first_name="Real", last_name="Person")
+    factories.ContactFactory(workspace=sandbox, first_name="Fake", last_name="Person")
+    response = logged_in_client.get(reverse("contact-list"), {"q": "person"})
+    assert _names(response) == ["Real Person"]
+
+
+def test_contact_list__60_contacts__paginates_by_50(logged_in_client, workspace):
+    for n in range(60):
+        factories.ContactFactory(workspace=workspace, first_name="Pat", last_name=f"N{n:02d}")
+    url = reverse("contact-list")
+
+    first = logged_in_client.get(url, {"q": "pat"})
+    second = logged_in_client.get(url, {"q": "pat", "page": 2})
+
+    assert len(first.context["page"].object_list) == 50
+    assert _names(second) == [f"Pat N{n}" for n in range(50, 60)]
+    assert 'href="?q=pat&amp;page=2" rel="next"' in first.content.decode()
+    assert "Page 2 of 2" in _text(second)
+
+
+@pytest.mark.parametrize("filters", [{}, {"q": "a", "stage": "customer"}])
+def test_contact_list__50_contacts__fixed_query_count(
+    logged_in_client, workspace, user, team, core_only, django_assert_num_queries, filters
+):
+    for _ in range(50):
+        factories.ContactFactory(workspace=workspace, first_name="Ann", owner=user, team=team)
+    # teams, owners, count, page
+    with django_assert_num_queries(REQUEST_QUERIES + 4):
+        response = logged_in_client.get(reverse("contact-list"), filters)
+    assert len(response.context["page"].object_list) == 50
+
+
+# Account detail -------------------------------------------------------------
+
+
+def test_account_detail__account__shows_contacts_and_deals(logged_in_client, workspace):
+    acme = factories.AccountFactory(workspace=workspace, name="Acme Rockets", industry="Retail")
+    ada = factories.ContactFactory(workspace=workspace, first_name="Ada", account=acme)
+    factories.ContactFactory(workspace=workspace, first_name="Elsewhere")
+    factories.DealFactory(
+        workspace=workspace, contact=ada, account=acme, name="Rocket fuel", amount=Decimal("4200")
+    )
+
+    response = logged_in_client.get(reverse("account-detail", args=[acme.pk]))
+
+    assert response.status_code == 200
+    assert [c.first_name for c in response.context["contacts"]] == ["Ada"]
+    assert [d.name for d in response.context["deals"]] == ["Rocket fuel"]
+    html = _text(response)
+    assert "<h1>Acme Rockets</h1>" in html
+    assert '<td class="num">4,200</td>' in html
+
+
+def test_account_detail__other_workspace__404(logged_in_client, sandbox):
+    account = factories.AccountFactory(workspace=sandbox)
+    assert logged_in_client.get(reverse("account-detail", args=[account.pk])).status_code == 404
+
+
+def test_account_detail__query_count__fixed(
+    logged_in_client, workspace, core_only, django_assert_num_queries
+):
+    account = factories.AccountFactory(workspace=workspace)
+    for _ in range(10):
+        contact = factories.ContactFactory(workspace=workspace, account=account)
+        factories.DealFactory(workspace=workspace, contact=contact, account=account)
+    # account, contacts, deals
+    with django_assert_num_queries(REQUEST_QUERIES + 3):
+        response = logged_in_client.get(reverse("account-detail", args=[account.pk]))
+    assert len(response.context["deals"]) == 10
+
+
+# Deal pipeline --------------------------------------------------------------
+
+
+def test_deal_pipeline__deals__a_column_per_stage_with_sums(logged_in_client, workspace, sandbox):
+    contact = factories.ContactFactory(workspace=workspace)
+    factories.DealFactory(
+        workspace=workspace, contact=contact, name="Small", stage="proposal", amount=1000
+    )
+    factories.DealFactory(
+        workspace=workspace, contact=contact, name="Big", stage="proposal", amount=9000
+    )
+    factories.DealFactory(workspace=workspace, contact=contact, name="Done", stage="won", amount=5)
+    factories.DealFactory(workspace=sandbox, stage="proposal", amount=777)
+
+    response = logged_in_client.get(reverse("deal-pipeline"))
+
+    columns = {column.stage: column for column in response.context["columns"]}
+    assert list(columns) == ["lead", "qualified", "proposal", "negotiation", "won", "lost"]
+    assert [d.name for d in columns["proposal"].deals] == ["Big", "Small"]
+    assert (columns["proposal"].count, columns["proposal"].total) == (2, Decimal("10000"))
+    assert (columns["won"].count, columns["won"].total) == (1, Decimal("5"))
+    assert (columns["lead"].count, columns["lead"].deals) == (0, [])
+    assert '<strong class="sum">10,000</strong>' in _text(response)
+
+
+def test_deal_pipeline__query_count__fixed(
+    logged_in_client, workspace, core_only, django_assert_num_queries
+):
+    for stage in Deal.Stage.values:
+        factories.DealFactory.create_batch(3, workspace=workspace, stage=stage)
+    # totals per stage, ranked deals
+    with django_assert_num_queries(REQUEST_QUERIES + 2):
+        response = logged_in_client.get(reverse("deal-pipeline"))
+    assert sum(len(column.deals) for column in response.context["columns"]) == 18
+
+
+# Campaigns ------------------------------------------------------------------
+
+
+def test_campaign_list__campaigns__lists_workspace_campaigns(
+    logged_in_client, workspace, sandbox, user
+):
+    factories.CampaignFactory(workspace=workspace, name="Spring check-in", created_by=user)
+    factories.CampaignFactory(workspace=sandbox, name="Practice run")
+
+    response = logged_in_client.get(reverse("campaign-list"))
+
+    assert [c.name for c in response.context["page"].object_list] == ["Spring check-in"]
+    html = _text(response)
+    assert "<strong>Spring check-in</strong>" in html
+    assert "Practice run" not in html
+
+
+def test_campaign_list__query_count__fixed(
+    logged_in_client, workspace, user, core_only, django_assert_num_queries
+):
+    factories.CampaignFactory.create_batch(20, workspace=workspace, created_by=user)
+    # count, page
+    with django_assert_num_queries(REQUEST_QUERIES + 2):
+        response = logged_in_client.get(reverse("campaign-list"))
+    assert len(response.context["page"].object_list) == 20
