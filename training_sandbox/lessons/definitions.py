@@ -1,0 +1,139 @@
+"""Lesson definitions: frozen dataclasses loaded and validated from JSON.
+
+A lesson file looks like::
+
+    {
+      "slug": "crm-basics",
+      "title": "CRM basics",
+      "capability": null,
+      "order": 10,
+      "summary": "...",
+      "steps": [
+        {"key": "log-interaction", "title": "Log an interaction",
+         "instructions": "...",
+         "check": {"type": "records", "model": "crmcore.Interaction",
+                   "filter": {}, "user_field": "author", "min": 1,
+                   "since": "lesson_start"}}
+      ]
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from training_sandbox.conf import get_setting
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+class LessonError(ValueError):
+    """A lesson definition that does not follow the format."""
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    instructions: str
+    check: dict[str, Any] = field(default_factory=dict)
+    hint_url: str = ""
+
+
+@dataclass(frozen=True)
+class Lesson:
+    slug: str
+    title: str
+    summary: str
+    steps: tuple[Step, ...]
+    capability: str | None = None
+    order: int = 100
+
+    @property
+    def step_count(self) -> int:
+        return len(self.steps)
+
+
+def _require(data: dict, key: str, where: str) -> Any:
+    value = data.get(key)
+    if value in (None, "", [], {}):
+        raise LessonError(f"{where}: {key!r} is required")
+    return value
+
+
+def lesson_from_dict(data: dict[str, Any], *, source: str = "lesson") -> Lesson:
+    """Build and validate a lesson (each step's check against the check registry)."""
+    from training_sandbox.lessons.checks import validate_check
+
+    slug = _require(data, "slug", source)
+    where = f"lesson {slug!r}"
+    steps = []
+    keys = set()
+    for index, raw in enumerate(_require(data, "steps", where), start=1):
+        step_where = f"{where} step {index}"
+        key = _require(raw, "key", step_where)
+        if key in keys:
+            raise LessonError(f"{step_where}: duplicate key {key!r}")
+        keys.add(key)
+        check = dict(_require(raw, "check", step_where))
+        try:
+            validate_check(check)
+        except LessonError as exc:
+            raise LessonError(f"{step_where}: {exc}") from None
+        steps.append(
+            Step(
+                key=key,
+                title=_require(raw, "title", step_where),
+                instructions=_require(raw, "instructions", step_where),
+                check=check,
+                hint_url=raw.get("hint_url", ""),
+            )
+        )
+    return Lesson(
+        slug=slug,
+        title=_require(data, "title", where),
+        summary=data.get("summary", ""),
+        steps=tuple(steps),
+        capability=data.get("capability"),
+        order=int(data.get("order", 100)),
+    )
+
+
+def lesson_dirs() -> list[Path]:
+    extra = get_setting("LESSON_DIRS")
+    return [DATA_DIR, *(Path(p) for p in extra)]
+
+
+@cache
+def _load(dirs: tuple[Path, ...]) -> dict[str, Lesson]:
+    found: dict[str, Lesson] = {}
+    for directory in dirs:
+        for path in sorted(directory.glob("*.json")):
+            lesson = lesson_from_dict(json.loads(path.read_text()), source=str(path))
+            if lesson.slug in found:
+                raise LessonError(f"{path}: lesson {lesson.slug!r} is defined twice")
+            found[lesson.slug] = lesson
+    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+
+
+def lessons() -> list[Lesson]:
+    """Every lesson, in teaching order."""
+    return list(_load(tuple(lesson_dirs())).values())
+
+
+def get_lesson(slug: str) -> Lesson | None:
+    return _load(tuple(lesson_dirs())).get(slug)
+
+
+def lesson_for_capability(capability_key: str) -> Lesson | None:
+    """The lesson teaching a capability (its ``lesson`` slug in the AI registry)."""
+    from ai_features.registry import registry
+
+    if capability_key not in registry:
+        return None
+    slug = registry.get(capability_key).lesson
+    return get_lesson(slug) if slug else None

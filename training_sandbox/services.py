@@ -1,0 +1,318 @@
+"""Writes of the training sandbox: create, reset and delete sandboxes; lessons; outbound.
+
+A sandbox is built by the deterministic generator
+(``training_sandbox.generator``) from its seed, so a reset (clear, then
+regenerate with the same seed and size) gives back exactly the seeded data.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import models, transaction
+from django.utils import timezone
+
+from crmcore.events import Event
+from crmcore.models import Workspace
+from training_sandbox.conf import get_setting
+from training_sandbox.lessons import get_lesson
+from training_sandbox.lessons.checks import CheckContext, CheckResult, run_check
+from training_sandbox.models import LessonProgress, OutboundRecord, Sandbox, SandboxEvent
+from training_sandbox.selectors import passed_cache_key
+
+# -- sandboxes ----------------------------------------------------------------
+
+
+def _generator():
+    # Imported on first use: it loads Faker and the factories.
+    from training_sandbox import generator
+
+    return generator
+
+
+def _validate_size(contacts: int) -> None:
+    maximum = get_setting("MAX_CONTACTS")
+    if not 1 <= contacts <= maximum:
+        raise ValidationError({"contacts": f"Choose between 1 and {maximum:,} contacts."})
+
+
+@transaction.atomic
+def sandbox_create(
+    *, user, contacts: int | None = None, seed: int | None = None, progress=None
+) -> Workspace:
+    """Create ``user``'s sandbox and fill it with generated data.
+
+    ``contacts`` and ``seed`` default to the settings (``DEFAULT_CONTACTS``,
+    ``DEFAULT_SEED``). A user has at most one sandbox: a ValidationError when
+    it exists already.
+    """
+    contacts = get_setting("DEFAULT_CONTACTS") if contacts is None else contacts
+    seed = get_setting("DEFAULT_SEED") if seed is None else seed
+    _validate_size(contacts)
+    if Workspace.objects.filter(kind=Workspace.Kind.SANDBOX, owner_id=user.pk).exists():
+        raise ValidationError(f"{user.get_username()} already has a sandbox.")
+    workspace = Workspace.objects.create(
+        name=f"Sandbox of {user.get_username()}",
+        kind=Workspace.Kind.SANDBOX,
+        owner=user,
+        seed=seed,
+    )
+    started = time.perf_counter()
+    _generator().generate_workspace_data(
+        workspace=workspace, contacts=contacts, seed=seed, progress=progress
+    )
+    Sandbox.objects.create(
+        workspace=workspace,
+        contacts=contacts,
+        generation_seconds=round(time.perf_counter() - started, 3),
+    )
+    return workspace
+
+
+def _cascade_models(*, include_crmcore: bool) -> list[type[models.Model]]:
+    """Models whose rows belong to a workspace and go with it (``workspace`` FK, CASCADE).
+
+    ``Sandbox`` (the sandbox's own settings) is kept by a reset.
+    """
+    found = []
+    for model in apps.get_models():
+        if model is Sandbox or (model._meta.app_label == "crmcore" and not include_crmcore):
+            continue
+        for f in model._meta.concrete_fields:
+            if (
+                f.many_to_one
+                and f.related_model is Workspace
+                and f.remote_field.on_delete is models.CASCADE
+            ):
+                found.append(model)
+                break
+    return found
+
+
+def _clear(workspace: Workspace) -> None:
+    """Remove every row of the workspace but the workspace and its settings.
+
+    Rows of the other apps first (they may point at CRM rows), then the CRM
+    data in bulk by the generator, then whatever else is left.
+    """
+    for model in _cascade_models(include_crmcore=False):
+        model._base_manager.filter(workspace_id=workspace.pk).delete()
+    _generator().clear_workspace_data(workspace=workspace)
+    for model in _cascade_models(include_crmcore=True):
+        model._base_manager.filter(workspace_id=workspace.pk).delete()
+
+
+def _restart_open_lessons(workspace: Workspace) -> None:
+    """Lessons in progress start again: the work they counted was in the old data."""
+    if workspace.owner_id is None:
+        return
+    LessonProgress.objects.filter(user_id=workspace.owner_id, passed_at__isnull=True).update(
+        started_at=timezone.now(), checked_at=None, missing=[]
+    )
+
+
+@transaction.atomic
+def sandbox_reset(*, workspace: Workspace, progress=None) -> Workspace:
+    """Restore a sandbox to its seeded state: clear it, regenerate with the same seed and size."""
+    if not workspace.is_sandbox:
+        raise ValidationError("Only a sandbox can be reset.")
+    settings_row = Sandbox.objects.filter(workspace_id=workspace.pk).first()
+    contacts = settings_row.contacts if settings_row else get_setting("DEFAULT_CONTACTS")
+    started = time.perf_counter()
+    _clear(workspace)
+    _generator().generate_workspace_data(
+        workspace=workspace, contacts=contacts, seed=workspace.seed, progress=progress
+    )
+    Sandbox.objects.update_or_create(
+        workspace=workspace,
+        defaults={
+            "contacts": contacts,
+            "reset_at": timezone.now(),
+            "generation_seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+    _restart_open_lessons(workspace)
+    return workspace
+
+
+@transaction.atomic
+def sandbox_delete(*, workspace: Workspace) -> None:
+    """Delete a sandbox and every row in it. Lesson progress stays with the trainee."""
+    if not workspace.is_sandbox:
+        raise ValidationError("Only a sandbox can be deleted.")
+    _clear(workspace)
+    workspace.delete()
+
+
+# -- lessons ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    key: str
+    title: str
+    result: CheckResult
+
+
+@dataclass(frozen=True)
+class LessonCheckOutcome:
+    lesson: str
+    steps: list[StepOutcome]
+    progress: LessonProgress
+
+    @property
+    def passed(self) -> bool:
+        return all(step.result.passed for step in self.steps)
+
+    @property
+    def missing(self) -> list[dict[str, str]]:
+        """``[{"step": key, "missing": sentence}]`` for every step not done yet."""
+        return [
+            {"step": step.key, "missing": step.result.missing}
+            for step in self.steps
+            if not step.result.passed
+        ]
+
+
+def _lesson_or_error(slug: str):
+    lesson = get_lesson(slug)
+    if lesson is None:
+        raise ValidationError({"lesson": f"No lesson {slug!r}."})
+    return lesson
+
+
+def _sandbox_of(user, workspace: Workspace) -> None:
+    if not (workspace.is_sandbox and workspace.owner_id == user.pk):
+        raise ValidationError("Lessons are done in your own sandbox.")
+
+
+@transaction.atomic
+def lesson_start(*, user, lesson: str, workspace: Workspace) -> LessonProgress:
+    """Start (or restart) a lesson in the user's sandbox: checks count work from now on.
+
+    Restarting a passed lesson keeps it passed.
+    """
+    _lesson_or_error(lesson)
+    _sandbox_of(user, workspace)
+    progress, _ = LessonProgress.objects.update_or_create(
+        user=user,
+        lesson=lesson,
+        defaults={
+            "workspace": workspace,
+            "started_at": timezone.now(),
+            "checked_at": None,
+            "missing": [],
+        },
+    )
+    return progress
+
+
+@transaction.atomic
+def lesson_check(*, user, lesson: str, workspace: Workspace) -> LessonCheckOutcome:
+    """Run every step's check against the sandbox; record what is missing, or the pass.
+
+    A lesson not started yet starts now (so its checks count nothing done before).
+    """
+    definition = _lesson_or_error(lesson)
+    _sandbox_of(user, workspace)
+    progress = LessonProgress.objects.select_for_update().filter(user=user, lesson=lesson).first()
+    if progress is None:
+        progress = lesson_start(user=user, lesson=lesson, workspace=workspace)
+    context = CheckContext(user=user, workspace=workspace, started_at=progress.started_at)
+    steps = [
+        StepOutcome(key=step.key, title=step.title, result=run_check(context, step.check))
+        for step in definition.steps
+    ]
+    outcome = LessonCheckOutcome(lesson=lesson, steps=steps, progress=progress)
+    progress.checked_at = timezone.now()
+    progress.missing = outcome.missing
+    progress.workspace = workspace
+    if outcome.passed and progress.passed_at is None:
+        progress.passed_at = progress.checked_at
+    progress.save(update_fields=["checked_at", "missing", "workspace", "passed_at"])
+    if progress.passed_at is not None:
+        transaction.on_commit(lambda: cache.set(passed_cache_key(user.pk, lesson), True, None))
+    return outcome
+
+
+# -- events and outbound effects ---------------------------------------------
+
+OUTBOUND_EMAIL_EVENT = "outbound.email"
+OUTBOUND_WEBHOOK_EVENT = "outbound.webhook"
+
+
+def sandbox_event_record(*, event: Event) -> SandboxEvent | None:
+    """Keep a domain event that happened in a sandbox; outbound ones become records."""
+    if not event.is_sandbox:
+        return None
+    row = SandboxEvent.objects.create(
+        workspace_id=event.workspace_id, name=event.name, payload=event.payload
+    )
+    if event.name in (OUTBOUND_EMAIL_EVENT, OUTBOUND_WEBHOOK_EVENT):
+        payload = event.payload
+        OutboundRecord.objects.create(
+            workspace_id=event.workspace_id,
+            kind=(
+                OutboundRecord.Kind.EMAIL
+                if event.name == OUTBOUND_EMAIL_EVENT
+                else OutboundRecord.Kind.WEBHOOK
+            ),
+            recipient=str(payload.get("to") or payload.get("url") or "")[:1000],
+            subject=str(payload.get("subject") or payload.get("event") or "")[:250],
+            body=str(payload.get("body") or ""),
+            payload=payload,
+            source=str(payload.get("source") or "")[:100],
+        )
+    return row
+
+
+def outbound_record(
+    *,
+    workspace: Workspace,
+    kind: str,
+    recipient: str,
+    subject: str = "",
+    body: str = "",
+    payload: dict[str, Any] | None = None,
+    source: str = "",
+) -> OutboundRecord:
+    """Record an outbound effect a sandbox would have had (shown as "would have sent")."""
+    if not workspace.is_sandbox:
+        raise ValidationError("Only a sandbox records outbound effects instead of sending them.")
+    return OutboundRecord.objects.create(
+        workspace=workspace,
+        kind=kind,
+        recipient=recipient[:1000],
+        subject=subject[:250],
+        body=body,
+        payload=payload or {},
+        source=source[:100],
+    )
+
+
+@transaction.atomic
+def email_send(
+    *, workspace: Workspace, to: list[str], subject: str, body: str, source: str = ""
+) -> int:
+    """Send an email from a workspace: sent from production, only recorded from a sandbox.
+
+    Returns the number of emails sent (0 from a sandbox).
+    """
+    if workspace.is_sandbox:
+        for address in to:
+            outbound_record(
+                workspace=workspace,
+                kind=OutboundRecord.Kind.EMAIL,
+                recipient=address,
+                subject=subject,
+                body=body,
+                source=source,
+            )
+        return 0
+    return send_mail(subject, body, None, to)

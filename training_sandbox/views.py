@@ -1,0 +1,244 @@
+"""Pages of the training sandbox. Thin: each calls one service or a few selectors.
+
+A trainee creates, enters, leaves, resets and deletes only their own sandbox;
+staff see everyone's progress and can reset or delete any sandbox.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views import View
+from django.views.generic import TemplateView
+
+from crmcore.workspaces import workspace_enter, workspace_leave
+from training_sandbox import selectors, services
+from training_sandbox.forms import SandboxCreateForm
+from training_sandbox.lessons import get_lesson
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+class SandboxHomeView(LoginRequiredMixin, TemplateView):
+    template_name = "training_sandbox/home.html"
+
+    def get_context_data(self, **kwargs):
+        sandbox = selectors.sandbox_for(user=self.request.user)
+        return super().get_context_data(
+            sandbox=sandbox,
+            summary=selectors.sandbox_summary(workspace=sandbox) if sandbox else None,
+            form=kwargs.pop("form", None) or SandboxCreateForm(),
+            inside=self.request.workspace.is_sandbox,
+            **kwargs,
+        )
+
+
+class SandboxCreateView(LoginRequiredMixin, View):
+    def post(self, request):
+        form = SandboxCreateForm(request.POST)
+        if not form.is_valid():
+            page = SandboxHomeView()
+            page.setup(request)
+            return page.render_to_response(page.get_context_data(form=form))
+        try:
+            sandbox = services.sandbox_create(
+                user=request.user,
+                contacts=form.cleaned_data["contacts"],
+                seed=form.cleaned_data["seed"],
+            )
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("sandbox:home")
+        workspace_enter(request=request, workspace=sandbox)
+        messages.success(request, f"Your sandbox is ready (seed {sandbox.seed}). You are in it.")
+        return redirect("sandbox:lesson-list")
+
+
+class SandboxEnterView(LoginRequiredMixin, TemplateView):
+    """GET asks (a header link), POST enters the user's own sandbox."""
+
+    template_name = "training_sandbox/enter.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            sandbox=selectors.sandbox_for(user=self.request.user),
+            form=SandboxCreateForm(),
+            **kwargs,
+        )
+
+    def post(self, request):
+        sandbox = selectors.sandbox_for(user=request.user)
+        if sandbox is None:
+            return redirect("sandbox:home")
+        workspace_enter(request=request, workspace=sandbox)
+        messages.success(request, "You are in your sandbox: practice data only.")
+        return redirect("dashboard")
+
+
+class SandboxLeaveView(LoginRequiredMixin, TemplateView):
+    """GET asks (a header link), POST goes back to production."""
+
+    template_name = "training_sandbox/leave.html"
+
+    def post(self, request):
+        workspace_leave(request=request)
+        messages.success(request, "You left the sandbox: this is real data again.")
+        return redirect("dashboard")
+
+
+class _OwnSandboxMixin(LoginRequiredMixin):
+    def own_sandbox(self):
+        sandbox = selectors.sandbox_for(user=self.request.user)
+        if sandbox is None:
+            raise Http404("You have no sandbox")
+        return sandbox
+
+
+class SandboxResetView(_OwnSandboxMixin, View):
+    def post(self, request):
+        sandbox = services.sandbox_reset(workspace=self.own_sandbox())
+        messages.success(
+            request, f"Your sandbox is back to its seeded state (seed {sandbox.seed})."
+        )
+        return redirect("sandbox:home")
+
+
+class SandboxDeleteView(_OwnSandboxMixin, View):
+    def post(self, request):
+        services.sandbox_delete(workspace=self.own_sandbox())
+        workspace_leave(request=request)
+        messages.success(request, "Your sandbox and everything in it are deleted.")
+        return redirect("sandbox:home")
+
+
+class WouldHaveSentView(_OwnSandboxMixin, TemplateView):
+    template_name = "training_sandbox/would_have_sent.html"
+
+    def get_context_data(self, **kwargs):
+        sandbox = self.own_sandbox()
+        return super().get_context_data(
+            sandbox=sandbox, items=selectors.would_have_sent(workspace=sandbox), **kwargs
+        )
+
+
+# -- lessons ------------------------------------------------------------------
+
+
+class LessonListView(LoginRequiredMixin, TemplateView):
+    template_name = "training_sandbox/lesson_list.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            statuses=selectors.lesson_statuses(user=self.request.user),
+            sandbox=selectors.sandbox_for(user=self.request.user),
+            **kwargs,
+        )
+
+
+class _LessonMixin(LoginRequiredMixin):
+    def lesson(self):
+        lesson = get_lesson(self.kwargs["slug"])
+        if lesson is None:
+            raise Http404("No such lesson")
+        return lesson
+
+
+class LessonDetailView(_LessonMixin, TemplateView):
+    template_name = "training_sandbox/lesson_detail.html"
+
+    def get_context_data(self, **kwargs):
+        lesson = self.lesson()
+        progress = selectors.lesson_progress_get(user=self.request.user, lesson=lesson.slug)
+        missing = {m["step"]: m["missing"] for m in (progress.missing if progress else [])}
+        checked = progress is not None and progress.checked_at is not None
+        steps = [
+            {
+                "step": step,
+                "missing": missing.get(step.key, ""),
+                "done": checked and step.key not in missing,
+            }
+            for step in lesson.steps
+        ]
+        return super().get_context_data(
+            lesson=lesson,
+            progress=progress,
+            steps=steps,
+            sandbox=selectors.sandbox_for(user=self.request.user),
+            **kwargs,
+        )
+
+
+class LessonStartView(_LessonMixin, View):
+    def post(self, request, slug):
+        lesson = self.lesson()
+        sandbox = selectors.sandbox_for(user=request.user)
+        if sandbox is None:
+            messages.error(request, "Create your sandbox first.")
+            return redirect("sandbox:home")
+        services.lesson_start(user=request.user, lesson=lesson.slug, workspace=sandbox)
+        if not request.workspace.is_sandbox:
+            workspace_enter(request=request, workspace=sandbox)
+        messages.success(
+            request, f"Lesson started: {lesson.title}. Work in your sandbox, then Check."
+        )
+        return HttpResponseRedirect(reverse("sandbox:lesson-detail", args=[lesson.slug]))
+
+
+class LessonCheckView(_LessonMixin, View):
+    def post(self, request, slug):
+        lesson = self.lesson()
+        sandbox = selectors.sandbox_for(user=request.user)
+        if sandbox is None:
+            messages.error(request, "Create your sandbox first.")
+            return redirect("sandbox:home")
+        outcome = services.lesson_check(user=request.user, lesson=lesson.slug, workspace=sandbox)
+        if outcome.passed:
+            messages.success(request, f"Passed: {lesson.title}.")
+        else:
+            messages.warning(request, "Not yet: " + " ".join(m["missing"] for m in outcome.missing))
+        return HttpResponseRedirect(reverse("sandbox:lesson-detail", args=[lesson.slug]))
+
+
+# -- staff --------------------------------------------------------------------
+
+
+class _StaffMixin(LoginRequiredMixin, UserPassesTestMixin):
+    raise_exception = True
+
+    def test_func(self) -> bool:
+        return self.request.user.is_staff
+
+    def sandbox(self):
+        sandbox = selectors.sandbox_get(pk=self.kwargs["pk"])
+        if sandbox is None:
+            raise Http404("No such sandbox")
+        return sandbox
+
+
+class ProgressView(_StaffMixin, TemplateView):
+    template_name = "training_sandbox/progress.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(overview=selectors.progress_overview(), **kwargs)
+
+
+class StaffSandboxResetView(_StaffMixin, View):
+    def post(self, request, pk):
+        sandbox = services.sandbox_reset(workspace=self.sandbox())
+        messages.success(request, f"{sandbox.name} is back to its seeded state.")
+        return redirect("sandbox:progress")
+
+
+class StaffSandboxDeleteView(_StaffMixin, View):
+    def post(self, request, pk):
+        sandbox = self.sandbox()
+        name = sandbox.name
+        services.sandbox_delete(workspace=sandbox)
+        messages.success(request, f"{name} is deleted.")
+        return redirect("sandbox:progress")
