@@ -7,6 +7,11 @@ BUILTIN_CAPABILITIES = [
 ]
 
 
+def _staff_only(request) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user and user.is_authenticated and user.is_staff)
+
+
 class AiFeaturesConfig(AppConfig):
     name = "ai_features"
     verbose_name = "AI features"
@@ -14,8 +19,32 @@ class AiFeaturesConfig(AppConfig):
 
     def ready(self) -> None:
         # Wiring only: no database access, no heavy imports.
+        from django.db.models.signals import post_migrate
+
+        from ai_features import signals  # noqa: F401  (cache invalidation receivers)
         from ai_features.conf import get_setting
         from ai_features.registry import registry
+        from ai_features.services import capability_flags_ensure
+        from crmcore import extensions
 
         for path in [*BUILTIN_CAPABILITIES, *get_setting("EXTRA_CAPABILITIES")]:
             registry.register_path(path)
+
+        post_migrate.connect(
+            capability_flags_ensure, sender=self, dispatch_uid="ai_capability_flags_ensure"
+        )
+        extensions.page_urls.register(
+            extensions.PageUrls(prefix="ai", urlconf="ai_features.urls", namespace="ai")
+        )
+        extensions.nav_items.register(
+            extensions.NavItem(
+                key="ai-rollout",
+                label="AI rollout",
+                url_name="ai:rollout-dashboard",
+                visible=_staff_only,
+                order=200,
+            )
+        )
+        extensions.api_routes.register(
+            extensions.ApiRoute(prefix="rollout", urlpatterns="ai_features.api")
+        )

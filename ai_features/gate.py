@@ -3,11 +3,20 @@
     is_enabled(capability, user, workspace) -> bool
 
 Order: kill switch (off for everyone) -> sandbox workspace (on for its
-trainee) -> the capability's flag.
+trainee) -> the capability's flag: ``everyone``, then users, teams, groups,
+then the sticky percentage bucket -> the flag's optional training
+requirement (the user passed the capability's lesson, asked of the
+registered training provider).
+
+A warm check makes no database query: waffle caches the kill switch and the
+flag, ``ai_features.Flag`` caches its members and each user's team and group
+ids (flushed by ``ai_features.signals`` on every membership change). Cold, a
+check makes at most three queries (switch, flag, members and memberships).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -17,8 +26,45 @@ from crmcore.extensions import ContactPanel
 
 KILL_SWITCH = "ai_kill_switch"
 
+TrainingProvider = Callable[[Any, str], bool]
+
+_training_provider: TrainingProvider | None = None
+
+
+def register_training_provider(provider: TrainingProvider | None) -> None:
+    """Install ``provider(user, capability_key) -> bool`` ("has passed the lesson").
+
+    The training sandbox registers one from its ``AppConfig.ready()``. Without
+    one, a flag that requires training is off for everyone outside a sandbox.
+    ``None`` removes the provider.
+    """
+    global _training_provider
+    _training_provider = provider
+
+
+def training_provider() -> TrainingProvider | None:
+    return _training_provider
+
+
+def training_passed(user: Any, capability_key: str) -> bool:
+    provider = _training_provider
+    return bool(provider(user, capability_key)) if provider is not None else False
+
+
+def kill_switch_active() -> bool:
+    return switch_is_active(KILL_SWITCH)
+
+
+def _flag(cap):
+    return get_waffle_flag_model().get(cap.flag_name)
+
 
 def is_enabled(capability: Any, user: Any, workspace: Any) -> bool:
+    """Is the capability on for ``user`` working in ``workspace``?
+
+    ``capability`` is a key, a Capability or its class; ``workspace`` may be
+    ``None`` (a job outside any workspace: the production rules apply).
+    """
     from ai_features.registry import registry
 
     cap = registry.resolve(capability)
@@ -28,8 +74,29 @@ def is_enabled(capability: Any, user: Any, workspace: Any) -> bool:
         return False
     if workspace is not None and workspace.is_sandbox:
         return workspace.owner_id == user.pk
-    flag = get_waffle_flag_model().get(cap.flag_name)
-    return bool(flag.is_active_for_user(user))
+    flag = _flag(cap)
+    if not flag.is_active_for_user(user):
+        return False
+    if flag.requires_training:
+        return training_passed(user, cap.key)
+    return True
+
+
+def disabled_reason(capability: Any, user: Any, workspace: Any) -> str:
+    """A plain sentence saying why the capability is off for ``user``."""
+    from ai_features.registry import registry
+
+    cap = registry.resolve(capability)
+    if switch_is_active(KILL_SWITCH):
+        return f"{cap.title} is switched off for everyone for now."
+    if user is None or not getattr(user, "is_authenticated", False):
+        return f"Sign in to use {cap.title}."
+    if workspace is not None and workspace.is_sandbox:
+        return f"{cap.title} is only available in your own sandbox."
+    flag = _flag(cap)
+    if flag.is_active_for_user(user) and flag.requires_training:
+        return f"{cap.title} needs its lesson first: pass it in your training sandbox."
+    return f"{cap.title} is not enabled for your team."
 
 
 def gated_panel(capability: Any, panel: ContactPanel) -> ContactPanel:

@@ -1,11 +1,63 @@
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
+from django.db.models import Value
+from django.http import HttpRequest
 from django.utils import timezone
 from waffle.models import AbstractUserFlag
+from waffle.utils import get_cache
+
+#: Buckets per flag: a bucket is one hundredth of a percent.
+BUCKETS = 10_000
+
+FLAG_MEMBERS_KEY = "ai_features:flag:{name}:members"
+USER_MEMBERSHIPS_KEY = "ai_features:user:{pk}:memberships"
+#: Flag and membership caches live until invalidated by a change.
+CACHE_TIMEOUT = None
+
+
+def percentage_bucket(flag_name: str, user_id: Any) -> int:
+    """The user's sticky bucket for a flag, 0..9999 (hundredths of a percent).
+
+    sha256 of "<flag name>:<user id>", so the same user gets the same answer on
+    every device, request and background job; a user inside 10% stays inside
+    at 30% because the threshold only grows.
+    """
+    digest = hashlib.sha256(f"{flag_name}:{user_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % BUCKETS
+
+
+def in_percentage(flag_name: str, user_id: Any, percent: Decimal | float | None) -> bool:
+    if not percent or user_id is None:
+        return False
+    return percentage_bucket(flag_name, user_id) < round(Decimal(str(percent)) * 100)
+
+
+def _id_rows(kind: str, queryset, column: str):
+    return queryset.annotate(kind=Value(kind, output_field=models.CharField())).values_list(
+        "kind", column
+    )
+
+
+def user_memberships_key(user_id: Any) -> str:
+    return USER_MEMBERSHIPS_KEY.format(pk=user_id)
 
 
 class Flag(AbstractUserFlag):
-    """The waffle flag behind each AI capability, with pilot teams."""
+    """The waffle flag behind each AI capability, with pilot teams.
+
+    Differs from waffle's flag in two ways: it is also on for the members of
+    its ``teams``, and its percentage is sticky (a hash of flag name and user
+    id instead of a random cookie). Flag members (users, teams, groups) and
+    each user's team and group ids are cached, so a warm check makes no
+    database query; membership changes flush them (``ai_features.signals``).
+    """
 
     teams = models.ManyToManyField(
         "crmcore.Team",
@@ -13,10 +65,124 @@ class Flag(AbstractUserFlag):
         related_name="ai_flags",
         help_text="Activate this flag for the members of these teams.",
     )
+    superusers = models.BooleanField(
+        default=False,
+        help_text="Flag always active for superusers?",
+        verbose_name="Superusers",
+    )
+    requires_training = models.BooleanField(
+        default=False,
+        help_text="Active only for users who passed the capability's lesson.",
+    )
 
     class Meta(AbstractUserFlag.Meta):
         verbose_name = "flag"
         verbose_name_plural = "flags"
+
+    # -- caches ---------------------------------------------------------------
+
+    def members_cache_key(self) -> str:
+        return FLAG_MEMBERS_KEY.format(name=self.name)
+
+    def get_flush_keys(self, flush_keys: list[str] | None = None) -> list[str]:
+        flush_keys = super().get_flush_keys(flush_keys)
+        flush_keys.append(self.members_cache_key())
+        return flush_keys
+
+    def _members_queries(self) -> list:
+        return [
+            _id_rows("u", Flag.users.through.objects.filter(flag_id=self.pk), "user_id"),
+            _id_rows("t", Flag.teams.through.objects.filter(flag_id=self.pk), "team_id"),
+            _id_rows("g", Flag.groups.through.objects.filter(flag_id=self.pk), "group_id"),
+        ]
+
+    @staticmethod
+    def _memberships_queries(user_id: Any) -> list:
+        from crmcore.models import Team
+
+        user_model = Flag.users.field.related_model
+        return [
+            _id_rows("ut", Team.members.through.objects.filter(user_id=user_id), "team_id"),
+            _id_rows("ug", user_model.groups.through.objects.filter(user_id=user_id), "group_id"),
+        ]
+
+    def _members_and_memberships(self, user_id: Any) -> tuple[dict, dict | None]:
+        """The flag's member ids and the user's team and group ids.
+
+        Both are cached; whatever is missing is read in a single query.
+        """
+        cache = get_cache()
+        flag_key = self.members_cache_key()
+        user_key = user_memberships_key(user_id) if user_id is not None else None
+        keys = [flag_key, user_key] if user_key else [flag_key]
+        found = cache.get_many(keys)
+        members = found.get(flag_key)
+        memberships = found.get(user_key) if user_key else None
+        queries = []
+        if members is None:
+            queries += self._members_queries()
+        if user_key and memberships is None:
+            queries += self._memberships_queries(user_id)
+        if queries:
+            rows: dict[str, set] = {"u": set(), "t": set(), "g": set(), "ut": set(), "ug": set()}
+            union = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
+            for kind, pk in union:
+                rows[kind].add(pk)
+            if members is None:
+                members = {"users": rows["u"], "teams": rows["t"], "groups": rows["g"]}
+                cache.set(flag_key, members, CACHE_TIMEOUT)
+            if user_key and memberships is None:
+                memberships = {"teams": rows["ut"], "groups": rows["ug"]}
+                cache.set(user_key, memberships, CACHE_TIMEOUT)
+        return members, memberships
+
+    def _get_user_ids(self) -> set[Any]:
+        return self._members_and_memberships(None)[0]["users"]
+
+    def _get_group_ids(self) -> set[Any]:
+        return self._members_and_memberships(None)[0]["groups"]
+
+    def _get_team_ids(self) -> set[Any]:
+        return self._members_and_memberships(None)[0]["teams"]
+
+    # -- evaluation -----------------------------------------------------------
+
+    def is_active_for_user(self, user: AbstractBaseUser) -> bool | None:
+        """everyone, then authenticated/staff/superusers, users, teams, groups, percentage.
+
+        ``None`` means "no rule matched" (waffle's convention); the gate treats
+        it as off. Does not apply ``requires_training`` (the gate does).
+        """
+        if self.everyone is not None:
+            return self.everyone
+        if not self.pk:
+            return None
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        if self.authenticated:
+            return True
+        if self.staff and getattr(user, "is_staff", False):
+            return True
+        if self.superusers and getattr(user, "is_superuser", False):
+            return True
+        members, memberships = self._members_and_memberships(user.pk)
+        if user.pk in members["users"]:
+            return True
+        if memberships is not None:
+            if members["teams"] & memberships["teams"]:
+                return True
+            if members["groups"] & memberships["groups"]:
+                return True
+        if in_percentage(self.name, user.pk, self.percent):
+            return True
+        return None
+
+    def _is_active_for_percent(self, request: HttpRequest, read_only: bool) -> bool | None:
+        """Sticky: the bucket of the request's user, never a random cookie."""
+        user = getattr(request, "user", None)
+        if self.percent and user is not None and getattr(user, "is_authenticated", False):
+            return in_percentage(self.name, user.pk, self.percent) or None
+        return None
 
 
 class SuggestionEvent(models.Model):
@@ -91,3 +257,69 @@ class JobRun(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, round(100 * self.done / self.total))
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The rollout audit log is append-only")
+
+    def delete(self):
+        raise PermissionError("The rollout audit log is append-only")
+
+
+class RolloutAuditEntry(models.Model):
+    """One change to a capability's rollout or the kill switch. Append-only.
+
+    Written by ``ai_features.services`` for the dashboard, API and CLI, and by
+    the admin for edits of flags and the kill switch. Never updated or deleted.
+    """
+
+    class Source(models.TextChoices):
+        DASHBOARD = "dashboard", "Dashboard"
+        API = "api", "API"
+        CLI = "cli", "CLI"
+        ADMIN = "admin", "Admin"
+
+    class Action(models.TextChoices):
+        PHASE = "phase", "Phase set"
+        FLAG_EDIT = "flag_edit", "Flag edited"
+        FLAG_DELETE = "flag_delete", "Flag deleted"
+        KILL_SWITCH = "kill_switch", "Kill switch"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    actor_username = models.CharField(max_length=150, blank=True, editable=False)
+    source = models.CharField(max_length=20, choices=Source.choices, editable=False)
+    action = models.CharField(max_length=20, choices=Action.choices, editable=False)
+    capability = models.CharField(max_length=40, blank=True, editable=False)
+    target = models.CharField(
+        max_length=100, blank=True, editable=False, help_text="The flag or switch name."
+    )
+    before = models.JSONField(default=dict, blank=True, editable=False)
+    after = models.JSONField(default=dict, blank=True, editable=False)
+    reason = models.TextField(blank=True, editable=False)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "rollout audit entry"
+        verbose_name_plural = "rollout audit log"
+        indexes = [models.Index(fields=["capability", "-created_at"], name="audit_cap_created")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("The rollout audit log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any):
+        raise PermissionError("The rollout audit log is append-only")

@@ -1,0 +1,68 @@
+"""Cache invalidation for the gate. Signals here only flush caches."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete
+from django.dispatch import receiver
+
+from ai_features.models import Flag, user_memberships_key
+from crmcore.models import Team
+
+CHANGES = ("post_add", "post_remove", "post_clear", "pre_clear")
+
+
+def _flush_users(user_ids) -> None:
+    if user_ids:
+        cache.delete_many([user_memberships_key(pk) for pk in user_ids])
+
+
+@receiver(m2m_changed, sender=Team.members.through, dispatch_uid="ai_team_members_changed")
+def team_members_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    """A user joined or left a team: forget the cached team ids of those users."""
+    if action not in CHANGES:
+        return
+    if reverse:  # user.crm_teams.add(...): instance is the user
+        _flush_users([instance.pk])
+    elif action == "pre_clear":
+        _flush_users(list(instance.members.values_list("pk", flat=True)))
+    else:
+        _flush_users(pk_set or ())
+
+
+@receiver(
+    m2m_changed, sender=get_user_model().groups.through, dispatch_uid="ai_user_groups_changed"
+)
+def user_groups_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action not in CHANGES:
+        return
+    if not reverse:  # user.groups.add(...)
+        _flush_users([instance.pk])
+    elif action == "pre_clear":
+        _flush_users(list(instance.user_set.values_list("pk", flat=True)))
+    else:
+        _flush_users(pk_set or ())
+
+
+@receiver(m2m_changed, sender=Flag.teams.through, dispatch_uid="ai_flag_teams_changed")
+@receiver(m2m_changed, sender=Flag.users.through, dispatch_uid="ai_flag_users_changed")
+@receiver(m2m_changed, sender=Flag.groups.through, dispatch_uid="ai_flag_groups_changed")
+def flag_members_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    """A flag's users, teams or groups changed (also after a clear)."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if isinstance(instance, Flag):
+        instance.flush()
+    else:
+        for flag in Flag.objects.filter(pk__in=pk_set or ()):
+            flag.flush()
+        if action == "post_clear":
+            for flag in Flag.objects.all():
+                flag.flush()
+
+
+@receiver(post_delete, sender=Team, dispatch_uid="ai_team_deleted")
+def team_deleted(sender, instance, **kwargs) -> None:
+    for flag in Flag.objects.all():
+        flag.flush()
