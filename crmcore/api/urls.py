@@ -1,15 +1,19 @@
-"""/api/v1/: the CRM resources, plus the routes other apps register."""
+"""/api/v1/: the CRM resources, plus the routes other apps register.
+
+Other apps add viewsets or URL patterns through ``crmcore.extensions.api_routes``
+from their ``AppConfig.ready()``; they are mounted here next to the CRM's own.
+The OpenAPI schema and its docs are at /api/schema/ and /api/docs/
+(``crmcore.api.docs_urls``).
+"""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from crmcore import extensions
+from crmcore.api.auth import TokenObtainApi
+from crmcore.api.routes import register_core_routes
 
 router = DefaultRouter()
-# The CRM viewsets are registered in crmcore.api.routes.
-from crmcore.api.routes import register_core_routes  # noqa: E402
-
 register_core_routes(router)
 
 extra_patterns = []
@@ -20,8 +24,7 @@ for route in extensions.api_routes:
         extra_patterns.append(path(f"{route.prefix.strip('/')}/", include(route.urlpatterns)))
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
     *extra_patterns,
     path("", include(router.urls)),
 ]

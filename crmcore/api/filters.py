@@ -1,0 +1,136 @@
+"""django-filter FilterSets of the CRM API.
+
+Foreign keys are filtered by id (``?team=3``) without a lookup query; an id
+of another workspace simply matches nothing. Timestamps take ISO 8601
+(``?created_after=2026-01-01T00:00:00Z``), so polling integrations can ask for
+what is new since their last run.
+"""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from crmcore.models import Account, Campaign, Contact, Deal, Interaction, Order, Product, Team
+
+
+def _after(field_name: str, help_text: str) -> filters.IsoDateTimeFilter:
+    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="gte", help_text=help_text)
+
+
+def _before(field_name: str, help_text: str) -> filters.IsoDateTimeFilter:
+    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="lt", help_text=help_text)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    """An integer id, compared without loading the related row."""
+
+    field_class = forms.IntegerField
+
+
+def _id(field_name: str, help_text: str) -> IdFilter:
+    return IdFilter(field_name=field_name, help_text=help_text)
+
+
+class TeamFilter(filters.FilterSet):
+    name = filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Team
+        fields = ["name"]
+
+
+class AccountFilter(filters.FilterSet):
+    name = filters.CharFilter(lookup_expr="icontains")
+    domain = filters.CharFilter(lookup_expr="iexact")
+    created_after = _after("created_at", "Created at or after this time.")
+    updated_after = _after("updated_at", "Updated at or after this time.")
+
+    class Meta:
+        model = Account
+        fields = ["name", "domain", "industry", "region", "external_id"]
+
+
+class ContactFilter(filters.FilterSet):
+    team = _id("team_id", "Team id.")
+    owner = _id("owner_id", "Owner (user) id.")
+    account = _id("account_id", "Account id.")
+    email = filters.CharFilter(lookup_expr="iexact", help_text="Exact email, any case.")
+    created_after = _after("created_at", "Created at or after this time.")
+    updated_after = _after("updated_at", "Updated at or after this time.")
+
+    class Meta:
+        model = Contact
+        fields = [
+            "lifecycle_stage",
+            "team",
+            "owner",
+            "region",
+            "segment",
+            "account",
+            "email",
+            "external_id",
+        ]
+
+
+class InteractionFilter(filters.FilterSet):
+    contact = _id("contact_id", "Contact id.")
+    author = _id("author_id", "Author (user) id.")
+    occurred_after = _after("occurred_at", "Occurred at or after this time.")
+    occurred_before = _before("occurred_at", "Occurred before this time.")
+    created_after = _after("created_at", "Created at or after this time.")
+    updated_after = _after("updated_at", "Updated at or after this time.")
+
+    class Meta:
+        model = Interaction
+        fields = ["contact", "channel", "direction", "author"]
+
+
+class DealFilter(filters.FilterSet):
+    contact = _id("contact_id", "Contact id.")
+    account = _id("account_id", "Account id.")
+    owner = _id("owner_id", "Owner (user) id.")
+    is_open = filters.BooleanFilter(
+        field_name="stage", method="filter_is_open", help_text="Open (true) or closed (false)."
+    )
+    created_after = _after("created_at", "Created at or after this time.")
+    updated_after = _after("updated_at", "Updated at or after this time.")
+    closed_after = _after("closed_at", "Won or lost at or after this time.")
+
+    class Meta:
+        model = Deal
+        fields = ["stage", "contact", "account", "owner"]
+
+    def filter_is_open(self, queryset, name: str, value: bool):
+        if value:
+            return queryset.filter(stage__in=Deal.OPEN_STAGES)
+        return queryset.exclude(stage__in=Deal.OPEN_STAGES)
+
+
+class ProductFilter(filters.FilterSet):
+    class Meta:
+        model = Product
+        fields = ["sku", "category"]
+
+
+class OrderFilter(filters.FilterSet):
+    contact = _id("contact_id", "Contact id.")
+    ordered_after = _after("ordered_at", "Ordered at or after this time.")
+    ordered_before = _before("ordered_at", "Ordered before this time.")
+    created_after = _after("created_at", "Created at or after this time.")
+
+    class Meta:
+        model = Order
+        fields = ["contact", "status", "external_id"]
+
+
+class CampaignFilter(filters.FilterSet):
+    created_after = _after("created_at", "Created at or after this time.")
+    updated_after = _after("updated_at", "Updated at or after this time.")
+
+    class Meta:
+        model = Campaign
+        fields = ["status", "goal"]
