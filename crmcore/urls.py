@@ -8,6 +8,7 @@ from crmcore import extensions
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("crmcore.api.urls")),
+    path("api/", include("crmcore.api.docs_urls")),
     path("", include("crmcore.web.urls")),
 ]
 
