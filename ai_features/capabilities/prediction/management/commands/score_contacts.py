@@ -1,0 +1,29 @@
+"""manage.py score_contacts [--workspace ID]: score current customers in chunks."""
+
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+from ai_features.capabilities.prediction.tasks import _workspaces, score_workspace
+
+
+class Command(BaseCommand):
+    help = "Score every current customer with the live churn model, in chunks."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--workspace", type=int, help="Only this workspace id.")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, workspace=None, no_progress=False, **options):
+        for ws in _workspaces(workspace):
+            label = f"Workspace {ws.pk} ({ws.name})"
+            with tqdm(
+                desc=f"Scoring {ws.name}", unit="contact", disable=no_progress, file=self.stderr
+            ) as bar:
+                summary = score_workspace(workspace=ws, progress=bar)
+            if "skipped" in summary:
+                self.stdout.write(f"{label}: skipped. {summary['skipped']}")
+            else:
+                self.stdout.write(
+                    f"{label}: scored {summary['scored']} customers, {summary['high']} at high "
+                    f"risk ({summary['crossed_high']} newly)"
+                )

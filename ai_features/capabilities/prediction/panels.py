@@ -1,0 +1,33 @@
+"""The contact page panel: churn risk with its reasons, next products and action."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from crmcore.extensions import ContactPanel
+
+
+def render_panel(request, contact) -> str | None:
+    from ai_features.capabilities.prediction.explain import svg_chart
+    from ai_features.capabilities.prediction.selectors import contact_prediction
+
+    prediction = contact_prediction(workspace=request.workspace, contact=contact)
+    chart = svg_chart(prediction.explanation) if prediction.explanation else ""
+    html = render_to_string(
+        "prediction/panel.html",
+        {
+            "contact": contact,
+            "prediction": prediction,
+            "percent": round(100 * prediction.probability) if prediction.available else None,
+            "chart": mark_safe(chart),  # built from escaped text only
+        },
+        request=request,
+    )
+    return mark_safe(html)
+
+
+def contact_panel() -> ContactPanel:
+    return ContactPanel(
+        key="prediction", title="Churn risk and next need", render=render_panel, order=20
+    )

@@ -1,0 +1,138 @@
+"""Reads of the prediction capability. Every read takes the workspace explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from ai_features.capabilities.prediction.explain import Explanation, explanation_from_score
+from ai_features.capabilities.prediction.models import (
+    BiasAudit,
+    ContactScore,
+    ModelVersion,
+    SensitiveAttribute,
+)
+from crmcore.models import Contact, Workspace
+
+
+def model_version_list(*, workspace: Workspace) -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.filter(workspace=workspace).select_related("trained_by")
+
+
+def model_version_get(*, workspace: Workspace, pk: int) -> ModelVersion:
+    """The version, or 404 (also for a version of another workspace)."""
+    return get_object_or_404(ModelVersion.objects.filter(workspace=workspace), pk=pk)
+
+
+def model_version_live(*, workspace: Workspace) -> ModelVersion | None:
+    return ModelVersion.objects.filter(workspace=workspace, is_live=True).first()
+
+
+def model_version_latest(*, workspace: Workspace) -> ModelVersion | None:
+    return ModelVersion.objects.filter(workspace=workspace).order_by("-number").first()
+
+
+def contact_get(*, workspace: Workspace, pk: int) -> Contact:
+    return get_object_or_404(Contact.objects.in_workspace(workspace), pk=pk)
+
+
+def sensitive_attribute_names(*, workspace: Workspace) -> list[str]:
+    return list(
+        SensitiveAttribute.objects.filter(workspace=workspace).values_list("name", flat=True)
+    )
+
+
+def bias_audit_latest(*, version: ModelVersion) -> BiasAudit | None:
+    return version.bias_audits.order_by("-created_at", "-id").first()
+
+
+@dataclass(frozen=True)
+class ContactPrediction:
+    """What a rep sees for one contact: a score with its reasons, or why there is none."""
+
+    contact_id: int
+    available: bool
+    reason: str = ""
+    probability: float | None = None
+    band: str = ""
+    explanation: Explanation | None = None
+    next_products: tuple[dict[str, Any], ...] = ()
+    next_action: dict[str, Any] | None = None
+    model_version: int | None = None
+    scored_at: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if not self.available:
+            return {"contact": self.contact_id, "status": "unavailable", "detail": self.reason}
+        return {
+            "contact": self.contact_id,
+            "status": "scored",
+            "churn_risk": round(self.probability or 0.0, 4),
+            "band": self.band,
+            "model_version": self.model_version,
+            "scored_at": self.scored_at.isoformat() if self.scored_at else None,
+            "explanation": self.explanation.as_dict() if self.explanation else None,
+            "next_products": list(self.next_products),
+            "next_action": self.next_action,
+        }
+
+
+def _unavailable_reason(*, workspace: Workspace, contact: Contact) -> str:
+    live = model_version_live(workspace=workspace)
+    if live is None:
+        latest = model_version_latest(workspace=workspace)
+        if latest is None:
+            return "No churn model has been trained for this workspace yet."
+        if latest.status == ModelVersion.Status.INSUFFICIENT:
+            return latest.notes
+        return (
+            "No churn model is published yet: the last one did not pass the quality gate "
+            f"(AUC {latest.metrics.get('auc', 0):.3f})."
+        )
+    if contact.lifecycle_stage != Contact.Stage.CUSTOMER:
+        return "Churn risk is predicted for current customers only."
+    return "This contact has not been scored yet."
+
+
+def contact_prediction(*, workspace: Workspace, contact: Contact) -> ContactPrediction:
+    """The contact's stored score with its explanation (one or two queries)."""
+    score = (
+        ContactScore.objects.filter(workspace=workspace, contact=contact)
+        .select_related("model_version")
+        .first()
+    )
+    if score is None or contact.lifecycle_stage != Contact.Stage.CUSTOMER:
+        return ContactPrediction(
+            contact_id=contact.pk,
+            available=False,
+            reason=_unavailable_reason(workspace=workspace, contact=contact),
+        )
+    version = score.model_version
+    return ContactPrediction(
+        contact_id=contact.pk,
+        available=True,
+        probability=score.probability,
+        band=score.band,
+        explanation=explanation_from_score(
+            feature_names=version.feature_names,
+            intercept=version.intercept,
+            factors=score.factors,
+            rest=score.rest,
+            log_odds=score.log_odds,
+        ),
+        next_products=tuple(score.next_products),
+        next_action=score.next_action or None,
+        model_version=version.number,
+        scored_at=score.scored_at,
+    )
+
+
+def contact_scores_for(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, ContactScore]:
+    """Stored scores of a page of contacts, in one query."""
+    rows = ContactScore.objects.filter(workspace=workspace, contact_id__in=contact_ids).only(
+        "contact_id", "probability", "band"
+    )
+    return {row.contact_id: row for row in rows}

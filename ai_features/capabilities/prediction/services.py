@@ -1,0 +1,421 @@
+"""Writes of the prediction capability: training, publishing, scoring, audits, feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ai_features.capabilities.prediction import bias
+from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.capabilities.prediction.explain import describe
+from ai_features.capabilities.prediction.features import BASE_FEATURES, extract_raw
+from ai_features.capabilities.prediction.models import (
+    BiasAudit,
+    ContactScore,
+    ModelVersion,
+    SensitiveAttribute,
+)
+from ai_features.capabilities.prediction.selectors import (
+    model_version_live,
+    sensitive_attribute_names,
+)
+from ai_features.capabilities.prediction.training import (
+    InsufficientHistory,
+    purchase_sequences,
+    train,
+)
+from crmcore.events import emit_on_commit
+from crmcore.models import Contact, Workspace
+
+HIGH_RISK_EVENT = "contact.churn_risk_high"
+TOP_FACTORS = 3
+_COL = {name: i for i, name in enumerate(BASE_FEATURES)}
+
+# ---------------------------------------------------------------- artifacts
+
+
+_artifacts: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
+_artifacts_lock = threading.Lock()
+ARTIFACT_CACHE_SIZE = 8
+
+
+def artifact_save(*, version: ModelVersion, payload: dict[str, Any]) -> None:
+    import joblib
+
+    buffer = io.BytesIO()
+    joblib.dump(payload, buffer, compress=3)
+    version.artifact.save("model.joblib", ContentFile(buffer.getvalue()), save=False)
+
+
+def artifact_load(version: ModelVersion) -> dict[str, Any]:
+    """The version's models, loaded lazily from storage and cached per process."""
+    key = (version.pk, version.artifact.name)
+    with _artifacts_lock:
+        if key in _artifacts:
+            _artifacts.move_to_end(key)
+            return _artifacts[key]
+    import joblib
+
+    with default_storage.open(version.artifact.name, "rb") as handle:
+        payload = joblib.load(handle)
+    with _artifacts_lock:
+        _artifacts[key] = payload
+        while len(_artifacts) > ARTIFACT_CACHE_SIZE:
+            _artifacts.popitem(last=False)
+    return payload
+
+
+# ---------------------------------------------------------------- training
+
+
+def _next_number(workspace: Workspace) -> int:
+    latest = ModelVersion.objects.filter(workspace=workspace).aggregate(n=Max("number"))["n"]
+    return (latest or 0) + 1
+
+
+def model_version_train(
+    *, workspace: Workspace, user=None, as_of: dt.datetime | None = None
+) -> ModelVersion:
+    """Train a new version, store it, and publish it if it passes the quality gate.
+
+    Fitting happens outside a transaction (it can take a while); the version's
+    rows are then written atomically. With too little history the version is
+    recorded as ``insufficient`` with a plain message, and nothing changes.
+    """
+    as_of = as_of or timezone.now() - dt.timedelta(days=int(get_setting("HORIZON_DAYS")))
+    try:
+        result = train(workspace=workspace, as_of=as_of)
+    except InsufficientHistory as exc:
+        return _model_version_record_insufficient(
+            workspace=workspace, user=user, as_of=as_of, message=str(exc)
+        )
+    return _model_version_record(workspace=workspace, user=user, result=result)
+
+
+@transaction.atomic
+def _model_version_record_insufficient(
+    *, workspace: Workspace, user, as_of: dt.datetime, message: str
+) -> ModelVersion:
+    return ModelVersion.objects.create(
+        workspace=workspace,
+        number=_next_number(workspace),
+        status=ModelVersion.Status.INSUFFICIENT,
+        as_of=as_of,
+        notes=message,
+        trained_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+@transaction.atomic
+def _model_version_record(*, workspace: Workspace, user, result) -> ModelVersion:
+    passed = result.metrics["auc"] >= float(get_setting("MIN_AUC"))
+    version = ModelVersion(
+        workspace=workspace,
+        number=_next_number(workspace),
+        status=ModelVersion.Status.PUBLISHED if passed else ModelVersion.Status.REJECTED,
+        as_of=result.as_of,
+        data_start=result.data_start,
+        data_end=result.data_end,
+        feature_names=result.churn.feature_names,
+        coefficients=[round(float(c), 6) for c in result.churn.coef],
+        intercept=result.churn.intercept,
+        metrics={**result.metrics, "min_auc": float(get_setting("MIN_AUC"))},
+        notes=result.notes,
+        trained_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    artifact_save(
+        version=version,
+        payload={
+            "churn": result.churn,
+            "next_products": result.next_products,
+            "holdout": result.holdout,
+        },
+    )
+    version.save()
+    if passed:
+        _make_live(version)
+        bias_audit_run(version=version)
+    return version
+
+
+def _make_live(version: ModelVersion) -> None:
+    ModelVersion.objects.filter(workspace_id=version.workspace_id, is_live=True).exclude(
+        pk=version.pk
+    ).update(is_live=False)
+    version.is_live = True
+    version.status = ModelVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.save(update_fields=["is_live", "status", "published_at"])
+
+
+@transaction.atomic
+def model_version_publish(*, version: ModelVersion, user) -> ModelVersion:
+    """Make an earlier published version live again (a rollback)."""
+    if not version.artifact or version.status not in (
+        ModelVersion.Status.PUBLISHED,
+        ModelVersion.Status.RETIRED,
+    ):
+        raise ValueError("Only a version that passed the quality gate can be published.")
+    _make_live(version)
+    if not version.bias_audits.exists():
+        bias_audit_run(version=version)
+    from ai_features.capabilities.prediction.tasks import score_contacts_task
+
+    workspace_id = version.workspace_id
+    transaction.on_commit(lambda: score_contacts_task.delay(workspace_id=workspace_id))
+    return version
+
+
+# ---------------------------------------------------------------- bias audit
+
+
+@transaction.atomic
+def bias_audit_run(*, version: ModelVersion) -> BiasAudit:
+    payload = artifact_load(version)
+    holdout = payload["holdout"]
+    workspace = version.workspace
+    sensitive = sensitive_attribute_names(workspace=workspace)
+    attributes = ["region", "segment", *[s for s in sensitive if s not in ("region", "segment")]]
+    groups = bias.group_values(list(holdout["contact_ids"]), attributes)
+    threshold = float(get_setting("HIGH_RISK"))
+    rows, warnings = bias.audit(
+        y=np.asarray(holdout["y"]),
+        p=np.asarray(holdout["p"]),
+        z=np.asarray(holdout["z"]),
+        groups=groups,
+        sensitive=sensitive,
+        feature_names=version.feature_names,
+        coefficients=version.coefficients,
+        threshold=threshold,
+    )
+    return BiasAudit.objects.create(
+        model_version=version, threshold=threshold, groups=rows, warnings=warnings
+    )
+
+
+@transaction.atomic
+def sensitive_attribute_set(*, workspace: Workspace, name: str, sensitive: bool) -> None:
+    name = name.strip()
+    if not name:
+        raise ValueError("An attribute name is required.")
+    if sensitive:
+        SensitiveAttribute.objects.get_or_create(workspace=workspace, name=name)
+    else:
+        SensitiveAttribute.objects.filter(workspace=workspace, name=name).delete()
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def band_of(probability: float) -> str:
+    if probability >= float(get_setting("HIGH_RISK")):
+        return ContactScore.Band.HIGH
+    if probability >= float(get_setting("MEDIUM_RISK")):
+        return ContactScore.Band.MEDIUM
+    return ContactScore.Band.LOW
+
+
+def next_action(
+    *, base: np.ndarray, band: str, products: list[dict[str, Any]], top_reason: str
+) -> dict[str, str]:
+    """The rep's next best action for one contact."""
+    tickets = int(base[_COL["tickets_30d"]])
+    negative = int(base[_COL["negative_30d"]])
+    if negative or tickets:
+        what = (
+            f"{negative} negative interaction{'s' if negative != 1 else ''}"
+            if negative
+            else f"{tickets} ticket{'s' if tickets != 1 else ''}"
+        )
+        return {"kind": "follow_up", "text": f"Follow up on the complaint: {what} this month"}
+    if band == ContactScore.Band.HIGH:
+        return {"kind": "call", "text": f"Call: {top_reason}" if top_reason else "Call"}
+    if products:
+        return {"kind": "offer", "text": f"Offer {products[0]['name']}"}
+    return {"kind": "check_in", "text": "Check in"}
+
+
+@dataclass
+class ScoringResult:
+    scored: int = 0
+    high: int = 0
+    crossed_high: int = 0
+
+
+def _id_ranges(*, workspace: Workspace, chunk_size: int):
+    """Contiguous id ranges of at most ``chunk_size`` current customers each."""
+    last = 0
+    base = Contact.objects.in_workspace(workspace).filter(lifecycle_stage=Contact.Stage.CUSTOMER)
+    while True:
+        ids = list(
+            base.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]
+        )
+        if not ids:
+            return
+        yield ids[0], ids[-1], len(ids)
+        last = ids[-1]
+
+
+def contacts_score(
+    *, workspace: Workspace, chunk_size: int | None = None, on_chunk=None
+) -> ScoringResult:
+    """Score every current customer of the workspace with the live version, chunk by chunk.
+
+    Idempotent: each chunk replaces the chunk's scores (one bulk upsert) and drops
+    scores of contacts that are no longer customers. ``on_chunk(n)`` reports progress.
+    """
+    version = model_version_live(workspace=workspace)
+    if version is None:
+        raise InsufficientHistory("No published churn model for this workspace yet.")
+    payload = artifact_load(version)
+    chunk_size = chunk_size or int(get_setting("CHUNK_SIZE"))
+    result = ScoringResult()
+    now = timezone.now()
+    for lo, hi, _ in _id_ranges(workspace=workspace, chunk_size=chunk_size):
+        chunk = contact_scores_write(
+            workspace=workspace, version=version, payload=payload, id_range=(lo, hi), as_of=now
+        )
+        result.scored += chunk.scored
+        result.high += chunk.high
+        result.crossed_high += chunk.crossed_high
+        if on_chunk is not None:
+            on_chunk(chunk.scored)
+    return result
+
+
+@transaction.atomic
+def contact_scores_write(
+    *,
+    workspace: Workspace,
+    version: ModelVersion,
+    payload: dict[str, Any],
+    id_range: tuple[int, int],
+    as_of: dt.datetime,
+) -> ScoringResult:
+    """Compute and write the scores of the customers in one id range."""
+    churn, recommender = payload["churn"], payload["next_products"]
+    raw = extract_raw(
+        workspace=workspace, as_of=as_of, stages=(Contact.Stage.CUSTOMER,), id_range=id_range
+    )
+    if not len(raw):
+        return ScoringResult()
+    matrix, contributions = churn.contributions(raw)
+    log_odds = contributions.sum(axis=1) + churn.intercept
+    probability = 1.0 / (1.0 + np.exp(-log_odds))
+    order = np.argsort(contributions, axis=1, kind="stable")
+    lowest, highest = order[:, :TOP_FACTORS], order[:, ::-1][:, :TOP_FACTORS]
+    sequences = purchase_sequences(workspace=workspace, id_range=id_range)
+    previous = dict(
+        ContactScore.objects.filter(
+            workspace=workspace, contact_id__gte=id_range[0], contact_id__lte=id_range[1]
+        ).values_list("contact_id", "band")
+    )
+    names = churn.feature_names
+    recommendations: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+    rows = []
+    result = ScoringResult()
+    crossed = []
+    for i, contact_id in enumerate(raw.contact_ids):
+        row = contributions[i]
+        picked = [int(j) for j in highest[i] if row[j] > 0]
+        picked += [int(j) for j in lowest[i] if row[j] < 0]
+        picked.sort(key=lambda j: -abs(row[j]))
+        factors = [[j, round(float(row[j]), 6), round(float(matrix[i, j]), 4)] for j in picked]
+        rest = float(log_odds[i] - churn.intercept - sum(float(row[j]) for j in picked))
+        history = tuple(sequences.get(contact_id, ()))
+        products = recommendations.get(history)
+        if products is None:
+            products = [
+                {"id": pid, "name": recommender.names.get(pid, str(pid)), "score": round(s, 4)}
+                for pid, s in recommender.recommend(list(history), 3)
+            ]
+            recommendations[history] = products
+        p = float(probability[i])
+        band = band_of(p)
+        top_up = next((j for j in picked if row[j] > 0), None)
+        reason = describe(names[top_up], matrix[i, top_up]) if top_up is not None else ""
+        rows.append(
+            ContactScore(
+                workspace_id=workspace.pk,
+                contact_id=contact_id,
+                model_version_id=version.pk,
+                probability=p,
+                log_odds=float(log_odds[i]),
+                band=band,
+                factors=factors,
+                rest=rest,
+                next_products=products,
+                next_action=next_action(
+                    base=raw.base[i], band=band, products=products, top_reason=reason
+                ),
+                scored_at=as_of,
+            )
+        )
+        result.scored += 1
+        if band == ContactScore.Band.HIGH:
+            result.high += 1
+            if previous.get(contact_id) != ContactScore.Band.HIGH:
+                crossed.append({"contact_id": contact_id, "churn_risk": round(p, 4)})
+    ContactScore.objects.filter(
+        workspace=workspace, contact_id__gte=id_range[0], contact_id__lte=id_range[1]
+    ).exclude(contact__lifecycle_stage=Contact.Stage.CUSTOMER).delete()
+    ContactScore.objects.bulk_create(
+        rows,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["workspace", "contact"],
+        update_fields=[
+            "model_version",
+            "probability",
+            "log_odds",
+            "band",
+            "factors",
+            "rest",
+            "next_products",
+            "next_action",
+            "scored_at",
+        ],
+    )
+    for item in crossed:
+        emit_on_commit(
+            HIGH_RISK_EVENT,
+            workspace=workspace,
+            payload={**item, "model_version": version.number},
+        )
+    result.crossed_high = len(crossed)
+    return result
+
+
+# ---------------------------------------------------------------- feedback
+
+
+@transaction.atomic
+def suggestion_feedback_record(
+    *, user, workspace: Workspace, contact: Contact, kind: str, action: str, item: str = ""
+):
+    """Record a rep's accept or dismiss of a next product or next action (pilot metrics)."""
+    from ai_features.services import suggestion_event_record
+
+    if kind not in ("product", "action"):
+        raise ValueError("kind must be 'product' or 'action'.")
+    if action not in ("accepted", "dismissed"):
+        raise ValueError("action must be 'accepted' or 'dismissed'.")
+    return suggestion_event_record(
+        capability="prediction",
+        action=action,
+        user=user,
+        workspace=workspace,
+        obj=contact,
+        detail={"kind": kind, "item": str(item)[:200]},
+    )

@@ -1,0 +1,282 @@
+"""Training and evaluating a workspace's churn and next-product models.
+
+scikit-learn is imported lazily, inside the functions that fit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+from django.db.models import Max, Min
+
+from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.capabilities.prediction.features import FeatureSpec, RawFeatures, extract_raw
+from crmcore.models import Contact, Order, OrderLine, Product, Workspace
+
+CHURNED = Contact.Stage.CHURNED
+CUSTOMER = Contact.Stage.CUSTOMER
+
+
+class InsufficientHistory(Exception):
+    """Too little labelled history to train; the message says so plainly."""
+
+
+@dataclass
+class ChurnModel:
+    """A logistic regression on standardized features, kept as plain arrays."""
+
+    spec: FeatureSpec
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.spec.names
+
+    def standardize(self, matrix: np.ndarray) -> np.ndarray:
+        return (matrix - self.mean) / self.scale
+
+    def contributions(self, raw: RawFeatures) -> tuple[np.ndarray, np.ndarray]:
+        """(model matrix, per-feature contributions coef_i * z_i) of each contact."""
+        matrix = self.spec.transform(raw)
+        return matrix, self.standardize(matrix) * self.coef
+
+    def log_odds(self, raw: RawFeatures) -> np.ndarray:
+        _, contributions = self.contributions(raw)
+        return contributions.sum(axis=1) + self.intercept
+
+    def predict_proba(self, raw: RawFeatures) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.log_odds(raw)))
+
+
+@dataclass
+class NextProductModel:
+    """Product -> next product transitions, item co-occurrence and popularity."""
+
+    transitions: dict[int, dict[int, float]] = field(default_factory=dict)
+    cooccurrence: dict[int, dict[int, float]] = field(default_factory=dict)
+    popularity: dict[int, float] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, sequences: dict[int, list[int]], names: dict[int, str]) -> NextProductModel:
+        transitions: dict[int, Counter] = defaultdict(Counter)
+        cooccurrence: dict[int, Counter] = defaultdict(Counter)
+        popularity: Counter = Counter()
+        for sequence in sequences.values():
+            for a, b in pairwise(sequence):
+                transitions[a][b] += 1
+            owned = set(sequence)
+            popularity.update(owned)
+            for a in owned:
+                for b in owned:
+                    if a != b:
+                        cooccurrence[a][b] += 1
+        total = sum(popularity.values()) or 1
+        return cls(
+            transitions={a: _normalize(c) for a, c in transitions.items()},
+            cooccurrence={a: _normalize(c) for a, c in cooccurrence.items()},
+            popularity={p: n / total for p, n in popularity.items()},
+            names=dict(names),
+        )
+
+    def recommend(self, history: list[int], k: int = 3) -> list[tuple[int, float]]:
+        """Top ``k`` products not yet bought: transitions from the last purchase first,
+        then products bought by similar customers, popularity breaking ties."""
+        owned = set(history)
+        scores: Counter = Counter()
+        if history:
+            for product, p in self.transitions.get(history[-1], {}).items():
+                scores[product] += 1.0 * p
+            for item in owned:
+                for product, p in self.cooccurrence.get(item, {}).items():
+                    scores[product] += 0.3 * p / len(owned)
+        for product, p in self.popularity.items():
+            scores[product] += 0.01 * p
+        ranked = sorted(
+            ((p, s) for p, s in scores.items() if p not in owned), key=lambda ps: (-ps[1], ps[0])
+        )
+        return ranked[:k]
+
+    def most_popular(self, history: list[int], k: int = 3) -> list[int]:
+        owned = set(history)
+        ranked = sorted(self.popularity.items(), key=lambda ps: (-ps[1], ps[0]))
+        return [p for p, _ in ranked if p not in owned][:k]
+
+
+def _normalize(counter: Counter) -> dict[int, float]:
+    total = sum(counter.values()) or 1
+    return {k: v / total for k, v in counter.items()}
+
+
+def purchase_sequences(
+    *, workspace: Workspace, as_of: dt.datetime | None = None, id_range=None
+) -> dict[int, list[int]]:
+    """Each contact's products in the order first bought (one query)."""
+    qs = OrderLine.objects.filter(workspace_id=workspace.pk).exclude(
+        order__status=Order.Status.CANCELLED
+    )
+    if as_of is not None:
+        qs = qs.filter(order__ordered_at__lt=as_of)
+    if id_range is not None:
+        qs = qs.filter(order__contact_id__gte=id_range[0], order__contact_id__lte=id_range[1])
+    rows = qs.order_by("order__contact_id", "order__ordered_at", "pk").values_list(
+        "order__contact_id", "product_id"
+    )
+    sequences: dict[int, list[int]] = defaultdict(list)
+    seen: dict[int, set[int]] = defaultdict(set)
+    for contact_id, product_id in rows:
+        if product_id not in seen[contact_id]:
+            seen[contact_id].add(product_id)
+            sequences[contact_id].append(product_id)
+    return dict(sequences)
+
+
+@dataclass
+class TrainingResult:
+    churn: ChurnModel
+    next_products: NextProductModel
+    metrics: dict[str, Any]
+    as_of: dt.datetime
+    data_start: dt.datetime | None
+    data_end: dt.datetime | None
+    holdout: dict[str, Any]
+    notes: str = ""
+
+
+def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = []
+    for k in range(bins):
+        upper = p <= edges[k + 1] if k == bins - 1 else p < edges[k + 1]
+        mask = (p >= edges[k]) & upper
+        if mask.any():
+            rows.append(
+                {
+                    "bin": f"{edges[k]:.1f}-{edges[k + 1]:.1f}",
+                    "count": int(mask.sum()),
+                    "predicted": round(float(p[mask].mean()), 4),
+                    "observed": round(float(y[mask].mean()), 4),
+                }
+            )
+    return rows
+
+
+def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    top = max(1, int(np.ceil(0.1 * len(p))))
+    order = np.argsort(-p, kind="stable")[:top]
+    return {
+        "auc": round(float(roc_auc_score(y, p)), 4),
+        "precision_top10": round(float(y[order].mean()), 4),
+        "brier": round(float(brier_score_loss(y, p)), 4),
+        "base_rate": round(float(y.mean()), 4),
+        "reliability": reliability_table(y, p),
+    }
+
+
+def next_product_metrics(
+    sequences: dict[int, list[int]], names: dict[int, str], test_ids: set[int]
+) -> dict[str, Any]:
+    """Hit rate at 3 on held-out last purchases, against the most-popular baseline."""
+    train = {c: s for c, s in sequences.items() if c not in test_ids}
+    model = NextProductModel.fit(train, names)
+    hits = baseline_hits = cases = 0
+    for contact_id in sorted(test_ids):
+        sequence = sequences.get(contact_id, [])
+        if len(sequence) < 2:
+            continue
+        history, target = sequence[:-1], sequence[-1]
+        cases += 1
+        hits += target in [p for p, _ in model.recommend(history, 3)]
+        baseline_hits += target in model.most_popular(history, 3)
+    return {
+        "next_product_cases": cases,
+        "next_product_hit_at_3": round(hits / cases, 4) if cases else None,
+        "popular_hit_at_3": round(baseline_hits / cases, 4) if cases else None,
+    }
+
+
+def train(*, workspace: Workspace, as_of: dt.datetime) -> TrainingResult:
+    """Fit both models on the workspace's own history; raise InsufficientHistory if thin."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    raw = extract_raw(workspace=workspace, as_of=as_of, stages=(CUSTOMER, CHURNED))
+    y = np.array([stage == CHURNED for stage in raw.stages], dtype=np.int8)
+    churned, customers = int(y.sum()), int(len(y) - y.sum())
+    need_churned, need_customers = (
+        int(get_setting("MIN_CHURNED")),
+        int(get_setting("MIN_CUSTOMERS")),
+    )
+    if churned < need_churned or customers < need_customers:
+        raise InsufficientHistory(
+            f"Not enough history to predict churn yet: {churned} churned and {customers} "
+            f"current customers; at least {need_churned} churned and {need_customers} "
+            "customers are needed."
+        )
+    index = np.arange(len(y))
+    train_idx, test_idx = train_test_split(
+        index, test_size=float(get_setting("TEST_SIZE")), random_state=0, stratify=y
+    )
+    train_raw, test_raw = raw.subset(train_idx), raw.subset(test_idx)
+    spec = FeatureSpec.fit(train_raw)
+    x_train = spec.transform(train_raw)
+    mean = x_train.mean(axis=0)
+    scale = x_train.std(axis=0)
+    scale[scale == 0] = 1.0
+    classifier = LogisticRegression(C=1.0, max_iter=2000)
+    classifier.fit((x_train - mean) / scale, y[train_idx])
+    churn = ChurnModel(
+        spec=spec,
+        mean=mean,
+        scale=scale,
+        coef=classifier.coef_[0].astype(np.float64),
+        intercept=float(classifier.intercept_[0]),
+    )
+    matrix_test, contributions = churn.contributions(test_raw)
+    p_test = 1.0 / (1.0 + np.exp(-(contributions.sum(axis=1) + churn.intercept)))
+    y_test = y[test_idx]
+    metrics = churn_metrics(y_test, p_test)
+    metrics.update(
+        {
+            "n_train": len(train_idx),
+            "n_test": len(test_idx),
+            "churned": churned,
+            "customers": customers,
+        }
+    )
+
+    sequences = purchase_sequences(workspace=workspace)
+    names = dict(Product.objects.in_workspace(workspace).values_list("pk", "name"))
+    test_ids = {raw.contact_ids[i] for i in test_idx}
+    metrics.update(next_product_metrics(sequences, names, test_ids))
+    next_products = NextProductModel.fit(sequences, names)
+
+    window = Order.objects.filter(workspace_id=workspace.pk, ordered_at__lt=as_of).aggregate(
+        start=Min("ordered_at"), end=Max("ordered_at")
+    )
+    notes = "; ".join(f"attribute {k!r} left out: {why}" for k, why in spec.excluded.items())
+    return TrainingResult(
+        churn=churn,
+        next_products=next_products,
+        metrics=metrics,
+        as_of=as_of,
+        data_start=window["start"],
+        data_end=window["end"] or as_of,
+        holdout={
+            "contact_ids": [test_raw.contact_ids[i] for i in range(len(test_raw))],
+            "y": y_test,
+            "p": p_test,
+            "z": churn.standardize(matrix_test).astype(np.float32),
+        },
+        notes=notes,
+    )
