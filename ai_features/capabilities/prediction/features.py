@@ -98,6 +98,18 @@ def _days(delta: dt.timedelta) -> float:
     return delta.total_seconds() / 86400.0
 
 
+def sentiment_model():
+    """The sentiment app's per-interaction polarity model, or None where it is absent."""
+    if not apps.is_installed("ai_features.capabilities.sentiment"):
+        return None
+    try:
+        model = apps.get_model("ai_sentiment", "InteractionSentiment")
+    except LookupError:
+        return None
+    field_names = {f.name for f in model._meta.get_fields()}
+    return model if {"interaction", "polarity"} <= field_names else None
+
+
 def _sentiment_aggregates(
     *, workspace: Workspace, as_of: dt.datetime, id_range: tuple[int, int] | None
 ) -> dict[int, tuple[int, float]]:
@@ -106,14 +118,8 @@ def _sentiment_aggregates(
     A soft lookup: when the sentiment app (``ai_sentiment``) is not installed or
     has no per-interaction polarity table, every contact gets (0, 0.0).
     """
-    if not apps.is_installed("ai_features.capabilities.sentiment"):
-        return {}
-    try:
-        model = apps.get_model("ai_sentiment", "InteractionSentiment")
-    except LookupError:
-        return {}
-    field_names = {f.name for f in model._meta.get_fields()}
-    if not {"interaction", "polarity"} <= field_names:
+    model = sentiment_model()
+    if model is None:
         return {}
     qs = model.objects.filter(
         interaction__workspace_id=workspace.pk,
@@ -328,7 +334,7 @@ class FeatureSpec:
                 continue
             categories = [_as_category(v) for v in values]
             distinct = {c for c in categories if c is not None}
-            if len(distinct) > max_categories and len(distinct) > 0.5 * len(categories):
+            if len(distinct) > max_categories and len(distinct) >= 0.9 * len(categories):
                 spec.excluded[key] = "an identifier or free text (too many distinct values)"
                 continue
             columns[f"attr:{key}"] = [_as_category(a.get(key)) or "" for a in raw.attributes]
