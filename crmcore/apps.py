@@ -5,3 +5,8 @@ class CrmCoreConfig(AppConfig):
     name = "crmcore"
     verbose_name = "CRM"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from crmcore import integrations
+
+        integrations.register()

@@ -1,0 +1,47 @@
+"""Integrations: CSV import, REST hooks and signed webhooks, exports.
+
+``register()`` wires them into crmcore's extension points; crmcore's
+AppConfig calls it from ``ready()``.
+"""
+
+from __future__ import annotations
+
+_registered = False
+
+
+def register() -> None:
+    """Mount the API routes and pages, and subscribe webhook delivery to events."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+
+    from crmcore import events, extensions
+    from crmcore.integrations import api, tasks, webhooks
+
+    del tasks  # imported so that workers know the tasks
+
+    extensions.api_routes.register(
+        extensions.ApiRoute(prefix="hooks", viewset=api.WebhookSubscriptionViewSet, basename="hook")
+    )
+    extensions.api_routes.register(
+        extensions.ApiRoute(prefix="imports", viewset=api.ImportRunViewSet, basename="import-run")
+    )
+    extensions.api_routes.register(
+        extensions.ApiRoute(prefix="exports", urlpatterns=api.export_urlpatterns)
+    )
+    extensions.page_urls.register(
+        extensions.PageUrls(
+            prefix="integrations", urlconf="crmcore.integrations.urls", namespace="integrations"
+        )
+    )
+    extensions.nav_items.register(
+        extensions.NavItem(
+            key="integrations-import",
+            label="Import",
+            url_name="integrations:import-new",
+            visible=lambda request: request.user.is_authenticated,
+            order=900,
+        )
+    )
+    events.subscribe(webhooks.on_event)

@@ -1,0 +1,360 @@
+"""Writes of the integrations: imports, saved mappings, webhook endpoints and deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from crmcore import events as crm_events
+from crmcore.integrations import importer, webhooks
+from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.models import (
+    ImportMapping,
+    ImportRowError,
+    ImportRun,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from crmcore.models import Workspace
+
+# Imports ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def import_mapping_save(
+    *, workspace: Workspace, name: str, kind: str, mapping: Any, user=None
+) -> ImportMapping:
+    """Save (or replace) a mapping under ``name``, after validating it for ``kind``."""
+    spec = importer.kind_spec(kind)
+    importer.parse_mapping(mapping, spec=spec)
+    if isinstance(mapping, (str, bytes)):
+        import json
+
+        mapping = json.loads(mapping)
+    saved, _ = ImportMapping.objects.update_or_create(
+        workspace=workspace,
+        name=name,
+        defaults={"kind": spec.kind, "mapping": mapping, "created_by": user},
+    )
+    return saved
+
+
+def text_source_for_path(path: str | Path) -> Callable[[], Iterable[str]]:
+    def source() -> Iterator[str]:
+        with open(path, encoding="utf-8-sig", newline="") as text:
+            yield from text
+
+    return source
+
+
+def text_source_for_file(file) -> Callable[[], Iterable[str]]:
+    """A re-readable text source over a stored or uploaded binary file."""
+
+    def source() -> Iterator[str]:
+        file.open("rb")
+        raw = file
+        while not isinstance(raw, io.IOBase) and hasattr(raw, "file"):
+            raw = raw.file  # Django's File wrappers around the Python file object
+        raw.seek(0)
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        try:
+            yield from text
+        finally:
+            text.detach()
+
+    return source
+
+
+@transaction.atomic
+def import_run_create(
+    *,
+    workspace: Workspace,
+    kind: str,
+    upload: UploadedFile,
+    mapping: Any,
+    dry_run: bool = False,
+    user=None,
+) -> ImportRun:
+    """Store an uploaded file as an import run and queue it (after commit).
+
+    The kind and mapping are validated first (ImportInputError, nothing stored).
+    """
+    spec = importer.kind_spec(kind)
+    importer.parse_mapping(mapping, spec=spec)
+    if isinstance(mapping, (str, bytes)):
+        import json
+
+        mapping = json.loads(mapping)
+    run = ImportRun(
+        workspace=workspace,
+        kind=spec.kind,
+        mapping=mapping,
+        dry_run=dry_run,
+        file_name=Path(upload.name or "upload.csv").name[:255],
+        created_by=user,
+    )
+    run.file.save(run.file_name, upload, save=False)
+    run.save()
+    from crmcore.integrations import tasks
+
+    transaction.on_commit(lambda: tasks.import_run_execute.delay(run.pk))
+    return run
+
+
+def import_run_execute(
+    *,
+    run: ImportRun,
+    source: Callable[[], Iterable[str]] | None = None,
+    chunk_size: int | None = None,
+    on_chunk: Callable[[importer.ImportResult, list[importer.RowError]], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> ImportRun:
+    """Run an import run's file through the importer, recording progress and rejected rows.
+
+    Not atomic as a whole on purpose: each chunk is its own transaction, so
+    the progress is visible while it runs and memory stays bounded.
+    """
+    source = source or text_source_for_file(run.file)
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+    dry_errors: list[importer.RowError] = []
+
+    def started(total: int) -> None:
+        ImportRun.objects.filter(pk=run.pk).update(total_rows=total)
+        if on_start is not None:
+            on_start(total)
+
+    def chunk_done(result: importer.ImportResult, errors: list[importer.RowError]) -> None:
+        if run.dry_run:
+            dry_errors.extend(errors)
+        else:
+            _record_progress(run, result, errors)
+        if on_chunk is not None:
+            on_chunk(result, errors)
+
+    try:
+        result = importer.run_import(
+            workspace=run.workspace,
+            kind=run.kind,
+            source=source,
+            mapping=run.mapping,
+            dry_run=run.dry_run,
+            chunk_size=chunk_size or int(get_setting("IMPORT_CHUNK_SIZE")),
+            on_chunk=chunk_done,
+            on_start=started,
+        )
+    except importer.ImportInputError as exc:
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.FAILED, error=str(exc), finished_at=timezone.now()
+        )
+        run.refresh_from_db()
+        raise
+    with transaction.atomic():
+        if run.dry_run:
+            ImportRowError.objects.bulk_create(
+                [ImportRowError(run=run, line=e.line, reason=e.reason[:500]) for e in dry_errors],
+                batch_size=1000,
+            )
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.DONE,
+            total_rows=result.total_rows,
+            processed_rows=result.counts.processed,
+            finished_at=timezone.now(),
+            **result.counts.as_dict(),
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _record_progress(
+    run: ImportRun, result: importer.ImportResult, errors: list[importer.RowError]
+) -> None:
+    ImportRowError.objects.bulk_create(
+        [ImportRowError(run=run, line=e.line, reason=e.reason[:500]) for e in errors]
+    )
+    ImportRun.objects.filter(pk=run.pk).update(
+        processed_rows=result.counts.processed, **result.counts.as_dict()
+    )
+
+
+@transaction.atomic
+def import_run_start(
+    *, workspace: Workspace, kind: str, file_name: str, mapping: Any, dry_run: bool, user=None
+) -> ImportRun:
+    """An import run for a file read in place (the management command)."""
+    spec = importer.kind_spec(kind)
+    importer.parse_mapping(mapping, spec=spec)
+    return ImportRun.objects.create(
+        workspace=workspace,
+        kind=spec.kind,
+        mapping=mapping,
+        dry_run=dry_run,
+        file_name=file_name[:255],
+        created_by=user,
+    )
+
+
+# Webhooks --------------------------------------------------------------------
+
+
+class HookError(ValueError):
+    """A subscription request that cannot be accepted."""
+
+
+@transaction.atomic
+def webhook_subscribe(
+    *, workspace: Workspace, owner, event: str, target_url: str
+) -> WebhookEndpoint:
+    """Subscribe ``target_url`` to ``event``; the new endpoint holds its secret."""
+    if event not in crm_events.registered_events():
+        raise HookError(f"Unknown event {event!r}")
+    try:
+        webhooks.check_target(target_url)
+    except webhooks.TargetRefused as exc:
+        raise HookError(str(exc)) from None
+    return WebhookEndpoint.objects.create(
+        workspace=workspace,
+        owner=owner,
+        event=event,
+        target_url=target_url,
+        secret=webhooks.new_secret(),
+    )
+
+
+@transaction.atomic
+def webhook_unsubscribe(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()
+
+
+@transaction.atomic
+def webhook_deliveries_create(*, event: crm_events.Event) -> list[WebhookDelivery]:
+    """One delivery per active endpoint subscribed to ``event`` in its workspace.
+
+    In a sandbox workspace nothing is sent: the delivery is recorded as
+    "would have sent". Otherwise the sends are queued after commit.
+    """
+    endpoints = list(
+        WebhookEndpoint.objects.filter(
+            workspace_id=event.workspace_id, event=event.name, is_active=True
+        ).only("pk")
+    )
+    if not endpoints:
+        return []
+    status = (
+        WebhookDelivery.Status.WOULD_SEND if event.is_sandbox else WebhookDelivery.Status.PENDING
+    )
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                endpoint_id=endpoint.pk,
+                message_id=webhooks.new_message_id(),
+                event=event.name,
+                payload={
+                    "type": event.name,
+                    "timestamp": timezone.now().isoformat(),
+                    "data": event.payload,
+                },
+                status=status,
+            )
+            for endpoint in endpoints
+        ]
+    )
+    if not event.is_sandbox:
+        from crmcore.integrations import tasks
+
+        ids = [d.pk for d in deliveries]
+        transaction.on_commit(lambda: [tasks.webhook_deliver.delay(pk) for pk in ids])
+    return deliveries
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before retry ``attempt`` (1-based): exponential, capped, half of it jittered."""
+    base = float(get_setting("WEBHOOKS_RETRY_BASE_SECONDS"))
+    ceiling = min(float(get_setting("WEBHOOKS_RETRY_MAX_SECONDS")), base * 2 ** (attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
+    """Send one attempt of a delivery and record it; the seconds to wait before a retry, or None.
+
+    The HTTP request runs outside any transaction; the outcome is written in
+    one short transaction afterwards.
+    """
+    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status not in (
+        WebhookDelivery.Status.PENDING,
+        WebhookDelivery.Status.RETRYING,
+    ):
+        return None
+    endpoint = delivery.endpoint
+    if not endpoint.is_active:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.CANCELLED, next_retry_at=None
+        )
+        return None
+    body = webhooks.encode_body(
+        event=delivery.event,
+        payload=delivery.payload.get("data", {}),
+        timestamp=delivery.payload.get("timestamp", ""),
+    )
+    result = webhooks.send(
+        url=endpoint.target_url,
+        secret=endpoint.secret,
+        message_id=delivery.message_id,
+        timestamp=int(time.time()),
+        body=body,
+    )
+    return _record_attempt(delivery=delivery, endpoint=endpoint, result=result)
+
+
+@transaction.atomic
+def _record_attempt(
+    *, delivery: WebhookDelivery, endpoint: WebhookEndpoint, result: webhooks.SendResult
+) -> float | None:
+    now = timezone.now()
+    attempts = delivery.attempts + 1
+    fields: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status_code": result.status_code,
+        "response_excerpt": result.excerpt[: webhooks.EXCERPT_LENGTH],
+        "last_error": result.error[:500],
+        "next_retry_at": None,
+    }
+    if result.ok:
+        fields.update(status=WebhookDelivery.Status.SUCCEEDED, delivered_at=now)
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0)
+        return None
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        consecutive_failures=F("consecutive_failures") + 1
+    )
+    failures = endpoint.consecutive_failures + 1
+    disable_reason = ""
+    if result.status_code == 410:
+        disable_reason = "The target answered 410 Gone"
+    elif failures >= int(get_setting("WEBHOOKS_MAX_CONSECUTIVE_FAILURES")):
+        disable_reason = f"{failures} consecutive failed deliveries"
+    if disable_reason:
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            is_active=False, disabled_reason=disable_reason
+        )
+    delay = None
+    if not disable_reason and attempts < int(get_setting("WEBHOOKS_MAX_ATTEMPTS")):
+        delay = retry_delay(attempts)
+        fields.update(
+            status=WebhookDelivery.Status.RETRYING,
+            next_retry_at=now + dt.timedelta(seconds=delay),
+        )
+    else:
+        fields["status"] = WebhookDelivery.Status.FAILED
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    return delay

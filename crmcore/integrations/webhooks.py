@@ -1,0 +1,177 @@
+"""Signed webhooks per the Standard Webhooks specification.
+
+Each message carries ``webhook-id`` (the same on every retry),
+``webhook-timestamp`` (seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256
+of "{id}.{timestamp}.{body}">``, keyed with the endpoint's secret
+``whsec_<base64>``. Targets on private, loopback, link-local or reserved
+addresses are refused unless ``WEBHOOKS_ALLOW_PRIVATE_TARGETS`` is on; the
+check is made when subscribing and again on the connected socket, so DNS
+answers that change later are caught too. Redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import secrets
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from crmcore.integrations.defaults import get_setting
+
+SECRET_PREFIX = "whsec_"
+USER_AGENT = "PilotCRM-Webhooks/1.0"
+EXCERPT_LENGTH = 500
+
+
+class TargetRefused(ValueError):
+    """The target URL is not allowed (scheme, or a private address)."""
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def new_message_id() -> str:
+    return f"msg_{secrets.token_urlsafe(18)}"
+
+
+def sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header value for one message."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def encode_body(*, event: str, payload: dict, timestamp: str) -> bytes:
+    return json.dumps(
+        {"type": event, "timestamp": timestamp, "data": payload},
+        separators=(",", ":"),
+        sort_keys=True,
+        default=str,
+    ).encode()
+
+
+# Targets ---------------------------------------------------------------------
+
+
+def _address_allowed(address: str) -> bool:
+    if get_setting("WEBHOOKS_ALLOW_PRIVATE_TARGETS"):
+        return True
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_target(url: str) -> None:
+    """Raise TargetRefused unless ``url`` is http(s) and every address it resolves to is public."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetRefused("The target must be an http or https URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise TargetRefused("The target URL has an invalid port") from None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        raise TargetRefused(f"The host {parts.hostname!r} does not resolve") from None
+    for info in infos:
+        if not _address_allowed(info[4][0]):
+            raise TargetRefused(f"The host {parts.hostname!r} resolves to a private address")
+
+
+class _CheckedPeer:
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        peer = self.sock.getpeername()[0]  # type: ignore[attr-defined]
+        if not _address_allowed(peer):
+            self.close()  # type: ignore[attr-defined]
+            raise TargetRefused("The target connected to a private address")
+
+
+class _HTTPConnection(_CheckedPeer, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_CheckedPeer, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_HTTPSConnection, req, context=self._context)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler, _NoRedirect)
+
+
+# Sending ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    status_code: int | None
+    excerpt: str
+    error: str = ""
+
+
+def send(*, url: str, secret: str, message_id: str, timestamp: int, body: bytes) -> SendResult:
+    """POST one signed message; never raises for network or HTTP errors."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(
+            secret=secret, message_id=message_id, timestamp=timestamp, body=body
+        ),
+    }
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    timeout = float(get_setting("WEBHOOKS_TIMEOUT_SECONDS"))
+    try:
+        check_target(url)
+        with _opener.open(request, timeout=timeout) as response:
+            excerpt = response.read(EXCERPT_LENGTH).decode("utf-8", "replace")
+            return SendResult(
+                ok=200 <= response.status < 300, status_code=response.status, excerpt=excerpt
+            )
+    except urllib.error.HTTPError as exc:
+        excerpt = exc.read(EXCERPT_LENGTH).decode("utf-8", "replace") if exc.fp else ""
+        return SendResult(ok=False, status_code=exc.code, excerpt=excerpt, error=f"HTTP {exc.code}")
+    except TargetRefused as exc:
+        return SendResult(ok=False, status_code=None, excerpt="", error=str(exc))
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TargetRefused):
+            return SendResult(ok=False, status_code=None, excerpt="", error=str(reason))
+        return SendResult(
+            ok=False, status_code=None, excerpt="", error=str(reason)[:EXCERPT_LENGTH]
+        )
+
+
+def on_event(event) -> None:
+    """Events listener: record a delivery per matching endpoint, queued after commit."""
+    from crmcore.integrations import services
+
+    services.webhook_deliveries_create(event=event)
