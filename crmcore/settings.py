@@ -194,6 +194,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
+# Webhooks (crmcore.integrations.defaults has the other settings and their defaults):
+# targets on private or loopback addresses are refused unless this is on.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
+
 # django-waffle: the AI capabilities' flags are a custom model with teams and
 # sticky percentage buckets (ai_features.Flag).
 WAFFLE_FLAG_MODEL = "ai_features.Flag"
