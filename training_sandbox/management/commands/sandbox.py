@@ -37,7 +37,12 @@ class Command(BaseCommand):
                 services.sandbox_delete(workspace=sandbox)
                 self.stdout.write(self.style.SUCCESS(f"Deleted the sandbox of {user}."))
                 return
-            progress = None if no_progress or options["verbosity"] < 1 else self._bar()
+            size = (
+                contacts
+                if action == "create"
+                else getattr(sandbox.sandbox_settings, "contacts", None)
+            )
+            progress = None if no_progress or options["verbosity"] < 1 else self._bar(size)
             try:
                 if action == "create":
                     sandbox = services.sandbox_create(
@@ -58,7 +63,14 @@ class Command(BaseCommand):
             )
         )
 
-    def _bar(self):
+    def _bar(self, total: int | None):
         from tqdm import tqdm
 
-        return tqdm(total=0, unit="rows", file=self.stderr._out, leave=False)
+        from training_sandbox.conf import get_setting
+
+        return tqdm(
+            total=total or get_setting("DEFAULT_CONTACTS"),
+            unit="contacts",
+            file=self.stderr._out,
+            leave=False,
+        )

@@ -1,0 +1,184 @@
+"""Lesson definitions (data) and the registry of generic checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from ai_features.models import SuggestionEvent
+from ai_features.registry import registry
+from crmcore import factories
+from training_sandbox.lessons import LessonError, get_lesson, lesson_for_capability, lessons
+from training_sandbox.lessons.checks import CheckContext, run_check
+from training_sandbox.lessons.definitions import lesson_from_dict
+from training_sandbox.models import SandboxEvent
+
+
+def _lesson(**check) -> dict:
+    return {
+        "slug": "demo",
+        "title": "Demo",
+        "steps": [{"key": "one", "title": "One", "instructions": "Do it", "check": check}],
+    }
+
+
+def test_lessons__builtin__one_per_capability_and_crm_basics_first():
+    slugs = [lesson.slug for lesson in lessons()]
+
+    assert slugs[0] == "crm-basics"
+    assert sorted(slugs) == sorted(["crm-basics", *(c.lesson for c in registry)])
+
+
+@pytest.mark.parametrize("key", ["prediction", "personalization", "sentiment"])
+def test_lesson_for_capability__builtin__matches_registry_slug(key):
+    lesson = lesson_for_capability(key)
+
+    assert lesson.slug == f"{key}-basics"
+    assert lesson.capability == key
+    assert len(lesson.steps) >= 2
+
+
+def test_lesson_from_dict__unknown_check_type__raises():
+    with pytest.raises(LessonError, match="unknown check type 'telepathy'"):
+        lesson_from_dict(_lesson(type="telepathy"))
+
+
+def test_lesson_from_dict__unknown_model__raises():
+    with pytest.raises(LessonError, match="unknown model 'crmcore.Nothing'"):
+        lesson_from_dict(_lesson(type="records", model="crmcore.Nothing"))
+
+
+def test_lesson_from_dict__model_without_workspace__raises():
+    with pytest.raises(LessonError, match="not workspace-scoped"):
+        lesson_from_dict(_lesson(type="records", model="auth.User"))
+
+
+def test_lesson_from_dict__unknown_filter_field__raises():
+    with pytest.raises(LessonError, match="Interaction has no field 'mood'"):
+        lesson_from_dict(_lesson(type="records", model="crmcore.Interaction", filter={"mood": 1}))
+
+
+def test_lesson_from_dict__bad_min__raises():
+    with pytest.raises(LessonError, match="'min' must be a positive integer"):
+        lesson_from_dict(_lesson(type="records", model="crmcore.Interaction", min=0))
+
+
+def test_lesson_from_dict__duplicate_step_keys__raises():
+    data = _lesson(type="events", event="deal.stage_changed")
+    data["steps"].append(dict(data["steps"][0]))
+
+    with pytest.raises(LessonError, match="duplicate key 'one'"):
+        lesson_from_dict(data)
+
+
+def test_lesson_dirs__extra_directory__new_lesson_without_code(tmp_path, settings):
+    (tmp_path / "calls.json").write_text(
+        '{"slug": "calls", "title": "Calls", "order": 99, "steps": [{"key": "call",'
+        ' "title": "Log a call", "instructions": "Call someone",'
+        ' "check": {"type": "records", "model": "crmcore.Interaction",'
+        ' "filter": {"channel": "call"}, "min": 2}}]}'
+    )
+    settings.TRAINING_SANDBOX_LESSON_DIRS = [str(tmp_path)]
+
+    lesson = get_lesson("calls")
+
+    assert lesson.steps[0].check["filter"] == {"channel": "call"}
+    assert [entry.slug for entry in lessons()][-1] == "calls"
+
+
+# -- checks -------------------------------------------------------------------
+
+
+@pytest.fixture
+def context(sandbox):
+    return CheckContext(
+        user=sandbox.owner, workspace=sandbox, started_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+
+
+def test_records_check__rows_by_trainee_since_start__passes(context, sandbox):
+    factories.InteractionFactory(workspace=sandbox, author=sandbox.owner)
+    check = {
+        "type": "records",
+        "model": "crmcore.Interaction",
+        "user_field": "author",
+        "min": 1,
+        "since": "lesson_start",
+    }
+
+    result = run_check(context, check)
+
+    assert (result.passed, result.found, result.needed, result.missing) == (True, 1, 1, "")
+
+
+def test_records_check__row_in_production_or_by_someone_else__still_missing(
+    context, sandbox, workspace
+):
+    factories.InteractionFactory(workspace=workspace, author=sandbox.owner)
+    factories.InteractionFactory(workspace=sandbox, author=factories.UserFactory())
+    check = {
+        "type": "records",
+        "model": "crmcore.Interaction",
+        "user_field": "author",
+        "since": "lesson_start",
+        "missing": "Log an interaction",
+    }
+
+    result = run_check(context, check)
+
+    assert result.passed is False
+    assert result.missing == "Log an interaction (found 0 of 1 since you started this lesson)."
+
+
+def test_records_check__row_before_lesson_start__not_counted(context, sandbox):
+    interaction = factories.InteractionFactory(workspace=sandbox, author=sandbox.owner)
+    type(interaction).objects.filter(pk=interaction.pk).update(
+        created_at=context.started_at - dt.timedelta(seconds=1)
+    )
+
+    result = run_check(
+        context,
+        {"type": "records", "model": "crmcore.Interaction", "since": "lesson_start"},
+    )
+
+    assert result.found == 0
+
+
+def test_records_check__filter_and_exclude__counts_matching_rows(context, sandbox):
+    for action, reason in [("dismissed", "wrong"), ("accepted", ""), ("shown", "x")]:
+        SuggestionEvent.objects.create(
+            workspace=sandbox,
+            capability="prediction",
+            action=action,
+            user=sandbox.owner,
+            reason=reason,
+        )
+    check = {
+        "type": "records",
+        "model": "ai_features.SuggestionEvent",
+        "filter": {"capability": "prediction", "action__in": ["accepted", "dismissed"]},
+        "exclude": {"reason": ""},
+        "user_field": "user",
+        "min": 2,
+    }
+
+    result = run_check(context, check)
+
+    assert (result.passed, result.found) == (False, 1)
+
+
+def test_events_check__payload_match__counts_events(context, sandbox):
+    SandboxEvent.objects.create(
+        workspace=sandbox, name="deal.stage_changed", payload={"to_stage": "won"}
+    )
+    SandboxEvent.objects.create(
+        workspace=sandbox, name="deal.stage_changed", payload={"to_stage": "lost"}
+    )
+
+    result = run_check(
+        context, {"type": "events", "event": "deal.stage_changed", "payload": {"to_stage": "won"}}
+    )
+
+    assert (result.passed, result.found) == (True, 1)
