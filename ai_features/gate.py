@@ -27,23 +27,43 @@ from crmcore.extensions import ContactPanel
 KILL_SWITCH = "ai_kill_switch"
 
 TrainingProvider = Callable[[Any, str], bool]
+TrainingShare = Callable[[Any, str], "float | None"]
 
 _training_provider: TrainingProvider | None = None
+_training_share: TrainingShare | None = None
 
 
-def register_training_provider(provider: TrainingProvider | None) -> None:
+def register_training_provider(
+    provider: TrainingProvider | None, *, share: TrainingShare | None = None
+) -> None:
     """Install ``provider(user, capability_key) -> bool`` ("has passed the lesson").
 
     The training sandbox registers one from its ``AppConfig.ready()``. Without
     one, a flag that requires training is off for everyone outside a sandbox.
-    ``None`` removes the provider.
+    ``None`` removes the provider. ``share(user_ids, capability_key)`` is the
+    optional bulk form (0..1 or None) the readiness checklist uses; without it
+    the provider is asked once per target user.
     """
-    global _training_provider
+    global _training_provider, _training_share
     _training_provider = provider
+    _training_share = share if provider is not None else None
 
 
 def training_provider() -> TrainingProvider | None:
     return _training_provider
+
+
+def training_share(user_ids: set[Any], capability_key: str) -> float | None:
+    """Share of ``user_ids`` who passed the capability's lesson; None without a provider."""
+    if _training_provider is None or not user_ids:
+        return None
+    if _training_share is not None:
+        return _training_share(user_ids, capability_key)
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(pk__in=user_ids)
+    passed = sum(1 for user in users if training_passed(user, capability_key))
+    return round(passed / len(user_ids), 4)
 
 
 def training_passed(user: Any, capability_key: str) -> bool:

@@ -249,22 +249,6 @@ def _compare(rows, is_pilot, good: str, label: str) -> OutcomeComparison:
     )
 
 
-def _training_share(flag, cap) -> float | None:
-    """Share of the target users (flag users and pilot team members) who passed the lesson."""
-    if gate.training_provider() is None or flag is None:
-        return None
-    targets = set(flag.users.all())
-    team_ids = [t.pk for t in flag.teams.all()]
-    if team_ids:
-        from django.contrib.auth import get_user_model
-
-        targets |= set(get_user_model().objects.filter(crm_teams__in=team_ids).distinct())
-    if not targets:
-        return None
-    passed = sum(1 for user in targets if gate.training_passed(user, cap.key))
-    return round(passed / len(targets), 4)
-
-
 def rollout_overview(*, weeks: int | None = None) -> RolloutOverview:
     """Every registered capability's phase, audience, pilot metrics and readiness."""
     weeks = weeks or get_setting("DASHBOARD_WEEKS")
@@ -323,7 +307,7 @@ def rollout_overview(*, weeks: int | None = None) -> RolloutOverview:
         min_acceptance = get_setting("READINESS_MIN_ACCEPTANCE_RATE")
         max_errors = get_setting("READINESS_MAX_JOB_ERROR_RATE")
         min_trained = get_setting("READINESS_MIN_TRAINED_SHARE")
-        trained = _training_share(flag, cap)
+        trained = gate.training_share(pilot_users, cap.key)
         readiness = [
             ReadinessCheck(
                 label=f"Pilot acceptance rate (at least {min_responses} responses)",
