@@ -272,8 +272,8 @@ def contacts_score(
 ) -> ScoringResult:
     """Score every current customer of the workspace with the live version, chunk by chunk.
 
-    Idempotent: each chunk replaces the chunk's scores (one bulk upsert) and drops
-    scores of contacts that are no longer customers. ``on_chunk(n)`` reports progress.
+    Idempotent: each chunk replaces the chunk's scores (one bulk upsert); scores of
+    contacts that are no longer customers are dropped at the end. ``on_chunk(n)`` reports progress.
     """
     version = model_version_live(workspace=workspace)
     if version is None:
@@ -291,7 +291,19 @@ def contacts_score(
         result.crossed_high += chunk.crossed_high
         if on_chunk is not None:
             on_chunk(chunk.scored)
+    contact_scores_prune(workspace=workspace)
     return result
+
+
+@transaction.atomic
+def contact_scores_prune(*, workspace: Workspace) -> int:
+    """Drop the scores of contacts that are no longer current customers (one query)."""
+    deleted, _ = (
+        ContactScore.objects.filter(workspace=workspace)
+        .exclude(contact__lifecycle_stage=Contact.Stage.CUSTOMER)
+        .delete()
+    )
+    return deleted
 
 
 @transaction.atomic
@@ -367,9 +379,6 @@ def contact_scores_write(
             result.high += 1
             if previous.get(contact_id) != ContactScore.Band.HIGH:
                 crossed.append({"contact_id": contact_id, "churn_risk": round(p, 4)})
-    ContactScore.objects.filter(
-        workspace=workspace, contact_id__gte=id_range[0], contact_id__lte=id_range[1]
-    ).exclude(contact__lifecycle_stage=Contact.Stage.CUSTOMER).delete()
     ContactScore.objects.bulk_create(
         rows,
         batch_size=1000,
