@@ -46,7 +46,7 @@ def test_lesson_from_dict__unknown_check_type__raises():
 
 
 def test_lesson_from_dict__unknown_model__raises():
-    with pytest.raises(LessonError, match="unknown model 'crmcore.Nothing'"):
+    with pytest.raises(LessonError, match=r"unknown model 'crmcore\.Nothing'"):
         lesson_from_dict(_lesson(type="records", model="crmcore.Nothing"))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from crmcore import events, factories
 from crmcore import services as crm_services
@@ -86,14 +88,18 @@ def test_event_listener__sandbox_deal_moved__event_kept(
     )
 
 
-def test_would_have_sent_page__records__listed(client, sandbox, django_assert_num_queries):
-    for n in range(3):
-        services.outbound_record(
-            workspace=sandbox, kind="email", recipient=f"r{n}@example.com", subject=f"S{n}"
-        )
+def test_would_have_sent_page__records__listed_in_fixed_queries(
+    client, sandbox, django_assert_num_queries
+):
     client.force_login(sandbox.owner)
+    services.outbound_record(workspace=sandbox, kind="email", recipient="r0@example.com")
+    client.get("/sandbox/would-have-sent/")  # warms the header's caches
+    with CaptureQueriesContext(connection) as one_record:
+        client.get("/sandbox/would-have-sent/")
+    for n in (1, 2):
+        services.outbound_record(workspace=sandbox, kind="email", recipient=f"r{n}@example.com")
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(len(one_record)):
         response = client.get("/sandbox/would-have-sent/")
 
     assert response.status_code == 200
