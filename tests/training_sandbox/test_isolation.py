@@ -1,0 +1,210 @@
+"""Isolation: whatever a trainee does in their sandbox, production does not move.
+
+A trainee does every lesson and every AI job runs in the sandbox; then every
+production row (CRM records, AI rows such as scores and model versions),
+the API's answers and the contact export are exactly what they were, and no
+production row is visible from inside the sandbox, on pages or through the
+API. And the other way: nobody sees sandbox rows from production.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from django.apps import apps
+from django.utils.module_loading import import_string
+from rest_framework.test import APIClient
+
+from ai_features import services as ai_services
+from ai_features.registry import registry
+from crmcore import factories
+from crmcore import services as crm
+from crmcore.models import Campaign, Contact, Deal, Workspace
+from training_sandbox import services
+from training_sandbox.lessons import lessons
+
+SANDBOX_CONTACTS = 120
+
+
+def _workspace_models() -> list:
+    return [
+        model
+        for model in apps.get_models()
+        if any(
+            f.many_to_one and f.related_model is Workspace and f.name == "workspace"
+            for f in model._meta.concrete_fields
+        )
+    ]
+
+
+def _production_rows(workspace: Workspace) -> dict[str, list[dict]]:
+    return {
+        model._meta.label: list(
+            model._base_manager.filter(workspace=workspace).order_by("pk").values()
+        )
+        for model in _workspace_models()
+    }
+
+
+def _api_answers(api: APIClient) -> dict[str, object]:
+    answers = {}
+    for path in ("contacts", "deals", "interactions", "campaigns", "accounts"):
+        response = api.get(f"/api/v1/{path}/")
+        assert response.status_code == 200, path
+        answers[path] = response.json()
+    export = api.get("/api/v1/exports/contacts.csv")
+    assert export.status_code == 200
+    answers["export"] = b"".join(export.streaming_content)
+    return answers
+
+
+def _run_every_ai_job(workspace: Workspace, user) -> int:
+    ran = 0
+    for capability in registry:
+        for path in capability.jobs().values():
+            task = import_string(path)
+            params = inspect.signature(task.run).parameters
+            kwargs = {"workspace_id": workspace.pk}
+            if "user_id" in params:
+                kwargs["user_id"] = user.pk
+            if "workspace_id" in params:
+                task.apply(kwargs=kwargs).get()
+                ran += 1
+    return ran
+
+
+def _do_every_lesson(sandbox: Workspace, trainee, capture) -> None:
+    for lesson in lessons():
+        services.lesson_start(user=trainee, lesson=lesson.slug, workspace=sandbox)
+    contact = Contact.objects.in_workspace(sandbox).filter(lifecycle_stage="churned").first()
+    deal = Deal.objects.in_workspace(sandbox).filter(stage="qualified").first()
+    with capture(execute=True):
+        crm.interaction_create(
+            workspace=sandbox, contact=contact, channel="call", subject="Check-in", author=trainee
+        )
+        crm.deal_stage_change(deal=deal, stage="proposal")
+        campaign = crm.campaign_create(
+            workspace=sandbox,
+            name="We miss you",
+            goal=Campaign.Goal.WIN_BACK,
+            audience={"lifecycle_stage": "churned"},
+            created_by=trainee,
+        )
+        crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.APPROVED})
+    for capability, action, reason in [
+        ("prediction", "shown", ""),
+        ("prediction", "dismissed", "Already renewed by phone"),
+        ("sentiment", "shown", ""),
+        ("sentiment", "corrected", "Sarcasm"),
+        ("sentiment", "corrected", "Polite complaint"),
+    ]:
+        ai_services.suggestion_event_record(
+            capability=capability,
+            action=action,
+            user=trainee,
+            workspace=sandbox,
+            obj=contact,
+            reason=reason,
+        )
+    for lesson in lessons():
+        outcome = services.lesson_check(user=trainee, lesson=lesson.slug, workspace=sandbox)
+        assert outcome.missing == [], lesson.slug
+
+
+@pytest.fixture
+def production_data(workspace, team, user):
+    contacts = [
+        factories.ContactFactory(workspace=workspace, team=team, owner=user) for _ in range(4)
+    ]
+    for contact in contacts:
+        factories.InteractionFactory(workspace=workspace, contact=contact, author=user)
+        factories.DealFactory(workspace=workspace, contact=contact)
+        factories.OrderFactory(workspace=workspace, contact=contact)
+    factories.CampaignFactory(workspace=workspace, goal=Campaign.Goal.WIN_BACK)
+    return contacts
+
+
+@pytest.fixture
+def trainee(db):
+    return factories.UserFactory(username="trainee")
+
+
+def _enter(client, trainee) -> Workspace:
+    client.force_login(trainee)
+    client.post("/sandbox/enter/")
+    return Workspace.objects.get(owner=trainee)
+
+
+def test_isolation__every_lesson_and_ai_job_in_sandbox__production_unchanged(
+    production_data, workspace, user, trainee, django_capture_on_commit_callbacks
+):
+    # Given production data, and what production looks like from its API
+    api = APIClient()
+    api.force_authenticate(user)
+    rows_before = _production_rows(workspace)
+    api_before = _api_answers(api)
+
+    # When a trainee does every lesson and every AI job runs in their sandbox
+    sandbox = services.sandbox_create(user=trainee, contacts=SANDBOX_CONTACTS, seed=9)
+    _do_every_lesson(sandbox, trainee, django_capture_on_commit_callbacks)
+    jobs = _run_every_ai_job(sandbox, trainee)
+
+    # Then production rows, API answers and the export are exactly as before
+    assert jobs >= 1
+    assert _production_rows(workspace) == rows_before
+    assert _api_answers(api) == api_before
+
+
+def test_isolation__inside_sandbox__no_production_row_on_pages(client, production_data, trainee):
+    services.sandbox_create(user=trainee, contacts=SANDBOX_CONTACTS)
+    sandbox = _enter(client, trainee)
+    production_contact = production_data[0]
+
+    listing = client.get("/contacts/?q=" + production_contact.last_name)
+    detail = client.get(f"/contacts/{production_contact.pk}/")
+
+    assert all(c.workspace_id == sandbox.pk for c in listing.context["page"].object_list)
+    assert detail.status_code == 404
+    assert client.get(f"/accounts/{production_contact.account_id}/").status_code == 404
+
+
+def test_isolation__inside_sandbox__no_production_row_through_api(client, production_data, trainee):
+    services.sandbox_create(user=trainee, contacts=SANDBOX_CONTACTS)
+    sandbox = _enter(client, trainee)
+    production_ids = {c.pk for c in production_data}
+
+    listing = client.get("/api/v1/contacts/?page_size=500")
+    listed = {row["id"] for row in listing.json()["results"]}
+
+    assert listing.json()["count"] == SANDBOX_CONTACTS
+    assert listed == set(Contact.objects.in_workspace(sandbox).values_list("pk", flat=True))
+    assert not listed & production_ids
+    assert client.get(f"/api/v1/contacts/{production_data[0].pk}/").status_code == 404
+
+
+def test_isolation__from_production__no_sandbox_row_on_pages_or_api(
+    client, production_data, user, trainee
+):
+    sandbox = services.sandbox_create(user=trainee, contacts=SANDBOX_CONTACTS)
+    sandbox_contact = Contact.objects.in_workspace(sandbox).first()
+    client.force_login(user)
+
+    listing = client.get("/api/v1/contacts/?page_size=500")
+
+    assert {row["id"] for row in listing.json()["results"]} == {c.pk for c in production_data}
+    assert client.get(f"/contacts/{sandbox_contact.pk}/").status_code == 404
+    assert client.get(f"/api/v1/contacts/{sandbox_contact.pk}/").status_code == 404
+
+
+def test_isolation__another_trainee__cannot_enter_or_see_a_sandbox(client, trainee):
+    sandbox = services.sandbox_create(user=trainee, contacts=SANDBOX_CONTACTS)
+    other = factories.UserFactory()
+    client.force_login(other)
+    session = client.session
+    session["crm_workspace_id"] = sandbox.pk
+    session.save()
+
+    response = client.get(f"/contacts/{Contact.objects.in_workspace(sandbox).first().pk}/")
+
+    assert response.status_code == 404
