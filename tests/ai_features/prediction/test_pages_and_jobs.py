@@ -1,0 +1,189 @@
+import pytest
+from django.core.management import call_command
+from waffle.testutils import override_switch
+
+from ai_features.capabilities.prediction import services
+from ai_features.capabilities.prediction.models import ContactScore, ModelVersion
+from ai_features.models import SuggestionEvent
+from tests.ai_features.prediction.helpers import make_history
+
+
+@pytest.fixture
+def scored(workspace, settings):
+    settings.AI_PREDICTION_MIN_AUC = 0.5
+    contacts = make_history(workspace, customers=20, churned=20)
+    version = services.model_version_train(workspace=workspace)
+    services.contacts_score(workspace=workspace)
+    return contacts, version
+
+
+def test_contact_panel__flag_on__risk_chart_products_and_action(
+    scored, logged_in_client, prediction_on
+):
+    contacts, _ = scored
+
+    html = logged_in_client.get(f"/contacts/{contacts[0].pk}/").content.decode()
+
+    assert 'data-testid="prediction-panel"' in html
+    assert 'data-testid="churn-risk"' in html
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
+    assert 'data-testid="next-action"' in html
+
+
+def test_contact_panel__flag_off__absent(scored, logged_in_client):
+    contacts, _ = scored
+
+    html = logged_in_client.get(f"/contacts/{contacts[0].pk}/").content.decode()
+
+    assert "prediction-panel" not in html
+
+
+def test_contact_panel__kill_switch__absent(scored, logged_in_client, prediction_on):
+    contacts, _ = scored
+    with override_switch("ai_kill_switch", active=True):
+        html = logged_in_client.get(f"/contacts/{contacts[0].pk}/").content.decode()
+
+    assert "prediction-panel" not in html
+
+
+def test_contact_panel__too_little_history__says_so_instead_of_a_score(
+    workspace, logged_in_client, prediction_on
+):
+    contacts = make_history(workspace, customers=3, churned=2)
+    services.model_version_train(workspace=workspace)
+
+    html = logged_in_client.get(f"/contacts/{contacts[0].pk}/").content.decode()
+
+    assert "Not enough history to predict churn yet: 2 churned and 3 current customers" in html
+    assert "churn-risk" not in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/ai/prediction/", "/ai/prediction/models/{pk}/", "/ai/prediction/models/{pk}/bias/"]
+)
+def test_pages__flag_on_off_and_kill_switch(scored, staff_client, enable_capability, path):
+    _, version = scored
+    url = path.format(pk=version.pk)
+
+    assert staff_client.get(url).status_code == 403
+    enable_capability("prediction")
+    assert staff_client.get(url).status_code == 200
+    with override_switch("ai_kill_switch", active=True):
+        assert staff_client.get(url).status_code == 403
+
+
+def test_model_list_page__versions__constant_queries(
+    scored, workspace, staff_client, prediction_on, django_assert_num_queries
+):
+    services.model_version_train(workspace=workspace)
+    staff_client.get("/ai/prediction/")
+    with django_assert_num_queries(4):  # session, user, workspace, versions (flags cached)
+        response = staff_client.get("/ai/prediction/")
+
+    assert response.content.decode().count("Roll back to this") == 1
+
+
+def test_model_card_page__metrics_reliability_and_coefficients(
+    scored, logged_in_client, prediction_on
+):
+    _, version = scored
+
+    html = logged_in_client.get(f"/ai/prediction/models/{version.pk}/").content.decode()
+
+    assert f"Model card: churn model v{version.number}" in html
+    assert str(version.metrics["auc"]) in html
+    assert 'aria-label="Reliability diagram"' in html
+    assert 'aria-label="Largest coefficients"' in html
+
+
+def test_bias_page__non_staff__403(scored, logged_in_client, prediction_on):
+    _, version = scored
+    assert logged_in_client.get(f"/ai/prediction/models/{version.pk}/bias/").status_code == 403
+
+
+def test_publish_page__staff__rolls_back(scored, workspace, staff_client, prediction_on):
+    _, first = scored
+    services.model_version_train(workspace=workspace)
+
+    response = staff_client.post(f"/ai/prediction/models/{first.pk}/publish/")
+
+    assert response.status_code == 302
+    assert ModelVersion.objects.get(is_live=True) == first
+
+
+def test_feedback_page__accept_action__recorded(scored, logged_in_client, prediction_on):
+    contacts, _ = scored
+
+    response = logged_in_client.post(
+        f"/ai/prediction/contacts/{contacts[0].pk}/feedback/",
+        {"kind": "action", "action": "accepted", "item": "call"},
+    )
+
+    assert response.status_code == 302
+    assert SuggestionEvent.objects.get().action == "accepted"
+
+
+def test_feedback_page__flag_off__403_and_nothing_recorded(scored, logged_in_client):
+    contacts, _ = scored
+
+    response = logged_in_client.post(
+        f"/ai/prediction/contacts/{contacts[0].pk}/feedback/",
+        {"kind": "action", "action": "accepted"},
+    )
+
+    assert response.status_code == 403
+    assert SuggestionEvent.objects.count() == 0
+
+
+def test_train_models_command__flag_on__prints_auc(workspace, prediction_on, settings, capsys):
+    settings.AI_PREDICTION_MIN_AUC = 0.5
+    make_history(workspace, customers=20, churned=20)
+
+    call_command("train_models", workspace=workspace.pk)
+
+    out = capsys.readouterr().out
+    assert "churn model v1 published (live) — AUC " in out
+    assert "next product: hit rate@3" in out
+
+
+def test_train_models_command__flag_off__skipped(workspace, capsys):
+    make_history(workspace, customers=20, churned=20)
+
+    call_command("train_models", workspace=workspace.pk)
+
+    assert "skipped. Prediction is not enabled for anyone." in capsys.readouterr().out
+    assert ModelVersion.objects.count() == 0
+
+
+def test_jobs__kill_switch__skipped(scored, workspace, prediction_on, capsys):
+    ContactScore.objects.all().delete()
+    with override_switch("ai_kill_switch", active=True):
+        call_command("train_models", workspace=workspace.pk)
+        call_command("score_contacts", workspace=workspace.pk, no_progress=True)
+        call_command("bias_audit", workspace=workspace.pk)
+
+    out = capsys.readouterr().out
+    assert out.count("skipped. AI features are switched off (kill switch).") == 3
+    assert ModelVersion.objects.count() == 1
+    assert ContactScore.objects.count() == 0
+
+
+def test_score_contacts_command__flag_on__scores_customers_idempotently(
+    scored, workspace, prediction_on, capsys
+):
+    call_command("score_contacts", workspace=workspace.pk, no_progress=True)
+    call_command("score_contacts", workspace=workspace.pk, no_progress=True)
+
+    out = capsys.readouterr().out
+    assert out.count("scored 20 customers") == 2
+    assert ContactScore.objects.count() == 20
+
+
+def test_bias_audit_command__sensitive_attribute__table_printed(
+    scored, workspace, prediction_on, capsys
+):
+    call_command("bias_audit", workspace=workspace.pk, sensitive=["plan"])
+
+    out = capsys.readouterr().out
+    assert "churn model v1, threshold 0.6" in out
+    assert "  plan " in out
