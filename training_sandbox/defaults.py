@@ -1,7 +1,7 @@
 """Defaults of the training_sandbox settings; override with TRAINING_SANDBOX_<NAME>."""
 
 #: Contacts in a sandbox created with one click.
-DEFAULT_CONTACTS: int = 1000
+DEFAULT_CONTACTS: int = 500
 #: Generator seed of a sandbox created without one (the same for everyone, so
 #: two trainees see the same data and can compare).
 DEFAULT_SEED: int = 42
