@@ -38,7 +38,11 @@ def clean_email(raw: str) -> str | None:
 
 
 def clean_phone(raw: str, *, region: str | None = None) -> str:
-    """E.164 when the number parses and is valid (``region`` for national numbers)."""
+    """E.164 when the number parses and has a possible length (``region`` for national numbers).
+
+    Possible rather than valid: the full validity check costs several times
+    more, and a number written in international form is kept either way.
+    """
     text = clean_text(raw)
     if not text:
         return ""
@@ -46,7 +50,7 @@ def clean_phone(raw: str, *, region: str | None = None) -> str:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return text
-    if phonenumbers.is_valid_number(number):
+    if phonenumbers.is_possible_number(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return text
 

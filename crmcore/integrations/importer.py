@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from crmcore.integrations import cleaning
@@ -643,13 +644,19 @@ class _ContactWriter(_Writer):
     def lookup(self, rows: list[_Clean]) -> dict[str, Any]:
         ext = {r.values["external_id"] for r in rows if r.values.get("external_id")}
         emails = {r.values["email"] for r in rows if r.values.get("email")}
-        scoped = Contact.objects.in_workspace(self.workspace).order_by("id")
-        found: dict[str, Any] = {}
-        if ext:
-            for contact in scoped.filter(external_id__in=ext):
-                found.setdefault(f"x:{contact.external_id}", contact)
+        match = Q(external_id__in=ext) if ext else Q()
         if emails:
-            for contact in scoped.filter(email__in=emails):
+            match = match | Q(email__in=emails) if ext else Q(email__in=emails)
+        found: dict[str, Any] = {}
+        if not ext and not emails:
+            return found
+        contacts = list(Contact.objects.in_workspace(self.workspace).filter(match).order_by("id"))
+        # External ids first: a row matches by external id before email.
+        for contact in contacts:
+            if contact.external_id in ext:
+                found.setdefault(f"x:{contact.external_id}", contact)
+        for contact in contacts:
+            if contact.email in emails:
                 found.setdefault(f"e:{contact.email}", contact)
         return found
 
