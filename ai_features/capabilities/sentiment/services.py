@@ -1,0 +1,508 @@
+"""Writes of the sentiment capability: analysis, corrections, training, alerts."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import random
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from statistics import fmean
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from ai_features.capabilities.sentiment import selectors
+from ai_features.capabilities.sentiment.analysis import (
+    TONES,
+    AnalysisOptions,
+    SentimentResult,
+    ToneModel,
+    analyze_text,
+    analyze_texts,
+    apply_model,
+    content_hash,
+    interaction_text,
+    score,
+)
+from ai_features.capabilities.sentiment.artifacts import artifact_load, artifact_save
+from ai_features.capabilities.sentiment.conf import get_setting
+from ai_features.capabilities.sentiment.models import (
+    InteractionSentiment,
+    SentimentAlert,
+    SentimentModel,
+    ToneCorrection,
+)
+from ai_features.jobs import job_run
+from crmcore.events import emit_on_commit
+from crmcore.models import Interaction, Workspace
+
+logger = logging.getLogger(__name__)
+
+CAPABILITY = "sentiment"
+JOB_NAME = "analyze_sentiment"
+UPSERT_FIELDS = [
+    "contact",
+    "occurred_at",
+    "content_hash",
+    "polarity",
+    "subjectivity",
+    "tone",
+    "base_tone",
+    "explanation",
+    "reason",
+    "model_version",
+    "analyzed_at",
+]
+
+
+class SentimentDisabled(Exception):
+    """The capability is off for this workspace (kill switch or flag)."""
+
+
+@dataclass(frozen=True)
+class AnalyzeSummary:
+    total: int
+    analysed: int
+    unchanged: int
+    alerts: int
+    job_id: int | None = None
+
+
+def analysis_options() -> AnalysisOptions:
+    return AnalysisOptions(
+        max_length=int(get_setting("MAX_TEXT_LENGTH")),
+        positive_threshold=float(get_setting("POSITIVE_THRESHOLD")),
+        negative_threshold=float(get_setting("NEGATIVE_THRESHOLD")),
+    )
+
+
+def tone_model_for(*, workspace_id: int) -> tuple[ToneModel | None, int | None]:
+    """The workspace's published model (lazily loaded, cached per process)."""
+    ref = selectors.active_model_ref(workspace_id=workspace_id)
+    if ref is None:
+        return None, None
+    version, path = ref
+    return artifact_load(workspace_id=workspace_id, version=version, path=path), version
+
+
+def sentiment_analyze_text(*, text: Any, workspace: Workspace) -> SentimentResult:
+    """One text, with the workspace's learned model blended in when it has one."""
+    options = analysis_options()
+    result = analyze_text(text, options)
+    model, version = tone_model_for(workspace_id=workspace.pk)
+    if model is None or not result.analysed:
+        return result
+    return apply_model([result], [text], model, version, options)[0]
+
+
+# --------------------------------------------------------------------------- batch analysis
+
+
+def _analyse_chunk(texts: list[str], options: AnalysisOptions) -> list[SentimentResult]:
+    # Runs in a worker process too: plain data in, plain data out.
+    return analyze_texts(texts, options)
+
+
+def _rows(workspace: Workspace, interaction_ids: list[int] | None, max_length: int) -> Iterator:
+    qs = Interaction.objects.in_workspace(workspace)
+    if interaction_ids is not None:
+        qs = qs.filter(pk__in=interaction_ids)
+    # Only what is analysed leaves the database: a huge body costs no memory.
+    return (
+        qs.order_by("pk")
+        .annotate(head=Substr("body", 1, max_length + 1))
+        .values_list("pk", "contact_id", "occurred_at", "subject", "head")
+        .iterator(chunk_size=2000)
+    )
+
+
+def _chunks(rows: Iterator, size: int) -> Iterator[list]:
+    chunk: list = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _write(
+    workspace: Workspace,
+    todo: list[tuple[int, int, Any, str, str]],
+    results: Sequence[SentimentResult],
+    model: ToneModel | None,
+    version: int | None,
+    options: AnalysisOptions,
+) -> None:
+    texts = [item[3] for item in todo]
+    results = apply_model(results, texts, model, version, options)
+    corrections = selectors.latest_corrections(interaction_ids=[item[0] for item in todo])
+    now = timezone.now()
+    rows = []
+    for (pk, contact_id, occurred_at, text, digest), result in zip(todo, results, strict=True):
+        correction = corrections.get(pk)
+        if correction is not None and correction[0] == text:
+            result = replace(result, tone=correction[1])
+        rows.append(
+            InteractionSentiment(
+                workspace=workspace,
+                interaction_id=pk,
+                contact_id=contact_id,
+                occurred_at=occurred_at,
+                content_hash=digest,
+                polarity=result.polarity,
+                subjectivity=result.subjectivity,
+                tone=result.tone,
+                base_tone=result.base_tone,
+                explanation=list(result.explanation),
+                reason=result.reason[:250],
+                model_version=version,
+                analyzed_at=now,
+            )
+        )
+    InteractionSentiment.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["interaction"],
+        update_fields=UPSERT_FIELDS,
+        batch_size=500,
+    )
+
+
+def sentiment_analyze_interactions(
+    *,
+    workspace: Workspace,
+    interaction_ids: list[int] | None = None,
+    reanalyze: bool = False,
+    workers: int | None = None,
+    progress: Any = None,
+    check_gate: bool = True,
+) -> AnalyzeSummary:
+    """Analyse a workspace's interactions (or some of them) in chunks.
+
+    Incremental: an interaction is analysed again only when its text changed
+    (its content hash) or a new model was published, unless ``reanalyze``.
+    Each chunk is one bulk upsert; progress goes to the job run and to an
+    optional tqdm bar. With ``workers`` > 1 a process pool analyses chunks
+    while this process writes. Then checks the touched contacts for alerts.
+    """
+    if check_gate and not selectors.sentiment_job_allowed(workspace=workspace):
+        raise SentimentDisabled("Sentiment is not enabled for this workspace.")
+    options = analysis_options()
+    chunk_size = int(get_setting("CHUNK_SIZE"))
+    workers = int(workers or get_setting("WORKERS"))
+    model, version = tone_model_for(workspace_id=workspace.pk)
+    state = (
+        {}
+        if reanalyze
+        else selectors.sentiment_state(workspace=workspace, interaction_ids=interaction_ids)
+    )
+    qs = Interaction.objects.in_workspace(workspace)
+    if interaction_ids is not None:
+        qs = qs.filter(pk__in=interaction_ids)
+    total = qs.count()
+    if progress is not None:
+        progress.total = total
+        progress.refresh()
+    analysed = 0
+    touched: set[int] = set()
+    pool = None
+    if workers > 1:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = multiprocessing.get_context(method).Pool(workers)
+    try:
+        with job_run(
+            name=JOB_NAME,
+            capability=CAPABILITY,
+            workspace=workspace,
+            total=total,
+            progress=progress,
+        ) as job:
+            pending: list[tuple[list, Any, int]] = []
+
+            def finish(item: tuple[list, Any, int]) -> None:
+                todo, outcome, size = item
+                if todo:
+                    results = outcome.get() if pool is not None else outcome
+                    _write(workspace, todo, results, model, version, options)
+                job.advance(size)
+
+            for chunk in _chunks(_rows(workspace, interaction_ids, options.max_length), chunk_size):
+                todo = []
+                for pk, contact_id, occurred_at, subject, head in chunk:
+                    text = interaction_text(subject, head)[: options.max_length + 1]
+                    digest = content_hash(text)
+                    if reanalyze or state.get(pk) != (digest, version):
+                        todo.append((pk, contact_id, occurred_at, text, digest))
+                        touched.add(contact_id)
+                analysed += len(todo)
+                texts = [item[3] for item in todo]
+                if pool is not None:
+                    outcome = pool.apply_async(_analyse_chunk, (texts, options)) if todo else None
+                    pending.append((todo, outcome, len(chunk)))
+                    while len(pending) > 2 * workers:
+                        finish(pending.pop(0))
+                else:
+                    finish((todo, _analyse_chunk(texts, options) if todo else None, len(chunk)))
+            while pending:
+                finish(pending.pop(0))
+            alerts = sentiment_alerts_check(workspace=workspace, contact_ids=sorted(touched))
+            job.set_result(analysed=analysed, unchanged=total - analysed, alerts=len(alerts))
+            job_id = job.run.pk
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return AnalyzeSummary(
+        total=total,
+        analysed=analysed,
+        unchanged=total - analysed,
+        alerts=len(alerts),
+        job_id=job_id,
+    )
+
+
+def sentiment_analysis_queue(*, workspace: Workspace, interaction_ids: list[int]) -> None:
+    """Analyse these interactions after the current transaction commits."""
+    from ai_features.capabilities.sentiment.tasks import analyze_interactions_task
+
+    workspace_id = workspace.pk
+    transaction.on_commit(
+        lambda: analyze_interactions_task.delay(workspace_id, list(interaction_ids))
+    )
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+@transaction.atomic
+def sentiment_alerts_check(*, workspace: Workspace, contact_ids: list[int]) -> list[SentimentAlert]:
+    """Raise an alert for each contact whose recent tone fell below their baseline.
+
+    Recent: mean polarity of their last ALERT_RECENT_WINDOW interactions;
+    baseline: the mean of up to ALERT_BASELINE_WINDOW before those (at least
+    ALERT_BASELINE_MIN). A contact with an open alert, or whose last alert is
+    newer than their last interaction, gets none.
+    """
+    if not contact_ids:
+        return []
+    recent_n = int(get_setting("ALERT_RECENT_WINDOW"))
+    baseline_n = int(get_setting("ALERT_BASELINE_WINDOW"))
+    baseline_min = int(get_setting("ALERT_BASELINE_MIN"))
+    threshold = float(get_setting("ALERT_DROP_THRESHOLD"))
+    history = selectors.alert_history(workspace=workspace, contact_ids=contact_ids)
+    series = selectors.recent_polarities(
+        workspace=workspace, contact_ids=contact_ids, per_contact=recent_n + baseline_n
+    )
+    alerts = []
+    for contact_id, points in series.items():
+        if contact_id in history["open"] or len(points) < recent_n + baseline_min:
+            continue
+        last_alert = history["latest"].get(contact_id)
+        if last_alert is not None and points[0][1] <= last_alert:
+            continue
+        recent = fmean(p for p, _ in points[:recent_n])
+        baseline = fmean(p for p, _ in points[recent_n:])
+        if baseline - recent >= threshold:
+            alerts.append(
+                SentimentAlert(
+                    workspace=workspace,
+                    contact_id=contact_id,
+                    baseline_polarity=round(baseline, 4),
+                    recent_polarity=round(recent, 4),
+                    recent_count=recent_n,
+                    baseline_count=len(points) - recent_n,
+                )
+            )
+    SentimentAlert.objects.bulk_create(alerts)
+    for alert in alerts:
+        emit_on_commit(
+            "contact.sentiment_dropped",
+            workspace=workspace,
+            payload={
+                "contact_id": alert.contact_id,
+                "baseline_polarity": alert.baseline_polarity,
+                "recent_polarity": alert.recent_polarity,
+                "drop": round(alert.drop, 4),
+            },
+        )
+    return alerts
+
+
+@transaction.atomic
+def sentiment_alert_acknowledge(*, alert: SentimentAlert, user) -> SentimentAlert:
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = user
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return alert
+
+
+# --------------------------------------------------------------------------- corrections
+
+
+@transaction.atomic
+def tone_correction_create(
+    *, workspace: Workspace, interaction: Interaction, to_tone: str, user
+) -> ToneCorrection:
+    """Record a user's tone for an interaction and show it from now on.
+
+    Audited (who, when, from, to), counted as a "corrected" pilot metric, and
+    once enough corrections exist the workspace's model is trained again
+    after commit.
+    """
+    from ai_features.services import suggestion_event_record
+
+    if to_tone not in TONES:
+        raise ValueError(f"Unknown tone {to_tone!r}")
+    if interaction.workspace_id != workspace.pk:
+        raise ValueError("The interaction belongs to another workspace")
+    options = analysis_options()
+    text = interaction_text(interaction.subject, interaction.body)
+    sentiment = InteractionSentiment.objects.filter(interaction=interaction).first()
+    if sentiment is None:
+        sentiment_analyze_interactions(
+            workspace=workspace, interaction_ids=[interaction.pk], check_gate=False
+        )
+        sentiment = InteractionSentiment.objects.get(interaction=interaction)
+    correction = ToneCorrection.objects.create(
+        workspace=workspace,
+        interaction=interaction,
+        text=text[: options.max_length + 1],
+        from_tone=sentiment.tone,
+        to_tone=to_tone,
+        corrected_by=user,
+    )
+    sentiment.tone = to_tone
+    sentiment.save(update_fields=["tone"])
+    suggestion_event_record(
+        capability=CAPABILITY,
+        action="corrected",
+        user=user,
+        workspace=workspace,
+        obj=interaction,
+        detail={"from": correction.from_tone, "to": to_tone},
+    )
+    if sentiment_model_due(workspace=workspace):
+        from ai_features.capabilities.sentiment.tasks import train_model_task
+
+        workspace_id = workspace.pk
+        transaction.on_commit(lambda: train_model_task.delay(workspace_id))
+    return correction
+
+
+def sentiment_model_due(*, workspace: Workspace) -> bool:
+    """Enough corrections for a first model, or enough new ones since the last."""
+    count = selectors.correction_count(workspace=workspace)
+    if count < int(get_setting("MIN_CORRECTIONS")):
+        return False
+    last = SentimentModel.objects.filter(workspace=workspace).aggregate(at=Max("created_at"))["at"]
+    if last is None:
+        return True
+    new = ToneCorrection.objects.filter(workspace=workspace, created_at__gt=last).count()
+    return new >= int(get_setting("RETRAIN_EVERY"))
+
+
+# --------------------------------------------------------------------------- training
+
+
+def holdout_split(labels: Sequence[str], fraction: float, seed: int = 0) -> tuple[list, list]:
+    """Indexes for training and held-out evaluation, stratified by tone."""
+    by_tone: dict[str, list[int]] = defaultdict(list)
+    for index, label in enumerate(labels):
+        by_tone[label].append(index)
+    rng = random.Random(seed)
+    train, held_out = [], []
+    for tone in sorted(by_tone):
+        indexes = by_tone[tone]
+        rng.shuffle(indexes)
+        n_out = round(len(indexes) * fraction) if len(indexes) > 1 else 0
+        held_out += indexes[:n_out]
+        train += indexes[n_out:]
+    return sorted(train), sorted(held_out)
+
+
+def tone_model_evaluate(
+    *,
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    test_texts: Sequence[str],
+    test_labels: Sequence[str],
+    blend_weight: float | None = None,
+) -> dict[str, Any]:
+    """Fit on one set, score TextBlob alone and the blend on the other."""
+    options = analysis_options()
+    weight = float(get_setting("BLEND_WEIGHT") if blend_weight is None else blend_weight)
+    train_bases = analyze_texts(train_texts, options)
+    test_bases = analyze_texts(test_texts, options)
+    model = ToneModel(blend_weight=weight).fit(train_texts, train_bases, train_labels)
+    blended = apply_model(test_bases, list(test_texts), model, 0, options)
+    return {
+        "model": model,
+        "before": score(test_labels, [r.tone for r in test_bases]),
+        "after": score(test_labels, [r.tone for r in blended]),
+    }
+
+
+@transaction.atomic
+def sentiment_model_train(*, workspace: Workspace, user=None) -> SentimentModel | None:
+    """Train the workspace's tone model on its corrections; publish it if it helps.
+
+    Accuracy before/after is measured on held-out corrections; the published
+    artifact is then fitted on all of them. Returns None with too few.
+    """
+    data = selectors.correction_training_set(workspace=workspace)
+    labels = [tone for _, tone, _ in data]
+    if len(data) < int(get_setting("MIN_CORRECTIONS")) or len(set(labels)) < 2:
+        return None
+    texts = [text for text, _, _ in data]
+    train, held_out = holdout_split(labels, float(get_setting("HOLDOUT_FRACTION")))
+    if len({labels[i] for i in train}) < 2:
+        return None
+    evaluation = tone_model_evaluate(
+        train_texts=[texts[i] for i in train],
+        train_labels=[labels[i] for i in train],
+        test_texts=[texts[i] for i in held_out],
+        test_labels=[labels[i] for i in held_out],
+    )
+    before, after = evaluation["before"], evaluation["after"]
+    model = evaluation["model"].fit(texts, analyze_texts(texts, analysis_options()), labels)
+    last = (
+        SentimentModel.objects.select_for_update()
+        .filter(workspace=workspace)
+        .aggregate(v=Max("version"))["v"]
+    )
+    version = (last or 0) + 1
+    path = artifact_save(model=model, workspace_id=workspace.pk, version=version)
+    publish = after["accuracy"] >= before["accuracy"]
+    if publish:
+        SentimentModel.objects.filter(workspace=workspace, is_active=True).update(is_active=False)
+    card = SentimentModel.objects.create(
+        workspace=workspace,
+        version=version,
+        artifact=path,
+        is_active=publish,
+        trained_on=len(data),
+        held_out=len(held_out),
+        accuracy_before=before["accuracy"],
+        accuracy_after=after["accuracy"],
+        macro_f1_before=before["macro_f1"],
+        macro_f1_after=after["macro_f1"],
+        blend_weight=model.blend_weight,
+        data_from=min(created for _, _, created in data),
+        data_to=max(created for _, _, created in data),
+        trained_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    if publish:
+        # Tones of analysed interactions follow the new model (incremental run).
+        workspace_id = workspace.pk
+        from ai_features.capabilities.sentiment.tasks import analyze_workspace_task
+
+        transaction.on_commit(lambda: analyze_workspace_task.delay(workspace_id))
+    return card
