@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 from django.apps import apps
+from django.db import connection
 from django.db.models import Count, Max, Min, Q, Sum
 
 from ai_features.capabilities.prediction.conf import get_setting
@@ -98,6 +99,9 @@ def _days(delta: dt.timedelta) -> float:
     return delta.total_seconds() / 86400.0
 
 
+_tables_present: dict[tuple[str, str], bool] = {}
+
+
 def sentiment_model():
     """The sentiment app's per-interaction polarity model, or None where it is absent."""
     if not apps.is_installed("ai_features.capabilities.sentiment"):
@@ -107,7 +111,12 @@ def sentiment_model():
     except LookupError:
         return None
     field_names = {f.name for f in model._meta.get_fields()}
-    return model if {"interaction", "polarity"} <= field_names else None
+    if not {"interaction", "polarity"} <= field_names:
+        return None
+    key = (connection.alias, model._meta.db_table)
+    if key not in _tables_present:  # checked once per process
+        _tables_present[key] = model._meta.db_table in connection.introspection.table_names()
+    return model if _tables_present[key] else None
 
 
 def _sentiment_aggregates(

@@ -272,6 +272,8 @@ def contacts_score(
 ) -> ScoringResult:
     """Score every current customer of the workspace with the live version, chunk by chunk.
 
+    A contact whose previous score was below the high band and whose new one is in
+    it emits ``contact.churn_risk_high`` after commit (a first score emits nothing).
     Idempotent: each chunk replaces the chunk's scores (one bulk upsert); scores of
     contacts that are no longer customers are dropped at the end. ``on_chunk(n)`` reports progress.
     """
@@ -377,7 +379,7 @@ def contact_scores_write(
         result.scored += 1
         if band == ContactScore.Band.HIGH:
             result.high += 1
-            if previous.get(contact_id) != ContactScore.Band.HIGH:
+            if previous.get(contact_id) not in (None, ContactScore.Band.HIGH):
                 crossed.append({"contact_id": contact_id, "churn_risk": round(p, 4)})
     ContactScore.objects.bulk_create(
         rows,

@@ -143,10 +143,13 @@ def test_contacts_score__run_twice__idempotent_and_drops_non_customers(workspace
 def test_contacts_score__crossing_high_band__emits_event_once(
     workspace, live, settings, django_capture_on_commit_callbacks
 ):
-    settings.AI_PREDICTION_HIGH_RISK = 0.0  # everyone is high risk
     seen = []
     listener = events.subscribe(lambda event: seen.append(event))
     try:
+        settings.AI_PREDICTION_HIGH_RISK = 1.01  # nobody is high risk
+        with django_capture_on_commit_callbacks(execute=True):
+            services.contacts_score(workspace=workspace)
+        settings.AI_PREDICTION_HIGH_RISK = 0.0  # everyone is
         with django_capture_on_commit_callbacks(execute=True):
             services.contacts_score(workspace=workspace)
         with django_capture_on_commit_callbacks(execute=True):
