@@ -17,9 +17,9 @@ def register() -> None:
     _registered = True
 
     from crmcore import events, extensions
-    from crmcore.integrations import api, tasks, webhooks
+    from crmcore.integrations import admin, api, tasks, webhooks
 
-    del tasks  # imported so that workers know the tasks
+    del admin, tasks  # imported for their registrations (admin site, Celery tasks)
 
     extensions.api_routes.register(
         extensions.ApiRoute(prefix="hooks", viewset=api.WebhookSubscriptionViewSet, basename="hook")

@@ -152,3 +152,19 @@ def test_hooks_deliveries__the_endpoints_log_newest_first(api_client, workspace,
         (old.pk, "succeeded", 1, 200),
     ]
     assert rows[0]["response_excerpt"] == "boom"
+
+
+def test_hooks_admin__endpoint_and_delivery_pages__200_without_the_secret(
+    staff_client, workspace, user
+):
+    endpoint = make_endpoint(workspace, user)
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, message_id="msg_admin", event="contact.created"
+    )
+
+    endpoint_page = staff_client.get(f"/admin/crmcore/webhookendpoint/{endpoint.pk}/change/")
+    delivery_page = staff_client.get(f"/admin/crmcore/webhookdelivery/{delivery.pk}/change/")
+
+    assert (endpoint_page.status_code, delivery_page.status_code) == (200, 200)
+    assert endpoint.secret.encode() not in endpoint_page.content
+    assert staff_client.get("/admin/crmcore/webhookdelivery/").status_code == 200

@@ -223,3 +223,13 @@ def test_imports_api__list__newest_first_this_workspace_only_fixed_queries(
         response = api_client.get("/api/v1/imports/")
 
     assert [r["id"] for r in response.json()["results"]] == [r.pk for r in reversed(runs)]
+
+
+@pytest.mark.parametrize("model", ["importrun", "importmapping"])
+def test_import_admin__changelist_and_change_page__200(staff_client, workspace, model):
+    run = run_in(workspace)
+    mapping = saved_mapping(workspace)
+    pk = run.pk if model == "importrun" else mapping.pk
+
+    assert staff_client.get(f"/admin/crmcore/{model}/").status_code == 200
+    assert staff_client.get(f"/admin/crmcore/{model}/{pk}/change/").status_code == 200
