@@ -36,8 +36,10 @@ def sentiment_job_allowed(*, workspace: Workspace) -> bool:
     """May background analysis run for this workspace?
 
     Not while the kill switch is on; always in a sandbox (for its trainee);
-    in production only while the capability's flag exists and is not off for
-    everyone, so that nothing is computed that nobody may see.
+    in production only while the capability is rolled out to someone: its
+    flag is on for everyone, or names users, teams or groups, a percentage,
+    or all authenticated or staff users. Nothing is computed that no one may
+    see.
     """
     from ai_features.registry import registry
 
@@ -46,7 +48,15 @@ def sentiment_job_allowed(*, workspace: Workspace) -> bool:
     if workspace.is_sandbox:
         return True
     flag = get_waffle_flag_model().get(registry.get(CAPABILITY).flag_name)
-    return flag.pk is not None and flag.everyone is not False
+    if flag.pk is None or flag.everyone is False:
+        return False
+    if flag.everyone or flag.authenticated or flag.staff or flag.percent:
+        return True
+    return (
+        flag.users.exists()
+        or flag.groups.exists()
+        or (hasattr(flag, "teams") and flag.teams.exists())
+    )
 
 
 def interaction_get(*, workspace: Workspace, interaction_id: int) -> Interaction:
