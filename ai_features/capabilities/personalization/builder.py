@@ -1,0 +1,380 @@
+"""Message composition: a template with placeholders, tailored by a contact's facts.
+
+Placeholders of a plain mail merge are always filled: {first_name},
+{last_name}, {full_name}, {company}, {email}, {region}, {segment}. Where
+personalization is on for the user, {last_purchase}, {next_product},
+{best_channel}, {best_time} and {personal_note} are filled too, and the
+personal note (a line written from the contact's own history for the
+campaign's goal, with help and an apology first after a complaint) goes where
+{personal_note} stands, or after the greeting when the template has none.
+Where it is off they are empty: a plain mail merge, no AI fields.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from ai_features.capabilities.personalization.facts import (
+    CHANNEL_LABELS,
+    Access,
+    ContactFacts,
+    ContactRow,
+    days_phrase,
+)
+
+PLAIN_PLACEHOLDERS = (
+    "first_name",
+    "last_name",
+    "full_name",
+    "company",
+    "email",
+    "region",
+    "segment",
+)
+AI_PLACEHOLDERS = ("last_purchase", "next_product", "best_channel", "best_time", "personal_note")
+PLACEHOLDERS = PLAIN_PLACEHOLDERS + AI_PLACEHOLDERS
+
+GOALS = ("win_back", "cross_sell", "thank", "check_in")
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_GREETING_MAX = 80
+
+
+class TemplateError(ValueError):
+    """A template with an unknown placeholder or unbalanced braces."""
+
+
+def template_check(template: str) -> None:
+    """Raise TemplateError unless every {field} is a known placeholder."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TemplateError(f"Unbalanced braces: {exc}. Write {{{{ or }}}} for a brace.") from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conversion:
+            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            raise TemplateError(f"Unknown placeholder {{{name}}}. Known: {known}.")
+
+
+class _Values(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    return template.format_map(_Values(values))
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A message for one contact, with the facts it used and what it could not use."""
+
+    contact_id: int
+    subject: str
+    body: str
+    personalized: bool
+    facts: list[dict[str, str]] = field(default_factory=list)
+    unused: list[dict[str, str]] = field(default_factory=list)
+    channel: str = ""
+    best_hour: int | None = None
+    apology_first: bool = False
+
+    def fact_lines(self) -> list[str]:
+        return [f"{f['label']}: {f['text']}" for f in self.facts]
+
+    def unused_lines(self) -> list[str]:
+        return [f"{u['label']}: not used — {u['reason']}" for u in self.unused]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "contact": self.contact_id,
+            "subject": self.subject,
+            "body": self.body,
+            "personalized": self.personalized,
+            "facts": self.fact_lines(),
+            "unused": self.unused_lines(),
+            "channel": self.channel,
+            "best_hour": self.best_hour,
+            "apology_first": self.apology_first,
+        }
+
+
+def _hour(hour: int) -> str:
+    return f"{hour:02d}:00"
+
+
+def _channel(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, channel).lower()
+
+
+def _quote(subject: str) -> str:
+    return f" (“{subject}”)" if subject else ""
+
+
+class _Facts:
+    """Collects the facts a message uses, in the order they are used."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, str]] = {}
+
+    def use(self, key: str, label: str, text: str) -> None:
+        self.items.setdefault(key, {"key": key, "label": label, "text": text})
+
+
+def _apology(f: ContactFacts) -> str:
+    c = f.complaint
+    return (
+        f"I'm sorry about the trouble in your {_channel(c.channel)} {days_phrase(c.days_ago)}"
+        f"{_quote(c.subject)}. Before anything else: reply to this message and we will put it "
+        "right first."
+    )
+
+
+def _goal_lines(goal: str, f: ContactFacts, used: _Facts, *, help_first: bool) -> list[str]:
+    product, days = f.last_product, f.last_order_days
+    if product is not None:
+        used.use("last_order", "Last order", f"{product}, {days_phrase(days)}")
+    offer = f.next_product if not help_first else None
+    if offer:
+        used.use("next_product", "Next product", f"{offer} (from Prediction)")
+    lines: list[str] = []
+    last = f.last_interaction
+    if goal == "win_back":
+        if product:
+            lines.append(
+                f"It has been a while since your order of {product} {days_phrase(days)}, "
+                "and we would love to welcome you back."
+            )
+        else:
+            lines.append("We would love to welcome you back.")
+        if offer:
+            lines.append(f"{offer} could be a good next step for you.")
+    elif goal == "cross_sell":
+        if product and offer:
+            lines.append(f"As you already use {product}, {offer} is a natural next step.")
+        elif product:
+            lines.append(
+                f"As you already use {product}, we would like to show you what works well with it."
+            )
+        elif offer:
+            lines.append(f"We think {offer} could help you.")
+        if help_first:
+            lines.append("Once that is settled, we would be glad to show you more.")
+    elif goal == "thank":
+        if product:
+            lines.append(f"Thank you for your order of {product} {days_phrase(days)}.")
+        else:
+            lines.append("Thank you for being with us.")
+    elif product:
+        lines.append(f"How is {product} working for you since your order {days_phrase(days)}?")
+    elif last is not None:
+        used.use(
+            "last_interaction",
+            "Last interaction",
+            f"{CHANNEL_LABELS.get(last.channel, last.channel)}, {days_phrase(last.days_ago)}"
+            f"{_quote(last.subject)}",
+        )
+        lines.append(
+            f"Following up on your {_channel(last.channel)} {days_phrase(last.days_ago)}"
+            f"{_quote(last.subject)}: how are things going?"
+        )
+    else:
+        lines.append("How are things going?")
+    return lines
+
+
+def _reach(f: ContactFacts, used: _Facts) -> str:
+    if f.best_channel is None:
+        return ""
+    used.use(
+        "best_channel",
+        "Answers most by",
+        f"{CHANNEL_LABELS.get(f.best_channel, f.best_channel)} "
+        f"({f.best_channel_count} of {f.inbound_count} inbound)",
+    )
+    used.use(
+        "best_time",
+        "Best time to reach",
+        f"{_hour(f.best_hour)} to {_hour((f.best_hour + 1) % 24)} "
+        f"({f.best_hour_count} of {f.inbound_count} inbound)",
+    )
+    if f.best_channel in ("call", "meeting"):
+        return f"If it suits you better, we can call you around {_hour(f.best_hour)}."
+    if f.best_channel == "chat":
+        return "You can also reply in chat, as you usually do."
+    return ""
+
+
+def personal_note(goal: str, f: ContactFacts, access: Access) -> tuple[str, _Facts, bool]:
+    """(note, facts used, apology first) for one contact and goal."""
+    used = _Facts()
+    lines: list[str] = []
+    help_first = f.complaint is not None
+    if access.sentiment and f.recent_tone is not None:
+        c = f.complaint
+        used.use(
+            "tone",
+            "Recent tone",
+            (
+                f"{f.complaint_tone} in their {_channel(c.channel)} "
+                f"{days_phrase(c.days_ago)}{_quote(c.subject)} — help and apology first"
+                if c
+                else f"{f.recent_tone} (latest inbound message) — usual wording"
+            ),
+        )
+    if help_first:
+        lines.append(_apology(f))
+    lines.extend(_goal_lines(goal, f, used, help_first=help_first))
+    reach = _reach(f, used)
+    if reach:
+        lines.append(reach)
+    return " ".join(lines), used, help_first
+
+
+def _unused(f: ContactFacts) -> list[dict[str, str]]:
+    out = []
+    if f.last_product is None:
+        out.append({"key": "last_order", "label": "Last order", "reason": "no orders yet"})
+    if "prediction" in f.unavailable:
+        out.append(
+            {"key": "next_product", "label": "Next product", "reason": f.unavailable["prediction"]}
+        )
+    if "sentiment" in f.unavailable:
+        out.append({"key": "tone", "label": "Recent tone", "reason": f.unavailable["sentiment"]})
+    if f.best_channel is None:
+        out.append(
+            {
+                "key": "best_channel",
+                "label": "Best channel and time",
+                "reason": "no inbound messages",
+            }
+        )
+    return out
+
+
+def _insert_note(body: str, note: str) -> str:
+    if not note:
+        return body
+    paragraphs = body.split("\n\n")
+    if len(paragraphs) > 1 and len(paragraphs[0].strip()) <= _GREETING_MAX:
+        return "\n\n".join([paragraphs[0], note, *paragraphs[1:]])
+    if len(paragraphs) == 1 and "\n" in body and len(body.split("\n", 1)[0]) <= _GREETING_MAX:
+        head, rest = body.split("\n", 1)
+        return f"{head}\n\n{note}\n\n{rest}"
+    return f"{note}\n\n{body}" if body.strip() else note
+
+
+def _tidy(text: str) -> str:
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def compose(
+    *,
+    goal: str,
+    subject_template: str,
+    body_template: str,
+    contact: ContactRow,
+    facts: ContactFacts | None,
+    access: Access,
+) -> Composed:
+    """The message for one contact (pure: no query)."""
+    values = {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "full_name": contact.full_name,
+        "company": contact.company,
+        "email": contact.email,
+        "region": contact.region,
+        "segment": contact.segment,
+    }
+    if not access.personalization or facts is None:
+        return Composed(
+            contact_id=contact.contact_id,
+            subject=render(subject_template, values).strip(),
+            body=_tidy(render(body_template, values)),
+            personalized=False,
+            channel="email",
+        )
+    note, used, apology = personal_note(goal, facts, access)
+    values.update(
+        last_purchase=facts.last_product or "",
+        next_product=(facts.next_product or "") if not apology else "",
+        best_channel=_channel(facts.best_channel) if facts.best_channel else "",
+        best_time=_hour(facts.best_hour) if facts.best_hour is not None else "",
+        personal_note=note,
+    )
+    body = render(body_template, values)
+    if "{personal_note}" not in body_template:
+        body = _insert_note(body, note)
+    return Composed(
+        contact_id=contact.contact_id,
+        subject=render(subject_template, values).strip(),
+        body=_tidy(body),
+        personalized=True,
+        facts=list(used.items.values()),
+        unused=_unused(facts),
+        channel=facts.best_channel or "email",
+        best_hour=facts.best_hour,
+        apology_first=apology,
+    )
+
+
+def compose_reply(
+    *, contact: ContactRow, facts: ContactFacts, access: Access, inbound, signature: str
+) -> Composed:
+    """A suggested reply to ``inbound`` (an Interaction), tailored the same way."""
+    used = _Facts()
+    lines = [f"Hi {contact.first_name}," if contact.first_name else "Hello,"]
+    tone = facts.recent_tone if access.sentiment else None
+    complaint = access.sentiment and facts.complaint is not None
+    about = _quote(inbound.subject)
+    if complaint:
+        used.use(
+            "tone",
+            "Recent tone",
+            f"{facts.complaint_tone} in their {_channel(facts.complaint.channel)} "
+            f"{days_phrase(facts.complaint.days_ago)} — help and apology first",
+        )
+        lines.append(
+            f"I'm sorry about the trouble{about}. I'm on it now and will come back to you "
+            "with a fix as soon as possible."
+        )
+    else:
+        if tone is not None:
+            used.use("tone", "Recent tone", f"{tone} (latest inbound message) — usual wording")
+        lines.append(f"Thank you for your {_channel(inbound.channel)}{about}.")
+    body_lines: list[str] = []
+    if facts.last_product:
+        used.use(
+            "last_order",
+            "Last order",
+            f"{facts.last_product}, {days_phrase(facts.last_order_days)}",
+        )
+        body_lines.append(
+            f"I have your order of {facts.last_product} from {days_phrase(facts.last_order_days)} "
+            "in front of me."
+        )
+    if facts.next_product and not complaint:
+        used.use("next_product", "Next product", f"{facts.next_product} (from Prediction)")
+        body_lines.append(f"When it suits you, I'd also like to show you {facts.next_product}.")
+    reach = _reach(facts, used)
+    if reach:
+        body_lines.append(reach)
+    if body_lines:
+        lines.append(" ".join(body_lines))
+    lines.append(f"Best regards,\n{signature}" if signature else "Best regards")
+    return Composed(
+        contact_id=contact.contact_id,
+        subject=f"Re: {inbound.subject}" if inbound.subject else "Re: your message",
+        body="\n\n".join(lines),
+        personalized=True,
+        facts=list(used.items.values()),
+        unused=_unused(facts),
+        channel=inbound.channel,
+        best_hour=facts.best_hour,
+        apology_first=complaint,
+    )

@@ -1,0 +1,296 @@
+"""Each contact's personal facts, loaded set-based for a chunk of contacts.
+
+``facts_load`` reads a whole chunk in a fixed number of queries, whatever its
+size: the contacts, their last order line, their last interaction and their
+recent inbound interactions (one query each, window functions pick the rows
+per contact), then the stored tones of those interactions from sentiment and
+the stored next products from prediction (one query each, only where that
+capability is enabled for the user).
+
+What a capability that is off for the user would have given is listed as
+unused, with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from ai_features import gate
+from ai_features.capabilities.personalization.conf import get_setting
+from crmcore.models import Contact, Interaction, Order, OrderLine, Workspace
+
+CAPABILITY = "personalization"
+CHANNEL_LABELS = dict(Interaction.Channel.choices)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the user may use: personalization itself, and the capabilities it draws on."""
+
+    personalization: bool
+    prediction: bool = False
+    sentiment: bool = False
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Why a capability's facts are not used, for those that are off."""
+        out = {}
+        if not self.prediction:
+            out["prediction"] = "Prediction is not enabled for you"
+        if not self.sentiment:
+            out["sentiment"] = "Sentiment is not enabled for you"
+        return out
+
+
+def access_for(*, user, workspace: Workspace) -> Access:
+    """Ask the gate once per capability (warm checks make no query)."""
+    if not gate.is_enabled(CAPABILITY, user, workspace):
+        return Access(personalization=False)
+    return Access(
+        personalization=True,
+        prediction=gate.is_enabled("prediction", user, workspace),
+        sentiment=gate.is_enabled("sentiment", user, workspace),
+    )
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """What a plain mail merge knows about a contact."""
+
+    contact_id: int
+    first_name: str
+    last_name: str
+    email: str
+    company: str
+    region: str
+    segment: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class RecentInteraction:
+    channel: str
+    direction: str
+    subject: str
+    occurred_at: dt.datetime
+    days_ago: int
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """A contact's history as the message builder uses it."""
+
+    contact_id: int
+    last_product: str | None = None
+    last_order_days: int | None = None
+    last_interaction: RecentInteraction | None = None
+    inbound_count: int = 0
+    best_channel: str | None = None
+    best_channel_count: int = 0
+    best_hour: int | None = None
+    best_hour_count: int = 0
+    #: From prediction (None: not enabled for the user, or no stored score).
+    next_product: str | None = None
+    churn_band: str | None = None
+    has_prediction: bool = False
+    #: From sentiment: the tone of the latest inbound interaction read, and a complaint.
+    recent_tone: str | None = None
+    complaint: RecentInteraction | None = None
+    complaint_tone: str | None = None
+    tones_read: int = 0
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+def days_between(earlier: dt.datetime, now: dt.datetime) -> int:
+    return max(0, (timezone.localtime(now).date() - timezone.localtime(earlier).date()).days)
+
+
+def days_phrase(days: int) -> str:
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    return f"{days} days ago"
+
+
+def contact_rows(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, ContactRow]:
+    """The mail-merge fields of a chunk of contacts (one query)."""
+    rows = (
+        Contact.objects.in_workspace(workspace)
+        .filter(pk__in=contact_ids)
+        .values_list("pk", "first_name", "last_name", "email", "account__name", "region", "segment")
+    )
+    return {
+        pk: ContactRow(
+            contact_id=pk,
+            first_name=first,
+            last_name=last,
+            email=email,
+            company=company or "",
+            region=region,
+            segment=segment,
+        )
+        for pk, first, last, email, company, region, segment in rows
+    }
+
+
+def _ranked(queryset, *, partition: str, order: list, limit: int):
+    return queryset.annotate(
+        rank=Window(RowNumber(), partition_by=[F(partition)], order_by=order)
+    ).filter(rank__lte=limit)
+
+
+def _last_products(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, tuple]:
+    """contact id -> (product name, ordered_at) of their latest paid or placed order."""
+    lines = OrderLine.objects.filter(
+        workspace=workspace,
+        order__contact_id__in=contact_ids,
+        order__status__in=[Order.Status.PAID, Order.Status.PLACED],
+    )
+    rows = _ranked(
+        lines,
+        partition="order__contact_id",
+        order=[F("order__ordered_at").desc(), F("order_id").desc(), F("id").asc()],
+        limit=1,
+    ).values_list("order__contact_id", "product__name", "order__ordered_at")
+    return {contact_id: (name, ordered_at) for contact_id, name, ordered_at in rows}
+
+
+def _interactions(
+    *, workspace: Workspace, contact_ids: list[int], inbound_only: bool, limit: int
+) -> dict[int, list[tuple]]:
+    qs = Interaction.objects.filter(workspace=workspace, contact_id__in=contact_ids).exclude(
+        channel=Interaction.Channel.NOTE
+    )
+    if inbound_only:
+        qs = qs.filter(direction=Interaction.Direction.INBOUND)
+    rows = (
+        _ranked(
+            qs,
+            partition="contact_id",
+            order=[F("occurred_at").desc(), F("id").desc()],
+            limit=limit,
+        )
+        .order_by("contact_id", "rank")
+        .values_list("contact_id", "pk", "channel", "direction", "subject", "occurred_at")
+    )
+    out: dict[int, list[tuple]] = {}
+    for contact_id, *rest in rows:
+        out.setdefault(contact_id, []).append(tuple(rest))
+    return out
+
+
+def _next_products(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, tuple]:
+    """contact id -> (band, next products) from prediction's stored scores (one query)."""
+    from ai_features.capabilities.prediction.models import ContactScore
+
+    rows = ContactScore.objects.filter(workspace=workspace, contact_id__in=contact_ids).values_list(
+        "contact_id", "band", "next_products"
+    )
+    return {contact_id: (band, products) for contact_id, band, products in rows}
+
+
+def _tones(*, workspace: Workspace, interaction_ids: list[int]) -> dict[int, str]:
+    """interaction id -> stored tone, through sentiment's selector (one query)."""
+    from ai_features.capabilities.sentiment.selectors import interaction_fields
+
+    fields = interaction_fields(workspace=workspace, interaction_ids=interaction_ids)
+    return {pk: row["sentiment_tone"] for pk, row in fields.items()}
+
+
+def _most_common(values: list) -> tuple:
+    """(value, count) of the most frequent value; ties go to the most recent (listed first)."""
+    if not values:
+        return None, 0
+    counts = Counter(values)
+    best = max(counts.values())
+    value = next(v for v in values if counts[v] == best)
+    return value, best
+
+
+def facts_load(
+    *,
+    workspace: Workspace,
+    contact_ids: list[int],
+    access: Access,
+    now: dt.datetime | None = None,
+) -> dict[int, ContactFacts]:
+    """Personal facts of a chunk of contacts: 3 queries (+1 with sentiment, +1 with prediction)."""
+    if not access.personalization or not contact_ids:
+        return {}
+    now = now or timezone.now()
+    products = _last_products(workspace=workspace, contact_ids=contact_ids)
+    last = _interactions(workspace=workspace, contact_ids=contact_ids, inbound_only=False, limit=1)
+    inbound = _interactions(
+        workspace=workspace,
+        contact_ids=contact_ids,
+        inbound_only=True,
+        limit=int(get_setting("RECENT_INBOUND")),
+    )
+    tone_window = int(get_setting("TONE_WINDOW"))
+    tones: dict[int, str] = {}
+    if access.sentiment:
+        ids = [row[0] for rows in inbound.values() for row in rows[:tone_window]]
+        tones = _tones(workspace=workspace, interaction_ids=ids) if ids else {}
+    scores = (
+        _next_products(workspace=workspace, contact_ids=contact_ids) if access.prediction else {}
+    )
+    complaint_tones = set(get_setting("COMPLAINT_TONES"))
+
+    def recent(row: tuple) -> RecentInteraction:
+        _, channel, direction, subject, occurred_at = row
+        return RecentInteraction(
+            channel=channel,
+            direction=direction,
+            subject=subject,
+            occurred_at=occurred_at,
+            days_ago=days_between(occurred_at, now),
+        )
+
+    out = {}
+    for contact_id in contact_ids:
+        product = products.get(contact_id)
+        rows = inbound.get(contact_id, [])
+        channel, channel_count = _most_common([r[1] for r in rows])
+        hour, hour_count = _most_common([timezone.localtime(r[4]).hour for r in rows])
+        read = [(r, tones[r[0]]) for r in rows[:tone_window] if r[0] in tones]
+        complaint = next(((r, tone) for r, tone in read if tone in complaint_tones), None)
+        score = scores.get(contact_id)
+        next_product = None
+        if score and score[1]:
+            next_product = str(score[1][0].get("name") or "") or None
+        unavailable = dict(access.reasons)
+        if access.prediction and next_product is None:
+            unavailable["prediction"] = "no stored prediction for this contact"
+        if access.sentiment and not read:
+            unavailable["sentiment"] = "no analysed inbound message"
+        last_rows = last.get(contact_id)
+        out[contact_id] = ContactFacts(
+            contact_id=contact_id,
+            last_product=product[0] if product else None,
+            last_order_days=days_between(product[1], now) if product else None,
+            last_interaction=recent(last_rows[0]) if last_rows else None,
+            inbound_count=len(rows),
+            best_channel=channel,
+            best_channel_count=channel_count,
+            best_hour=hour,
+            best_hour_count=hour_count,
+            next_product=next_product,
+            churn_band=score[0] if score else None,
+            has_prediction=score is not None,
+            recent_tone=read[0][1] if read else None,
+            complaint=recent(complaint[0]) if complaint else None,
+            complaint_tone=complaint[1] if complaint else None,
+            tones_read=len(read),
+            unavailable=unavailable,
+        )
+    return out

@@ -1,0 +1,29 @@
+"""The contact page panel: a suggested reply to the contact's latest inbound
+message, with the facts it used, and accept, edit and dismiss. Installed
+behind the gate by the capability registry."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+
+def render_reply_panel(request, contact) -> str | None:
+    from ai_features.capabilities.personalization import selectors, services
+    from ai_features.capabilities.personalization.facts import access_for
+
+    workspace = request.workspace
+    inbound = selectors.latest_inbound(workspace=workspace, contact_id=contact.pk)
+    context = {"contact": contact, "inbound": inbound, "decision": None, "suggestion": None}
+    if inbound is not None:
+        decision = selectors.suggested_reply_decision(user=request.user, interaction=inbound)
+        context["decision"] = decision
+        if decision is None:
+            access = access_for(user=request.user, workspace=workspace)
+            context["suggestion"] = selectors.suggested_reply(
+                workspace=workspace, interaction=inbound, user=request.user, access=access
+            )
+            services.suggested_reply_shown(
+                workspace=workspace, user=request.user, interaction=inbound
+            )
+    return mark_safe(render_to_string("personalization/panel.html", context, request=request))

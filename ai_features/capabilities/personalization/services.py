@@ -1,0 +1,492 @@
+"""Writes of the personalization capability: save, build, edit, approve and send
+campaigns; decide on suggested replies. Keyword-only and typed; the chunk
+writes are atomic, a whole build or send runs chunk by chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ai_features.capabilities.personalization import selectors
+from ai_features.capabilities.personalization.builder import Composed, TemplateError, template_check
+from ai_features.capabilities.personalization.conf import get_setting
+from ai_features.capabilities.personalization.facts import CAPABILITY, Access, access_for
+from ai_features.capabilities.personalization.models import CampaignMessage, SuggestedReply
+from crmcore import services as crm
+from crmcore.events import emit_on_commit, registered_events
+from crmcore.models import Campaign, Contact, Interaction, Workspace
+
+MESSAGE_SENT_EVENT = "campaign.message_sent"
+#: Registered by the training sandbox: from a sandbox it becomes a would-have-sent record.
+OUTBOUND_EMAIL_EVENT = "outbound.email"
+AUDIENCE_CHOICES = {
+    "lifecycle_stage": set(Contact.Stage.values),
+    "churn_band": {"low", "medium", "high"},
+}
+
+
+class CampaignError(ValueError):
+    """A campaign step that cannot be taken now (nothing built, already sent, ...)."""
+
+
+def audience_clean(*, workspace: Workspace, audience: dict[str, Any]) -> dict[str, Any]:
+    """Keep the known, non-empty filters; ids must be of this workspace."""
+    unknown = set(audience) - set(selectors.AUDIENCE_KEYS)
+    if unknown:
+        raise ValidationError({"audience": f"Unknown filter(s): {', '.join(sorted(unknown))}."})
+    clean: dict[str, Any] = {}
+    for key, value in audience.items():
+        if value in (None, ""):
+            continue
+        if key in AUDIENCE_CHOICES and value not in AUDIENCE_CHOICES[key]:
+            raise ValidationError({"audience": f"{key}: {value!r} is not a valid choice."})
+        if key in ("team", "product"):
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise ValidationError({"audience": f"{key}: an id is expected."}) from None
+        clean[key] = value if key in ("team", "product") else str(value)
+    choices = selectors.audience_choices(workspace=workspace)
+    if "team" in clean and clean["team"] not in {pk for pk, _ in choices["teams"]}:
+        raise ValidationError({"audience": "team: no such team in this workspace."})
+    if "product" in clean and clean["product"] not in {pk for pk, _ in choices["products"]}:
+        raise ValidationError({"audience": "product: no such product in this workspace."})
+    return clean
+
+
+def _templates_check(subject_template: str, body_template: str) -> None:
+    errors = {}
+    for name, template in (
+        ("subject_template", subject_template),
+        ("body_template", body_template),
+    ):
+        try:
+            template_check(template)
+        except TemplateError as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def campaign_builder_save(
+    *,
+    workspace: Workspace,
+    user,
+    name: str,
+    goal: str,
+    audience: dict[str, Any],
+    subject_template: str,
+    body_template: str,
+    campaign: Campaign | None = None,
+) -> Campaign:
+    """Create or change a campaign in the builder; a changed approved campaign is a draft again."""
+    _templates_check(subject_template, body_template)
+    audience = audience_clean(workspace=workspace, audience=audience)
+    if campaign is None:
+        return crm.campaign_create(
+            workspace=workspace,
+            name=name,
+            goal=goal,
+            audience=audience,
+            subject_template=subject_template,
+            body_template=body_template,
+            created_by=user,
+        )
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.APPROVED):
+        raise CampaignError(
+            f"A {campaign.get_status_display().lower()} campaign cannot be changed."
+        )
+    data = {
+        "name": name,
+        "goal": goal,
+        "audience": audience,
+        "subject_template": subject_template,
+        "body_template": body_template,
+    }
+    changed = any(getattr(campaign, k) != v for k, v in data.items())
+    if changed and campaign.status == Campaign.Status.APPROVED:
+        data["status"] = Campaign.Status.DRAFT
+    return crm.campaign_update(campaign=campaign, data=data)
+
+
+@dataclass
+class BuildResult:
+    total: int = 0
+    built: int = 0
+    personalized: int = 0
+    kept: int = 0
+    removed: int = 0
+
+
+def _chunks(ids: list[int], size: int):
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+@transaction.atomic
+def campaign_messages_write(
+    *, campaign: Campaign, contact_ids: list[int], access: Access
+) -> BuildResult:
+    """Build and store the messages of one chunk of contacts (a fixed number of queries).
+
+    Messages a user edited, and messages already sent, are kept as they are.
+    """
+    workspace = campaign.workspace
+    composed = selectors.compose_for(
+        workspace=workspace, campaign=campaign, contact_ids=contact_ids, access=access
+    )
+    keep = set(
+        CampaignMessage.objects.filter(campaign=campaign, contact_id__in=contact_ids)
+        .filter(Q(edited=True) | ~Q(status=CampaignMessage.Status.DRAFT))
+        .values_list("contact_id", flat=True)
+    )
+    now = timezone.now()
+    rows = [
+        CampaignMessage(
+            workspace_id=workspace.pk,
+            campaign_id=campaign.pk,
+            contact_id=c.contact_id,
+            subject=c.subject[:250],
+            body=c.body,
+            facts=c.facts,
+            unused=c.unused,
+            personalized=c.personalized,
+            channel=c.channel,
+            best_hour=c.best_hour,
+            apology_first=c.apology_first,
+            built_at=now,
+        )
+        for c in composed
+        if c.contact_id not in keep
+    ]
+    CampaignMessage.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["campaign", "contact"],
+        update_fields=[
+            "subject",
+            "body",
+            "facts",
+            "unused",
+            "personalized",
+            "channel",
+            "best_hour",
+            "apology_first",
+            "built_at",
+        ],
+    )
+    return BuildResult(
+        total=len(contact_ids),
+        built=len(rows),
+        personalized=sum(1 for r in rows if r.personalized),
+        kept=len(keep),
+    )
+
+
+def campaign_messages_build(
+    *,
+    campaign: Campaign,
+    user,
+    chunk_size: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> BuildResult:
+    """Build the message of every contact in the audience, chunk by chunk (idempotent).
+
+    Personalized where the capability is on for ``user``, a plain mail merge
+    where it is off. Draft messages of contacts no longer in the audience are
+    removed. A campaign that was approved is a draft again.
+    """
+    if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.APPROVED):
+        raise CampaignError(f"A {campaign.get_status_display().lower()} campaign is not rebuilt.")
+    workspace = campaign.workspace
+    access = access_for(user=user, workspace=workspace)
+    selected = selectors.audience(workspace=workspace, spec=campaign.audience, access=access)
+    ids = list(selected.contact_ids)
+    if on_total is not None:
+        on_total(len(ids))
+    result = BuildResult()
+    for chunk in _chunks(ids, chunk_size or int(get_setting("CHUNK_SIZE"))):
+        part = campaign_messages_write(campaign=campaign, contact_ids=chunk, access=access)
+        result.total += part.total
+        result.built += part.built
+        result.personalized += part.personalized
+        result.kept += part.kept
+        if on_chunk is not None:
+            on_chunk(part.total)
+    result.removed, _ = (
+        CampaignMessage.objects.filter(campaign=campaign, status=CampaignMessage.Status.DRAFT)
+        .exclude(contact_id__in=selected.contact_ids)
+        .delete()
+    )
+    if campaign.status == Campaign.Status.APPROVED:
+        crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.DRAFT})
+    return result
+
+
+def campaign_build_queue(*, campaign: Campaign, user) -> None:
+    """Build the messages in the background, after the current transaction commits."""
+    from ai_features.capabilities.personalization.tasks import build_campaign_task
+
+    user_id = user.pk if user is not None else None
+    transaction.on_commit(lambda: build_campaign_task.delay(campaign.pk, user_id))
+
+
+def _metric(*, action: str, user, workspace: Workspace, obj, detail: dict[str, Any]) -> None:
+    from ai_features.services import suggestion_event_record
+
+    suggestion_event_record(
+        capability=CAPABILITY, action=action, user=user, workspace=workspace, obj=obj, detail=detail
+    )
+
+
+@transaction.atomic
+def campaign_message_edit(
+    *, message: CampaignMessage, user, subject: str, body: str
+) -> CampaignMessage:
+    """A user's edit of one message; a personalized one counts as corrected in the pilot metrics."""
+    if message.status != CampaignMessage.Status.DRAFT:
+        raise CampaignError("A sent message cannot be edited.")
+    if not body.strip():
+        raise ValidationError({"body": "A message needs a body."})
+    message.subject, message.body, message.edited = subject[:250], body, True
+    message.save(update_fields=["subject", "body", "edited"])
+    campaign = message.campaign
+    if campaign.status == Campaign.Status.APPROVED:
+        crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.DRAFT})
+    if message.personalized:
+        _metric(
+            action="corrected",
+            user=user,
+            workspace=message.workspace,
+            obj=message,
+            detail={"kind": "campaign_message", "campaign_id": message.campaign_id},
+        )
+    return message
+
+
+@transaction.atomic
+def campaign_approve(*, campaign: Campaign, user) -> Campaign:
+    """Approve the built messages for sending."""
+    if campaign.status != Campaign.Status.DRAFT:
+        raise CampaignError(f"Only a draft can be approved; this one is {campaign.status}.")
+    counts = selectors.campaign_message_counts(workspace=campaign.workspace, campaign=campaign)
+    if not counts["draft"]:
+        raise CampaignError("Build the messages before approving the campaign.")
+    personalized = CampaignMessage.objects.filter(campaign=campaign, personalized=True).count()
+    crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.APPROVED})
+    if personalized:
+        _metric(
+            action="accepted",
+            user=user,
+            workspace=campaign.workspace,
+            obj=campaign,
+            detail={"kind": "campaign", "messages": counts["draft"], "personalized": personalized},
+        )
+    return campaign
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    recorded: int = 0
+    skipped: int = 0
+
+
+def _event_payload(message: CampaignMessage, campaign: Campaign) -> dict[str, Any]:
+    return {
+        "campaign_id": campaign.pk,
+        "message_id": message.pk,
+        "contact_id": message.contact_id,
+        "interaction_id": message.interaction_id,
+        "to": message.contact.email,
+        "subject": message.subject,
+        "personalized": message.personalized,
+        "facts": [f"{f['label']}: {f['text']}" for f in message.facts],
+        "sent_at": message.sent_at.isoformat() if message.sent_at else None,
+    }
+
+
+@transaction.atomic
+def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> SendResult:
+    """Send up to ``limit`` draft messages of an approved campaign.
+
+    Each message becomes an outbound email interaction (``crmcore.services``)
+    and a ``campaign.message_sent`` event after commit. From production the
+    mail goes through Django's email backend; from a sandbox nothing is sent:
+    an ``outbound.email`` event is emitted instead, which the training
+    sandbox records as would-have-sent.
+    """
+    workspace = campaign.workspace
+    messages = list(
+        CampaignMessage.objects.select_for_update(of=("self",))
+        .filter(campaign=campaign, status=CampaignMessage.Status.DRAFT)
+        .select_related("contact")
+        .order_by("id")[:limit]
+    )
+    result = SendResult()
+    mails: list[EmailMessage] = []
+    now = timezone.now()
+    sandbox_outbound = workspace.is_sandbox and OUTBOUND_EMAIL_EVENT in registered_events()
+    for message in messages:
+        if not message.contact.email:
+            message.status, message.skip_reason = (
+                CampaignMessage.Status.SKIPPED,
+                "No email address.",
+            )
+            result.skipped += 1
+            continue
+        message.interaction = crm.interaction_create(
+            workspace=workspace,
+            contact=message.contact,
+            channel=Interaction.Channel.EMAIL,
+            direction=Interaction.Direction.OUTBOUND,
+            subject=message.subject,
+            body=message.body,
+            occurred_at=now,
+            author=user,
+        )
+        message.sent_at = now
+        if workspace.is_sandbox:
+            message.status = CampaignMessage.Status.RECORDED
+            result.recorded += 1
+            if sandbox_outbound:
+                emit_on_commit(
+                    OUTBOUND_EMAIL_EVENT,
+                    workspace=workspace,
+                    payload={
+                        "to": message.contact.email,
+                        "subject": message.subject,
+                        "body": message.body,
+                        "source": f"campaign {campaign.pk}",
+                    },
+                )
+        else:
+            message.status = CampaignMessage.Status.SENT
+            result.sent += 1
+            mails.append(EmailMessage(message.subject, message.body, None, [message.contact.email]))
+        emit_on_commit(
+            MESSAGE_SENT_EVENT, workspace=workspace, payload=_event_payload(message, campaign)
+        )
+    CampaignMessage.objects.bulk_update(
+        messages, ["status", "skip_reason", "interaction", "sent_at"], batch_size=500
+    )
+    if mails:
+        get_connection().send_messages(mails)
+    return result
+
+
+def campaign_send(
+    *,
+    campaign: Campaign,
+    user,
+    chunk_size: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> SendResult:
+    """Send an approved campaign chunk by chunk; resumes where a failed run stopped."""
+    if campaign.status not in (Campaign.Status.APPROVED, Campaign.Status.SENDING):
+        raise CampaignError("Approve the campaign before sending it.")
+    crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.SENDING})
+    size = chunk_size or int(get_setting("CHUNK_SIZE"))
+    result = SendResult()
+    while True:
+        part = campaign_messages_send_chunk(campaign=campaign, user=user, limit=size)
+        done = part.sent + part.recorded + part.skipped
+        if not done:
+            break
+        result.sent += part.sent
+        result.recorded += part.recorded
+        result.skipped += part.skipped
+        if on_chunk is not None:
+            on_chunk(done)
+    crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.SENT})
+    return result
+
+
+def campaign_send_queue(*, campaign: Campaign, user) -> None:
+    from ai_features.capabilities.personalization.tasks import send_campaign_task
+
+    if campaign.status != Campaign.Status.APPROVED:
+        raise CampaignError("Approve the campaign before sending it.")
+    user_id = user.pk if user is not None else None
+    transaction.on_commit(lambda: send_campaign_task.delay(campaign.pk, user_id))
+
+
+# -- suggested replies ---------------------------------------------------------
+
+REPLY_METRIC = {"accepted": "accepted", "edited": "corrected", "dismissed": "dismissed"}
+
+
+@transaction.atomic
+def suggested_reply_decide(
+    *,
+    workspace: Workspace,
+    user,
+    interaction: Interaction,
+    suggestion: Composed,
+    action: str,
+    body: str = "",
+) -> SuggestedReply:
+    """Accept, edit or dismiss a suggested reply; a used reply is logged as outbound.
+
+    Every decision is a pilot metric (accepted, corrected, dismissed).
+    """
+    if action not in REPLY_METRIC:
+        raise ValidationError({"action": f"Unknown action {action!r}."})
+    if interaction.direction != Interaction.Direction.INBOUND:
+        raise ValidationError({"interaction": "Replies are suggested for inbound messages only."})
+    if SuggestedReply.objects.filter(interaction=interaction, user=user).exists():
+        raise CampaignError("You have already decided on this suggestion.")
+    final = suggestion.body if action == "accepted" else body.strip()
+    if action == "edited" and not final:
+        raise ValidationError({"body": "An edited reply needs a body."})
+    reply = None
+    if action != "dismissed":
+        reply = crm.interaction_create(
+            workspace=workspace,
+            contact=interaction.contact,
+            channel=interaction.channel,
+            direction=Interaction.Direction.OUTBOUND,
+            subject=suggestion.subject[:250],
+            body=final,
+            author=user,
+        )
+    decision = SuggestedReply.objects.create(
+        workspace=workspace,
+        interaction=interaction,
+        contact=interaction.contact,
+        user=user,
+        suggested_body=suggestion.body,
+        final_body=final if action != "dismissed" else "",
+        facts=suggestion.facts,
+        unused=suggestion.unused,
+        status=action,
+        reply=reply,
+    )
+    _metric(
+        action=REPLY_METRIC[action],
+        user=user,
+        workspace=workspace,
+        obj=interaction,
+        detail={"kind": "suggested_reply", "facts": suggestion.fact_lines()},
+    )
+    return decision
+
+
+def suggested_reply_shown(*, workspace: Workspace, user, interaction: Interaction) -> None:
+    _metric(
+        action="shown",
+        user=user,
+        workspace=workspace,
+        obj=interaction,
+        detail={"kind": "suggested_reply"},
+    )
