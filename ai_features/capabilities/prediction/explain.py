@@ -8,6 +8,7 @@ lower it; together with the intercept they add up to the score.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,8 @@ def describe(name: str, value: Any) -> str:
         column = column[5:] if column.startswith("attr:") else column.capitalize()
         return f"{column} is {category}" if v else f"{column} is not {category}"
     if name.startswith("attr:"):
+        if v > 600_000:  # a date attribute, stored as its day number
+            return f"{name[5:]}: {dt.date.fromordinal(int(v)).isoformat()}"
         return f"{name[5:]}: {v:g}"
     return f"{name}: {v:g}"
 

@@ -55,6 +55,7 @@ CATEGORICAL_FIELDS = ("region", "segment")
 #: Attribute keys that name the label itself are never features.
 LABEL_LIKE = re.compile(r"churn|lifecycle", re.IGNORECASE)
 OTHER = "(other)"
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 @dataclass
@@ -287,6 +288,11 @@ def _as_number(value: Any) -> float | None:
         text = value.strip().replace(",", "")
         if not text:
             return None
+        if ISO_DATE.match(text):  # a date column becomes its day number
+            try:
+                return float(dt.date.fromisoformat(text[:10]).toordinal())
+            except ValueError:
+                return None
         try:
             number = float(text)
         except ValueError:
