@@ -6,8 +6,9 @@ campaigns; ``clear_workspace_data(workspace=...)`` empties it again. The same
 seed gives the same data: names come from Faker seeded through factory_boy
 (``factory.random.reseed_random``), everything else from one
 ``random.Random(seed)``, and dates count back from today's midnight (or the
-``now`` passed in). Rows are written with ``bulk_create`` in chunks of
-``CHUNK_SIZE`` contacts, never one query per row.
+``now`` passed in). Rows are built as plain model instances and written in
+chunks of ``CHUNK_SIZE`` contacts by ``writer.insert`` (multi-row inserts,
+about four times faster than ``bulk_create``), never one query per row.
 
 Planted patterns (what the prediction, sentiment and personalization
 capabilities learn, and what lessons ask trainees to find):
@@ -81,6 +82,7 @@ from crmcore.models import (
     Workspace,
 )
 from training_sandbox.generator import catalogue, texts
+from training_sandbox.generator.writer import Builder, insert
 
 __all__ = [
     "CHUNK_SIZE",
@@ -296,6 +298,10 @@ class _Generator:
         self.emails: set[str] = set()
         self.accounts_by_pk: dict[int, Account] = {}
         self.name_pools: dict[str, tuple[list[str], list[str]]] = {}
+        self.new = {
+            model: Builder(model)
+            for model in (Account, Contact, Order, OrderLine, Interaction, Deal)
+        }
         self.order_seq = 0
 
     # -- names
@@ -328,8 +334,8 @@ class _Generator:
             a, b = rng.choice(lasts), rng.choice(lasts)
             suffix = rng.choice(catalogue.COMPANY_SUFFIXES[region])
             company = rng.choice((f"{a} {suffix}", f"{a} & {b}", f"{a}-{b} {suffix}"))
-            account = Account(
-                workspace=self.workspace,
+            account = self.new[Account](
+                workspace_id=self.workspace_id,
                 name=company,
                 domain=f"{_ascii(company)[:40] or 'company'}.example",
                 industry=rng.choice(catalogue.INDUSTRIES),
@@ -364,8 +370,8 @@ class _Generator:
             owner = self.users["alice"] if rng.random() < 0.7 else self.users["dave"]
         else:
             team, owner = self.teams["AMER Sales"], self.users["bob"]
-        contact = Contact(
-            workspace=self.workspace,
+        contact = self.new[Contact](
+            workspace_id=self.workspace_id,
             first_name=first,
             last_name=last,
             email=email,
@@ -397,7 +403,7 @@ class _Generator:
         channel, direction, subject, body = self.rng.choice(templates)
         values = {**ctx, "case": f"#{self.rng.randint(10000, 99999)}"}
         chunk.interactions.append(
-            Interaction(
+            self.new[Interaction](
                 workspace_id=self.workspace_id,
                 channel=channel,
                 direction=direction,
@@ -418,7 +424,7 @@ class _Generator:
         lines: list[tuple[str, int]],
     ) -> None:
         self.order_seq += 1
-        order = Order(
+        order = self.new[Order](
             workspace_id=self.workspace_id,
             ordered_at=self.at(days_ago),
             status=status,
@@ -429,7 +435,7 @@ class _Generator:
             product = self.products[sku]
             total += product.price * quantity
             chunk.lines.append(
-                OrderLine(
+                self.new[OrderLine](
                     workspace_id=self.workspace_id,
                     product_id=product.pk,
                     quantity=quantity,
@@ -452,7 +458,7 @@ class _Generator:
             closed_at = self.at(rng.randint(5, 200))
             expected = closed_at.date()
         chunk.deals.append(
-            Deal(
+            self.new[Deal](
                 workspace_id=self.workspace_id,
                 name=f"{account.name}: {product.name}",
                 account_id=account.pk,
@@ -662,7 +668,7 @@ class _Generator:
         admin = self.users["admin"]
         return [
             Campaign(
-                workspace=self.workspace,
+                workspace_id=self.workspace_id,
                 name="Win back lapsed customers",
                 goal=Campaign.Goal.WIN_BACK,
                 audience={"lifecycle_stage": "churned"},
@@ -675,7 +681,7 @@ class _Generator:
                 created_by=admin,
             ),
             Campaign(
-                workspace=self.workspace,
+                workspace_id=self.workspace_id,
                 name="Analytics add-on for growing teams",
                 goal=Campaign.Goal.CROSS_SELL,
                 audience={"lifecycle_stage": "customer", "segment": "Mid-market"},
@@ -688,7 +694,7 @@ class _Generator:
                 created_by=admin,
             ),
             Campaign(
-                workspace=self.workspace,
+                workspace_id=self.workspace_id,
                 name="Thank you, Enterprise customers",
                 goal=Campaign.Goal.THANK,
                 audience={"lifecycle_stage": "customer", "segment": "Enterprise"},
@@ -728,7 +734,7 @@ def generate_workspace_data(
     )
 
     account_rows = gen.accounts(max(1, math.ceil(contacts / 3)) if contacts else 0)
-    Account.objects.bulk_create([account for account, _ in account_rows], batch_size=2000)
+    insert(Account, [account for account, _ in account_rows], returning=True)
     gen.accounts_by_pk = {account.pk: account for account, _ in account_rows}
 
     totals, deals, last_chunk = _Totals(), 0, _Chunk()
@@ -779,19 +785,19 @@ def generate_workspace_data(
 
 def _write(chunk: _Chunk) -> None:
     """Write a chunk parents first, filling in foreign keys as primary keys arrive."""
-    Contact.objects.bulk_create(chunk.contacts)
+    insert(Contact, chunk.contacts, returning=True)
     for order, contact in zip(chunk.orders, chunk.order_contacts, strict=True):
         order.contact_id = contact.pk
-    Order.objects.bulk_create(chunk.orders)
+    insert(Order, chunk.orders, returning=True)
     for line, order in zip(chunk.lines, chunk.line_orders, strict=True):
         line.order_id = order.pk
-    OrderLine.objects.bulk_create(chunk.lines)
+    insert(OrderLine, chunk.lines, returning=False)
     for interaction, contact in zip(chunk.interactions, chunk.interaction_contacts, strict=True):
         interaction.contact_id = contact.pk
-    Interaction.objects.bulk_create(chunk.interactions)
+    insert(Interaction, chunk.interactions, returning=False)
     for deal, contact in zip(chunk.deals, chunk.deal_contacts, strict=True):
         deal.contact_id = contact.pk
-    Deal.objects.bulk_create(chunk.deals)
+    insert(Deal, chunk.deals, returning=False)
 
 
 @transaction.atomic
