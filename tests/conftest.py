@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -92,3 +94,13 @@ def enable_capability(db):
         return flag
 
     return enable
+
+
+if os.environ.get("CELERY_BROKER_URL"):
+    # The job tests through a real worker (.ci/run, `pytest -m celery_worker`):
+    # the worker and the tests share the existing, migrated database named by
+    # DATABASE_URL (pytest-django's "use an existing database" recipe), so no
+    # test database is created; the tests are transactional.
+    @pytest.fixture(scope="session")
+    def django_db_setup():
+        """Use the existing database: the one the Celery worker reads and writes."""
