@@ -235,10 +235,18 @@ def personal_note(goal: str, f: ContactFacts, access: Access) -> tuple[str, _Fac
     return " ".join(lines), used, help_first
 
 
-def _unused(f: ContactFacts) -> list[dict[str, str]]:
+def _unused(f: ContactFacts, *, help_first: bool = False) -> list[dict[str, str]]:
     out = []
     if f.last_product is None:
         out.append({"key": "last_order", "label": "Last order", "reason": "no orders yet"})
+    if help_first and f.next_product:
+        out.append(
+            {
+                "key": "next_product",
+                "label": "Next product",
+                "reason": "held back: help comes first after a complaint",
+            }
+        )
     if "prediction" in f.unavailable:
         out.append(
             {"key": "next_product", "label": "Next product", "reason": f.unavailable["prediction"]}
@@ -316,7 +324,7 @@ def compose(
         body=_tidy(body),
         personalized=True,
         facts=list(used.items.values()),
-        unused=_unused(facts),
+        unused=_unused(facts, help_first=apology),
         channel=facts.best_channel or "email",
         best_hour=facts.best_hour,
         apology_first=apology,
@@ -373,7 +381,7 @@ def compose_reply(
         body="\n\n".join(lines),
         personalized=True,
         facts=list(used.items.values()),
-        unused=_unused(facts),
+        unused=_unused(facts, help_first=complaint),
         channel=inbound.channel,
         best_hour=facts.best_hour,
         apology_first=complaint,
