@@ -367,8 +367,16 @@ def tone_correction_create(
     text = interaction_text(interaction.subject, interaction.body)
     sentiment = InteractionSentiment.objects.filter(interaction=interaction).first()
     if sentiment is None:
-        sentiment_analyze_interactions(
-            workspace=workspace, interaction_ids=[interaction.pk], check_gate=False
+        head = text[: options.max_length + 1]
+        model, version = tone_model_for(workspace_id=workspace.pk)
+        item = (interaction.pk, interaction.contact_id, interaction.occurred_at, head)
+        _write(
+            workspace,
+            [(*item, content_hash(head))],
+            [analyze_text(head, options)],
+            model,
+            version,
+            options,
         )
         sentiment = InteractionSentiment.objects.get(interaction=interaction)
     correction = ToneCorrection.objects.create(
