@@ -20,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from django.core.cache import cache
 from waffle import get_waffle_flag_model, switch_is_active
 
+from ai_features.models import flag_rule
 from crmcore.extensions import ContactPanel
 
 KILL_SWITCH = "ai_kill_switch"
@@ -71,8 +73,19 @@ def training_passed(user: Any, capability_key: str) -> bool:
     return bool(provider(user, capability_key)) if provider is not None else False
 
 
+KILL_SWITCH_CACHE_KEY = "ai_features:kill_switch"
+
+
 def kill_switch_active() -> bool:
-    return switch_is_active(KILL_SWITCH)
+    """The kill switch, from a plain cached bool (waffle reads it when cold).
+
+    ``ai_features.signals`` forgets the bool whenever the switch is saved or deleted.
+    """
+    active = cache.get(KILL_SWITCH_CACHE_KEY)
+    if active is None:
+        active = switch_is_active(KILL_SWITCH)
+        cache.set(KILL_SWITCH_CACHE_KEY, active, None)
+    return active
 
 
 def _flag(cap):
@@ -88,16 +101,16 @@ def is_enabled(capability: Any, user: Any, workspace: Any) -> bool:
     from ai_features.registry import registry
 
     cap = registry.resolve(capability)
-    if switch_is_active(KILL_SWITCH):
+    if kill_switch_active():
         return False
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if workspace is not None and workspace.is_sandbox:
         return workspace.owner_id == user.pk
-    flag = _flag(cap)
-    if not flag.is_active_for_user(user):
+    snapshot, memberships = get_waffle_flag_model().gate_data(cap.flag_name, user.pk)
+    if not flag_rule(snapshot, snapshot.members, memberships, user):
         return False
-    if flag.requires_training:
+    if snapshot.requires_training:
         return training_passed(user, cap.key)
     return True
 
@@ -107,7 +120,7 @@ def disabled_reason(capability: Any, user: Any, workspace: Any) -> str:
     from ai_features.registry import registry
 
     cap = registry.resolve(capability)
-    if switch_is_active(KILL_SWITCH):
+    if kill_switch_active():
         return f"{cap.title} is switched off for everyone for now."
     if user is None or not getattr(user, "is_authenticated", False):
         return f"Sign in to use {cap.title}."

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -17,6 +17,7 @@ from waffle.utils import get_cache
 BUCKETS = 10_000
 
 FLAG_MEMBERS_KEY = "ai_features:flag:{name}:members"
+FLAG_SNAPSHOT_KEY = "ai_features:flag:{name}:snapshot"
 USER_MEMBERSHIPS_KEY = "ai_features:user:{pk}:memberships"
 #: Flag and membership caches live until invalidated by a change.
 CACHE_TIMEOUT = None
@@ -47,6 +48,54 @@ def _id_rows(kind: str, queryset, column: str):
 
 def user_memberships_key(user_id: Any) -> str:
     return USER_MEMBERSHIPS_KEY.format(pk=user_id)
+
+
+class FlagSnapshot(NamedTuple):
+    """What the gate needs of a flag, as plain values (cheap to cache and unpickle)."""
+
+    name: str
+    exists: bool
+    everyone: bool | None
+    authenticated: bool
+    staff: bool
+    superusers: bool
+    percent: Decimal | None
+    requires_training: bool
+    users: frozenset
+    teams: frozenset
+    groups: frozenset
+
+    @property
+    def members(self) -> dict:
+        return {"users": self.users, "teams": self.teams, "groups": self.groups}
+
+
+def flag_rule(flag, members: dict, memberships: dict | None, user) -> bool | None:
+    """everyone, then authenticated/staff/superusers, users, teams, groups, percentage.
+
+    ``flag`` is a Flag or a FlagSnapshot. ``None`` means "no rule matched"
+    (waffle's convention). ``requires_training`` is the gate's business.
+    """
+    if flag.everyone is not None:
+        return flag.everyone
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if flag.authenticated:
+        return True
+    if flag.staff and getattr(user, "is_staff", False):
+        return True
+    if flag.superusers and getattr(user, "is_superuser", False):
+        return True
+    if user.pk in members["users"]:
+        return True
+    if memberships is not None:
+        if members["teams"] & memberships["teams"]:
+            return True
+        if members["groups"] & memberships["groups"]:
+            return True
+    if in_percentage(flag.name, user.pk, flag.percent):
+        return True
+    return None
 
 
 class Flag(AbstractUserFlag):
@@ -87,6 +136,7 @@ class Flag(AbstractUserFlag):
     def get_flush_keys(self, flush_keys: list[str] | None = None) -> list[str]:
         flush_keys = super().get_flush_keys(flush_keys)
         flush_keys.append(self.members_cache_key())
+        flush_keys.append(FLAG_SNAPSHOT_KEY.format(name=self.name))
         return flush_keys
 
     def _members_queries(self) -> list:
@@ -148,34 +198,66 @@ class Flag(AbstractUserFlag):
     # -- evaluation -----------------------------------------------------------
 
     def is_active_for_user(self, user: AbstractBaseUser) -> bool | None:
-        """everyone, then authenticated/staff/superusers, users, teams, groups, percentage.
-
-        ``None`` means "no rule matched" (waffle's convention); the gate treats
-        it as off. Does not apply ``requires_training`` (the gate does).
-        """
+        """waffle's per-user question, answered by ``flag_rule`` (teams, sticky percent)."""
         if self.everyone is not None:
             return self.everyone
-        if not self.pk:
+        if not self.pk or user is None or not getattr(user, "is_authenticated", False):
             return None
-        if user is None or not getattr(user, "is_authenticated", False):
-            return None
-        if self.authenticated:
-            return True
-        if self.staff and getattr(user, "is_staff", False):
-            return True
-        if self.superusers and getattr(user, "is_superuser", False):
-            return True
         members, memberships = self._members_and_memberships(user.pk)
-        if user.pk in members["users"]:
-            return True
-        if memberships is not None:
-            if members["teams"] & memberships["teams"]:
-                return True
-            if members["groups"] & memberships["groups"]:
-                return True
-        if in_percentage(self.name, user.pk, self.percent):
-            return True
-        return None
+        return flag_rule(self, members, memberships, user)
+
+    def snapshot(self, members: dict) -> FlagSnapshot:
+        return FlagSnapshot(
+            name=self.name,
+            exists=bool(self.pk),
+            everyone=self.everyone,
+            authenticated=self.authenticated,
+            staff=self.staff,
+            superusers=self.superusers,
+            percent=self.percent,
+            requires_training=self.requires_training,
+            users=frozenset(members["users"]),
+            teams=frozenset(members["teams"]),
+            groups=frozenset(members["groups"]),
+        )
+
+    @classmethod
+    def gate_data(cls, name: str, user_id: Any) -> tuple[FlagSnapshot, dict | None]:
+        """The flag's snapshot and the user's memberships, for the gate.
+
+        One cache read when warm. Cold: the flag row (waffle's cache, else one
+        query), then its members and the user's team and group ids in a single
+        query; memberships are not read when ``everyone`` decides.
+        """
+        cache = get_cache()
+        snapshot_key = FLAG_SNAPSHOT_KEY.format(name=name)
+        user_key = user_memberships_key(user_id)
+        found = cache.get_many([snapshot_key, user_key])
+        snapshot = found.get(snapshot_key)
+        memberships = found.get(user_key)
+        flag = None
+        if snapshot is None:
+            flag = cls.get(name)
+            if not flag.pk or flag.everyone is not None:
+                snapshot = flag.snapshot({"users": (), "teams": (), "groups": ()})
+                cache.set(snapshot_key, snapshot, CACHE_TIMEOUT)
+        if snapshot is not None and (not snapshot.exists or snapshot.everyone is not None):
+            return snapshot, memberships
+        if snapshot is not None and memberships is not None:
+            return snapshot, memberships
+        queries = flag._members_queries() if snapshot is None else []
+        if memberships is None:
+            queries += cls._memberships_queries(user_id)
+        rows: dict[str, set] = {"u": set(), "t": set(), "g": set(), "ut": set(), "ug": set()}
+        for kind, pk in queries[0].union(*queries[1:], all=True):
+            rows[kind].add(pk)
+        if snapshot is None:
+            snapshot = flag.snapshot({"users": rows["u"], "teams": rows["t"], "groups": rows["g"]})
+            cache.set(snapshot_key, snapshot, CACHE_TIMEOUT)
+        if memberships is None:
+            memberships = {"teams": rows["ut"], "groups": rows["ug"]}
+            cache.set(user_key, memberships, CACHE_TIMEOUT)
+        return snapshot, memberships
 
     def _is_active_for_percent(self, request: HttpRequest, read_only: bool) -> bool | None:
         """Sticky: the bucket of the request's user, never a random cookie."""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models.signals import m2m_changed, post_delete
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+from waffle import get_waffle_switch_model
 
+from ai_features.gate import KILL_SWITCH, KILL_SWITCH_CACHE_KEY
 from ai_features.models import Flag, user_memberships_key
 from crmcore.models import Team
 
@@ -66,3 +69,12 @@ def flag_members_changed(sender, instance, action, reverse, pk_set, **kwargs) ->
 def team_deleted(sender, instance, **kwargs) -> None:
     for flag in Flag.objects.all():
         flag.flush()
+
+
+@receiver(post_save, sender=get_waffle_switch_model(), dispatch_uid="ai_switch_saved")
+@receiver(post_delete, sender=get_waffle_switch_model(), dispatch_uid="ai_switch_deleted")
+def kill_switch_changed(sender, instance, **kwargs) -> None:
+    """Forget the gate's cached kill switch, now and again after the commit."""
+    if instance.name == KILL_SWITCH:
+        cache.delete(KILL_SWITCH_CACHE_KEY)
+        transaction.on_commit(lambda: cache.delete(KILL_SWITCH_CACHE_KEY))
