@@ -78,8 +78,9 @@ def best_of(
     return best
 
 
-def _fmt_rate(count: float, seconds: float) -> str:
-    return f"{count / seconds:,.0f}/s" if seconds > 0 else "inf/s"
+def _fmt_rate(count: float, seconds: float, unit: str = "") -> str:
+    per = f" {unit}/s" if unit else "/s"
+    return f"{count / seconds:,.0f}{per}" if seconds > 0 else f"inf{per}"
 
 
 def _fmt_seconds(seconds: float) -> str:
@@ -99,15 +100,14 @@ def report(
     With ``rate=(count, seconds)`` the baseline is ``(label, count, seconds)``;
     with ``seconds=...`` it is ``(label, seconds)``.
     """
-    suffix = f" {unit}" if unit else ""
     if rate is not None:
         label, base_count, base_seconds = baseline  # type: ignore[misc]
         ours = rate[0] / rate[1]
         theirs = base_count / base_seconds
         ratio = ours / theirs
         text = (
-            f"{name}: {_fmt_rate(*rate)}{suffix} vs {label} "
-            f"{_fmt_rate(base_count, base_seconds)}{suffix} -> {ratio:.2f}x"
+            f"{name}: {_fmt_rate(*rate, unit)} vs {label} "
+            f"{_fmt_rate(base_count, base_seconds, unit)} -> {ratio:.2f}x"
         )
     elif seconds is not None:
         label, base_seconds = baseline  # type: ignore[misc]

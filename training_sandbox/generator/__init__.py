@@ -8,7 +8,7 @@ seed gives the same data: names come from Faker seeded through factory_boy
 ``random.Random(seed)``, and dates count back from today's midnight (or the
 ``now`` passed in). Rows are built as plain model instances and written in
 chunks of ``CHUNK_SIZE`` contacts by ``writer.insert`` (multi-row inserts,
-about four times faster than ``bulk_create``), never one query per row.
+several times faster than ``bulk_create``), never one query per row.
 
 Planted patterns (what the prediction, sentiment and personalization
 capabilities learn, and what lessons ask trainees to find):

@@ -1,9 +1,9 @@
-"""Bulk inserts for generated rows, about four times faster than ``bulk_create``.
+"""Bulk inserts for generated rows, several times faster than ``bulk_create``.
 
 ``bulk_create`` prepares every value of every row through its field and
 builds one placeholder per value; for generated rows whose values are
 already of the right Python type that costs more than the insert itself
-(about 45 us against 10 us a row on SQLite, see ``make bench``). ``insert``
+(``make bench`` prints the ratio; 2.5x to 4x on SQLite). ``insert``
 converts only what the backend needs converted (datetimes, dates, decimals,
 JSON, through the connection's own adapters), fills ``auto_now`` and
 ``auto_now_add`` fields, and writes with ``executemany``, or with multi-row
