@@ -14,8 +14,9 @@ the numbers mean something on a busy laptop and on CI alike::
 
 * ``setup_django(database_url=None)``: points ``DATABASE_URL`` at a new SQLite
   file in a temporary directory (unless a URL is given), runs with
-  ``DEBUG=False`` (no query logging), calls ``django.setup()`` and migrates
-  quietly. Call it before importing models. Returns the database URL.
+  ``DEBUG=False`` (no query logging) and plain static storage (pages render
+  without collectstatic), calls ``django.setup()`` and migrates quietly.
+  Call it before importing models. Returns the database URL.
 * ``best_of(fn, repeat=3, setup=None)``: the best wall time of ``repeat`` calls
   in seconds (``setup()`` runs untimed before each call).
 * ``report(name, ...)``: prints one line with the figure, the baseline and
@@ -59,6 +60,13 @@ def setup_django(database_url: str | None = None) -> str:
     from django.core.management import call_command
 
     django.setup()
+    from django.conf import settings
+
+    # Pages render without collectstatic: plain static storage, no manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     call_command("migrate", verbosity=0, interactive=False)
     _state["url"] = database_url
     return database_url
@@ -81,6 +89,10 @@ def best_of(
 def _fmt_rate(count: float, seconds: float, unit: str = "") -> str:
     per = f" {unit}/s" if unit else "/s"
     return f"{count / seconds:,.0f}{per}" if seconds > 0 else f"inf{per}"
+
+
+def _fmt_ratio(ratio: float) -> str:
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.4f}x (1/{1 / ratio:,.0f})"
 
 
 def _fmt_seconds(seconds: float) -> str:
@@ -107,14 +119,14 @@ def report(
         ratio = ours / theirs
         text = (
             f"{name}: {_fmt_rate(*rate, unit)} vs {label} "
-            f"{_fmt_rate(base_count, base_seconds, unit)} -> {ratio:.2f}x"
+            f"{_fmt_rate(base_count, base_seconds, unit)} -> {_fmt_ratio(ratio)}"
         )
     elif seconds is not None:
         label, base_seconds = baseline  # type: ignore[misc]
         ratio = base_seconds / seconds
         text = (
             f"{name}: {_fmt_seconds(seconds)} vs {label} {_fmt_seconds(base_seconds)} "
-            f"-> {ratio:.2f}x"
+            f"-> {_fmt_ratio(ratio)}"
         )
     else:
         raise ValueError("report() needs rate= or seconds=")
