@@ -1,15 +1,29 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from crmcore.web import views
+from crmcore.web import form_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("contacts/", views.ContactListView.as_view(), name="contact-list"),
+    path("contacts/new/", form_views.ContactCreateView.as_view(), name="contact-create"),
     path("contacts/<int:pk>/", views.ContactDetailView.as_view(), name="contact-detail"),
+    path("contacts/<int:pk>/edit/", form_views.ContactUpdateView.as_view(), name="contact-edit"),
+    path(
+        "contacts/<int:pk>/interactions/new/",
+        form_views.InteractionCreateView.as_view(),
+        name="interaction-create",
+    ),
+    path("accounts/new/", form_views.AccountCreateView.as_view(), name="account-create"),
     path("accounts/<int:pk>/", views.AccountDetailView.as_view(), name="account-detail"),
+    path("accounts/<int:pk>/edit/", form_views.AccountUpdateView.as_view(), name="account-edit"),
     path("deals/", views.DealPipelineView.as_view(), name="deal-pipeline"),
+    path("deals/new/", form_views.DealCreateView.as_view(), name="deal-create"),
+    path("deals/<int:pk>/", form_views.DealDetailView.as_view(), name="deal-detail"),
+    path("deals/<int:pk>/stage/", form_views.DealStageView.as_view(), name="deal-stage"),
     path("campaigns/", views.CampaignListView.as_view(), name="campaign-list"),
+    path("campaigns/new/", form_views.CampaignCreateView.as_view(), name="campaign-create"),
+    path("campaigns/<int:pk>/edit/", form_views.CampaignUpdateView.as_view(), name="campaign-edit"),
 ]

@@ -14,7 +14,7 @@ from django.views.generic import TemplateView
 
 from crmcore import extensions, selectors
 from crmcore.models import Contact, Deal
-from crmcore.web.forms import ContactFilterForm
+from crmcore.web.forms import ContactFilterForm, InteractionForm
 
 CONTACTS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 50
@@ -71,26 +71,37 @@ class ContactDetailView(LoginRequiredMixin, TemplateView):
     template_name = "crmcore/contact_detail.html"
 
     def get_context_data(self, **kwargs):
-        workspace = self.request.workspace
-        contact = selectors.contact_get(workspace=workspace, pk=kwargs["pk"])
-        if contact is None:
-            raise Http404("No such contact")
-        timeline = selectors.contact_timeline(
-            workspace=workspace, contact=contact, page=_page_number(self.request)
-        )
-        panels = []
-        for panel in extensions.contact_panels:
-            html = panel.render(self.request, contact)
-            if html is not None:
-                # The panel contract: render() returns HTML that is already safe.
-                panels.append({"key": panel.key, "title": panel.title, "html": mark_safe(html)})
+        contact = _contact_or_404(self.request, kwargs["pk"])
         return super().get_context_data(
-            contact=contact,
-            attributes=sorted((contact.attributes or {}).items()),
-            timeline=timeline,
-            panels=panels,
-            **kwargs,
+            **_contact_detail_context(self.request, contact, InteractionForm()), **kwargs
         )
+
+
+def _contact_or_404(request, pk: int) -> Contact:
+    contact = selectors.contact_get(workspace=request.workspace, pk=pk)
+    if contact is None:
+        raise Http404("No such contact")
+    return contact
+
+
+def _contact_detail_context(request, contact: Contact, interaction_form: InteractionForm) -> dict:
+    """What the contact page shows: profile, timeline, panels and the log form."""
+    timeline = selectors.contact_timeline(
+        workspace=request.workspace, contact=contact, page=_page_number(request)
+    )
+    panels = []
+    for panel in extensions.contact_panels:
+        html = panel.render(request, contact)
+        if html is not None:
+            # The panel contract: render() returns HTML that is already safe.
+            panels.append({"key": panel.key, "title": panel.title, "html": mark_safe(html)})
+    return {
+        "contact": contact,
+        "attributes": sorted((contact.attributes or {}).items()),
+        "timeline": timeline,
+        "panels": panels,
+        "interaction_form": interaction_form,
+    }
 
 
 class AccountDetailView(LoginRequiredMixin, TemplateView):
@@ -116,6 +127,7 @@ class DealPipelineView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(
             columns=selectors.deal_pipeline(workspace=self.request.workspace),
             per_stage=selectors.PIPELINE_DEALS_PER_STAGE,
+            stage_choices=Deal.Stage.choices,
             **kwargs,
         )
 
