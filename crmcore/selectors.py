@@ -366,3 +366,65 @@ def contact_owner_list(*, workspace: Workspace) -> QuerySet:
 
 def campaign_list(*, workspace: Workspace) -> QuerySet[Campaign]:
     return Campaign.objects.in_workspace(workspace).select_related("created_by")
+
+
+# Choices and single objects for the CRM's forms -------------------------------
+
+
+def account_list(*, workspace: Workspace) -> QuerySet[Account]:
+    """Accounts of ``workspace`` by name (the account choices of the forms)."""
+    return Account.objects.in_workspace(workspace).only("id", "name", "workspace_id")
+
+
+def contact_choice_list(*, workspace: Workspace) -> QuerySet[Contact]:
+    """Contacts of ``workspace`` by name, with only what a choice label needs."""
+    return Contact.objects.in_workspace(workspace).only(
+        "id", "first_name", "last_name", "email", "account_id", "workspace_id"
+    )
+
+
+def workspace_user_list(*, workspace: Workspace, include_ids: tuple[int, ...] = ()) -> QuerySet:
+    """Active members of the workspace's teams, plus the users ``include_ids``, by name.
+
+    ``include_ids`` keeps the acting user and an object's current owner
+    choosable even when they belong to no team of the workspace.
+    """
+    member_ids = Team.members.through.objects.filter(team__workspace_id=workspace.pk).values(
+        "user_id"
+    )
+    return (
+        get_user_model()
+        .objects.filter(Q(pk__in=member_ids, is_active=True) | Q(pk__in=include_ids))
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def contact_region_segment_values(*, workspace: Workspace) -> tuple[list[str], list[str]]:
+    """The regions and the segments already used by the workspace's contacts, sorted."""
+    pairs = (
+        Contact.objects.in_workspace(workspace)
+        .order_by()
+        .values_list("region", "segment")
+        .distinct()
+    )
+    regions: set[str] = set()
+    segments: set[str] = set()
+    for region, segment in pairs:
+        regions.add(region)
+        segments.add(segment)
+    return sorted(regions - {""}), sorted(segments - {""})
+
+
+def deal_get(*, workspace: Workspace, pk: int) -> Deal | None:
+    """One deal of ``workspace`` with its contact, account and owner, or ``None``."""
+    return (
+        Deal.objects.in_workspace(workspace)
+        .select_related("contact", "account", "owner")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def campaign_get(*, workspace: Workspace, pk: int) -> Campaign | None:
+    """One campaign of ``workspace``, or ``None``."""
+    return Campaign.objects.in_workspace(workspace).filter(pk=pk).first()
