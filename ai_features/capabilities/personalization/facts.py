@@ -110,8 +110,10 @@ class ContactFacts:
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
-def days_between(earlier: dt.datetime, now: dt.datetime) -> int:
-    return max(0, (timezone.localtime(now).date() - timezone.localtime(earlier).date()).days)
+def days_between(earlier: dt.datetime, now: dt.datetime, tz: dt.tzinfo | None = None) -> int:
+    """Calendar days from ``earlier`` to ``now`` in the current time zone."""
+    tz = tz or timezone.get_current_timezone()
+    return max(0, (now.astimezone(tz).date() - earlier.astimezone(tz).date()).days)
 
 
 def days_phrase(days: int) -> str:
@@ -122,11 +124,22 @@ def days_phrase(days: int) -> str:
     return f"{days} days ago"
 
 
+def _contact_filter(field: str, contact_ids: list[int]) -> dict:
+    """``field`` in the chunk: a range when the ids are dense (cheaper to build and run)."""
+    lo, hi = min(contact_ids), max(contact_ids)
+    if hi - lo < 2 * len(contact_ids):
+        return {f"{field}__gte": lo, f"{field}__lte": hi}
+    return {f"{field}__in": contact_ids}
+
+
 def contact_rows(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, ContactRow]:
     """The mail-merge fields of a chunk of contacts (one query)."""
+    if not contact_ids:
+        return {}
+    wanted = set(contact_ids)
     rows = (
         Contact.objects.in_workspace(workspace)
-        .filter(pk__in=contact_ids)
+        .filter(**_contact_filter("pk", contact_ids))
         .values_list("pk", "first_name", "last_name", "email", "account__name", "region", "segment")
     )
     return {
@@ -140,6 +153,7 @@ def contact_rows(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, C
             segment=segment,
         )
         for pk, first, last, email, company, region, segment in rows
+        if pk in wanted
     }
 
 
@@ -153,7 +167,7 @@ def _last_products(*, workspace: Workspace, contact_ids: list[int]) -> dict[int,
     """contact id -> (product name, ordered_at) of their latest paid or placed order."""
     lines = OrderLine.objects.filter(
         workspace=workspace,
-        order__contact_id__in=contact_ids,
+        **_contact_filter("order__contact_id", contact_ids),
         order__status__in=[Order.Status.PAID, Order.Status.PLACED],
     )
     rows = _ranked(
@@ -168,9 +182,9 @@ def _last_products(*, workspace: Workspace, contact_ids: list[int]) -> dict[int,
 def _interactions(
     *, workspace: Workspace, contact_ids: list[int], inbound_only: bool, limit: int
 ) -> dict[int, list[tuple]]:
-    qs = Interaction.objects.filter(workspace=workspace, contact_id__in=contact_ids).exclude(
-        channel=Interaction.Channel.NOTE
-    )
+    qs = Interaction.objects.filter(
+        workspace=workspace, **_contact_filter("contact_id", contact_ids)
+    ).exclude(channel=Interaction.Channel.NOTE)
     if inbound_only:
         qs = qs.filter(direction=Interaction.Direction.INBOUND)
     rows = (
@@ -193,9 +207,9 @@ def _next_products(*, workspace: Workspace, contact_ids: list[int]) -> dict[int,
     """contact id -> (band, next products) from prediction's stored scores (one query)."""
     from ai_features.capabilities.prediction.models import ContactScore
 
-    rows = ContactScore.objects.filter(workspace=workspace, contact_id__in=contact_ids).values_list(
-        "contact_id", "band", "next_products"
-    )
+    rows = ContactScore.objects.filter(
+        workspace=workspace, **_contact_filter("contact_id", contact_ids)
+    ).values_list("contact_id", "band", "next_products")
     return {contact_id: (band, products) for contact_id, band, products in rows}
 
 
@@ -228,6 +242,7 @@ def facts_load(
     if not access.personalization or not contact_ids:
         return {}
     now = now or timezone.now()
+    tz = timezone.get_current_timezone()
     products = _last_products(workspace=workspace, contact_ids=contact_ids)
     last = _interactions(workspace=workspace, contact_ids=contact_ids, inbound_only=False, limit=1)
     inbound = _interactions(
@@ -253,7 +268,7 @@ def facts_load(
             direction=direction,
             subject=subject,
             occurred_at=occurred_at,
-            days_ago=days_between(occurred_at, now),
+            days_ago=days_between(occurred_at, now, tz),
         )
 
     out = {}
@@ -261,7 +276,7 @@ def facts_load(
         product = products.get(contact_id)
         rows = inbound.get(contact_id, [])
         channel, channel_count = _most_common([r[1] for r in rows])
-        hour, hour_count = _most_common([timezone.localtime(r[4]).hour for r in rows])
+        hour, hour_count = _most_common([r[4].astimezone(tz).hour for r in rows])
         read = [(r, tones[r[0]]) for r in rows[:tone_window] if r[0] in tones]
         complaint = next(((r, tone) for r, tone in read if tone in complaint_tones), None)
         score = scores.get(contact_id)
@@ -277,7 +292,7 @@ def facts_load(
         out[contact_id] = ContactFacts(
             contact_id=contact_id,
             last_product=product[0] if product else None,
-            last_order_days=days_between(product[1], now) if product else None,
+            last_order_days=days_between(product[1], now, tz) if product else None,
             last_interaction=recent(last_rows[0]) if last_rows else None,
             inbound_count=len(rows),
             best_channel=channel,

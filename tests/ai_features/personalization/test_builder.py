@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from ai_features.capabilities.personalization.builder import TemplateError, template_check
-from ai_features.capabilities.personalization.facts import Access, access_for, facts_load
+from ai_features.capabilities.personalization.facts import (
+    Access,
+    access_for,
+    contact_rows,
+    facts_load,
+)
 from ai_features.capabilities.personalization.selectors import compose_for
 from crmcore import factories
 from tests.ai_features.personalization.helpers import inbound, order_of, score_of, tone_of
@@ -247,3 +252,20 @@ def test_template_check__unbalanced_brace__raises():
     with pytest.raises(TemplateError) as caught:
         template_check("Hi {first_name")
     assert str(caught.value).startswith("Unbalanced braces")
+
+
+def test_facts__contact_between_chunk_ids__not_loaded(workspace):
+    first, middle, last = (factories.ContactFactory(workspace=workspace) for _ in range(3))
+    product = factories.ProductFactory(workspace=workspace)
+    order_of(middle, product, days_ago=1)
+    assert set(contact_rows(workspace=workspace, contact_ids=[first.pk, last.pk])) == {
+        first.pk,
+        last.pk,
+    }
+    facts = facts_load(workspace=workspace, contact_ids=[first.pk, last.pk], access=ALL)
+    assert set(facts) == {first.pk, last.pk}
+    assert contact_rows(workspace=workspace, contact_ids=[]) == {}
+
+
+def test_compose_for__empty_audience__no_messages(workspace, campaign):
+    assert compose_for(workspace=workspace, campaign=campaign, contact_ids=[], access=ALL) == []
