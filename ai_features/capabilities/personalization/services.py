@@ -139,15 +139,19 @@ def campaign_messages_write(
 
     Messages a user edited, and messages already sent, are kept as they are.
     """
+    if not contact_ids:
+        return BuildResult()
     workspace = campaign.workspace
     composed = selectors.compose_for(
         workspace=workspace, campaign=campaign, contact_ids=contact_ids, access=access
     )
     keep = set(
-        CampaignMessage.objects.filter(campaign=campaign, contact_id__in=contact_ids)
+        CampaignMessage.objects.filter(
+            campaign=campaign, contact_id__gte=min(contact_ids), contact_id__lte=max(contact_ids)
+        )
         .filter(Q(edited=True) | ~Q(status=CampaignMessage.Status.DRAFT))
         .values_list("contact_id", flat=True)
-    )
+    ) & set(contact_ids)
     now = timezone.now()
     rows = [
         CampaignMessage(
