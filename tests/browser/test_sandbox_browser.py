@@ -1,7 +1,8 @@
 """A new trainee's first lesson (CRM basics), in headless Chromium.
 
 Create the sandbox from the header, start the lesson, see Check list what is
-missing, do the steps in the sandbox, and see Check pass.
+missing, do the steps in the sandbox through the CRM's forms (log a call on a
+contact, move a deal on the pipeline), and see Check pass.
 """
 
 from __future__ import annotations
@@ -16,19 +17,6 @@ from crmcore.models import Workspace
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "pw-for-tests-only"
-
-# The CRM pages have no forms (yet) for logging an interaction or moving a
-# deal; the trainee's browser does both through the REST API with its own
-# session, as the pages' scripts would.
-API_CALL = """async ([method, path, body]) => {
-  const csrf = document.cookie.split('; ').find(c => c.startsWith('csrftoken=')).split('=')[1];
-  const response = await fetch(path, {
-    method, credentials: 'same-origin',
-    headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return [response.status, await response.json()];
-}"""
 
 
 def test_first_lesson__new_trainee__creates_sandbox_does_steps_and_passes(
@@ -56,33 +44,28 @@ def test_first_lesson__new_trainee__creates_sandbox_does_steps_and_passes(
         "Move a deal to another stage (found 0 of 1 since you started this lesson).",
     ]
 
-    # Step 1: open a contact and log a call on it
+    # Step 1: open a contact and log a call on it, with the form on its page
     page.click("li[data-step=log-interaction] a")
     page.locator("table a[href^='/contacts/']").first.click()
     contact_id = int(re.search(r"/contacts/(\d+)/", page.url).group(1))
-    status, _ = page.evaluate(
-        API_CALL,
-        [
-            "POST",
-            "/api/v1/interactions/",
-            {
-                "contact": contact_id,
-                "channel": "call",
-                "direction": "out",
-                "subject": "First call",
-                "occurred_at": "2025-01-01T10:00:00Z",
-            },
-        ],
-    )
-    assert status == 201
+    form = page.locator("[data-testid=interaction-form]")
+    form.locator("select[name=channel]").select_option("call")
+    form.locator("select[name=direction]").select_option("out")
+    form.locator("input[name=subject]").fill("First call")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.url == f"{live_server.url}/contacts/{contact_id}/"
+    assert "First call" in page.locator("ol.timeline li.timeline-entry").first.inner_text()
 
-    # Step 2: move a qualified deal to the proposal stage
+    # Step 2: move a qualified deal to the proposal stage, from its pipeline card
     page.goto(f"{live_server.url}/deals/")
-    status, deals = page.evaluate(API_CALL, ["GET", "/api/v1/deals/?stage=qualified", None])
-    status, deal = page.evaluate(
-        API_CALL, ["PATCH", f"/api/v1/deals/{deals['results'][0]['id']}/", {"stage": "proposal"}]
-    )
-    assert (status, deal["stage"]) == (200, "proposal")
+    card = page.locator("section[data-stage=qualified] article.deal-card").first
+    deal_id = card.get_attribute("data-deal")
+    card.locator("select[name=stage]").select_option("proposal")
+    card.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    moved = page.locator(f"section[data-stage=proposal] article.deal-card[data-deal='{deal_id}']")
+    assert (page.url, moved.count()) == (f"{live_server.url}/deals/", 1)
 
     # Check passes
     page.goto(f"{live_server.url}/sandbox/lessons/crm-basics/")
