@@ -101,7 +101,8 @@ def attributes_from_text(text: str, previous: dict) -> dict:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        key, separator, value = line.partition("=")
+        # Lines are written "key = value"; a key may itself hold a bare "=".
+        key, separator, value = line.partition(" = " if " = " in line else "=")
         key, value = key.strip(), value.strip()
         if not separator or not key:
             errors.append(f"Line {number}: write it as “key = value”.")

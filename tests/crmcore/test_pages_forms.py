@@ -280,6 +280,25 @@ def test_contact_edit__valid__updated_attribute_types_kept(logged_in_client, wor
     }
 
 
+def test_contact_edit__attribute_with_equals_signs__round_trips(logged_in_client, workspace):
+    contact = factories.ContactFactory(
+        workspace=workspace, attributes={"a=b": "x", "formula": "y = 2x", "note": "two\nlines"}
+    )
+    url = reverse("contact-edit", args=[contact.pk])
+    text = logged_in_client.get(url).context["form"]["attributes"].value()
+
+    response = logged_in_client.post(url, _contact_post(attributes=text + "\nplain=1"))
+
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.attributes == {
+        "a=b": "x",
+        "formula": "y = 2x",
+        "note": "two\nlines",
+        "plain": "1",
+    }
+
+
 def test_contact_edit__invalid__400_and_contact_unchanged(logged_in_client, workspace):
     contact = factories.ContactFactory(workspace=workspace, first_name="Ada", email="a@x.example")
 
