@@ -52,11 +52,9 @@ def sentiment_job_allowed(*, workspace: Workspace) -> bool:
         return False
     if flag.everyone or flag.authenticated or flag.staff or flag.percent:
         return True
-    return (
-        flag.users.exists()
-        or flag.groups.exists()
-        or (hasattr(flag, "teams") and flag.teams.exists())
-    )
+    # waffle's member hooks; ai_features.Flag caches them (no query when warm).
+    teams = getattr(flag, "_get_team_ids", set)
+    return bool(flag._get_user_ids() or flag._get_group_ids() or teams())
 
 
 def interaction_get(*, workspace: Workspace, interaction_id: int) -> Interaction:
@@ -80,21 +78,6 @@ def active_model_ref(*, workspace_id: int) -> tuple[int, str] | None:
         .first()
     )
     return (row[0], row[1]) if row else None
-
-
-def sentiment_state(
-    *, workspace: Workspace, interaction_ids: list[int] | None = None
-) -> dict[int, tuple[str, int | None]]:
-    """interaction id -> (content hash, model version) of what is analysed."""
-    qs = InteractionSentiment.objects.filter(workspace=workspace)
-    if interaction_ids is not None:
-        qs = qs.filter(interaction_id__in=interaction_ids)
-    return {
-        pk: (content_hash, version)
-        for pk, content_hash, version in qs.values_list(
-            "interaction_id", "content_hash", "model_version"
-        ).iterator(chunk_size=5000)
-    }
 
 
 def latest_corrections(*, interaction_ids: list[int]) -> dict[int, tuple[str, str]]:

@@ -112,13 +112,24 @@ def _rows(workspace: Workspace, interaction_ids: list[int] | None, max_length: i
     qs = Interaction.objects.in_workspace(workspace)
     if interaction_ids is not None:
         qs = qs.filter(pk__in=interaction_ids)
-    # Only what is analysed leaves the database: a huge body costs no memory.
+    # Only what is analysed leaves the database (a huge body costs no memory),
+    # with what was analysed last time (the content hash and model version).
     return (
         qs.order_by("pk")
         .annotate(head=Substr("body", 1, max_length + 1))
-        .values_list("pk", "contact_id", "occurred_at", "subject", "head")
+        .values_list("pk", "subject", "head", "sentiment__content_hash", "sentiment__model_version")
         .iterator(chunk_size=2000)
     )
+
+
+def _meta(interaction_ids: list[int]) -> dict[int, tuple[int, Any]]:
+    """Contact and date of the interactions about to be analysed (one query)."""
+    rows = (
+        Interaction.objects.filter(pk__in=interaction_ids)
+        .order_by()
+        .values_list("pk", "contact_id", "occurred_at")
+    )
+    return {pk: (contact_id, occurred_at) for pk, contact_id, occurred_at in rows}
 
 
 def _chunks(rows: Iterator, size: int) -> Iterator[list]:
@@ -198,11 +209,6 @@ def sentiment_analyze_interactions(
     chunk_size = int(get_setting("CHUNK_SIZE"))
     workers = int(workers or get_setting("WORKERS"))
     model, version = tone_model_for(workspace_id=workspace.pk)
-    state = (
-        {}
-        if reanalyze
-        else selectors.sentiment_state(workspace=workspace, interaction_ids=interaction_ids)
-    )
     qs = Interaction.objects.in_workspace(workspace)
     if interaction_ids is not None:
         qs = qs.filter(pk__in=interaction_ids)
@@ -234,11 +240,17 @@ def sentiment_analyze_interactions(
                 job.advance(size)
 
             for chunk in _chunks(_rows(workspace, interaction_ids, options.max_length), chunk_size):
-                todo = []
-                for pk, contact_id, occurred_at, subject, head in chunk:
+                changed = []
+                for pk, subject, head, old_hash, old_version in chunk:
                     text = interaction_text(subject, head)[: options.max_length + 1]
                     digest = content_hash(text)
-                    if reanalyze or state.get(pk) != (digest, version):
+                    if reanalyze or old_hash != digest or old_version != version:
+                        changed.append((pk, text, digest))
+                todo = []
+                if changed:
+                    meta = _meta([c[0] for c in changed])
+                    for pk, text, digest in changed:
+                        contact_id, occurred_at = meta[pk]
                         todo.append((pk, contact_id, occurred_at, text, digest))
                         touched.add(contact_id)
                 analysed += len(todo)
