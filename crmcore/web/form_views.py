@@ -30,7 +30,7 @@ from crmcore.web.forms import (
     DealStageForm,
     InteractionForm,
 )
-from crmcore.web.views import _contact_detail_context, _contact_or_404
+from crmcore.web.views import contact_detail_context, contact_or_404
 
 INVALID_STATUS = 400
 
@@ -56,20 +56,15 @@ def _safe_next(request, url: str) -> str | None:
 
 
 class ServiceFormView(LoginRequiredMixin, FormView):
-    """A FormView whose valid form is written by ``write(form)`` through a service.
+    """A FormView whose valid form is written through a service.
 
-    A ValidationError from the service lands on the form (nothing is
-    written: the service's transaction is rolled back) and the page is
-    rendered again with status 400, like any invalid form.
+    Subclasses define ``write(form)`` (calls one service, returns the object)
+    and ``success_url_for(obj)``. A ValidationError from the service lands on
+    the form (nothing is written: the service's transaction is rolled back)
+    and the page is rendered again with status 400, like any invalid form.
     """
 
     success_message = ""
-
-    def write(self, form):
-        raise NotImplementedError
-
-    def success_url_for(self, obj) -> str:
-        raise NotImplementedError
 
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form), status=INVALID_STATUS)
@@ -140,7 +135,7 @@ class ContactUpdateView(ContactFormMixin, ServiceFormView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            self.contact = _contact_or_404(request, kwargs["pk"])
+            self.contact = contact_or_404(request, kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
@@ -157,7 +152,7 @@ class InteractionCreateView(LoginRequiredMixin, View):
         return redirect("contact-detail", pk=pk)
 
     def post(self, request, pk):
-        contact = _contact_or_404(request, pk)
+        contact = contact_or_404(request, pk)
         form = InteractionForm(request.POST)
         if form.is_valid():
             try:
@@ -175,7 +170,7 @@ class InteractionCreateView(LoginRequiredMixin, View):
         return render(
             request,
             "crmcore/contact_detail.html",
-            _contact_detail_context(request, contact, form),
+            contact_detail_context(request, contact, form),
             status=INVALID_STATUS,
         )
 
@@ -191,7 +186,7 @@ class DealCreateView(ServiceFormView):
     def dispatch(self, request, *args, **kwargs):
         self.for_contact = None
         if request.user.is_authenticated and request.GET.get("contact", "").isdigit():
-            self.for_contact = _contact_or_404(request, int(request.GET["contact"]))
+            self.for_contact = contact_or_404(request, int(request.GET["contact"]))
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):

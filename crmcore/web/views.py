@@ -71,20 +71,20 @@ class ContactDetailView(LoginRequiredMixin, TemplateView):
     template_name = "crmcore/contact_detail.html"
 
     def get_context_data(self, **kwargs):
-        contact = _contact_or_404(self.request, kwargs["pk"])
+        contact = contact_or_404(self.request, kwargs["pk"])
         return super().get_context_data(
-            **_contact_detail_context(self.request, contact, InteractionForm()), **kwargs
+            **contact_detail_context(self.request, contact, InteractionForm()), **kwargs
         )
 
 
-def _contact_or_404(request, pk: int) -> Contact:
+def contact_or_404(request, pk: int) -> Contact:
     contact = selectors.contact_get(workspace=request.workspace, pk=pk)
     if contact is None:
         raise Http404("No such contact")
     return contact
 
 
-def _contact_detail_context(request, contact: Contact, interaction_form: InteractionForm) -> dict:
+def contact_detail_context(request, contact: Contact, interaction_form: InteractionForm) -> dict:
     """What the contact page shows: profile, timeline, panels and the log form."""
     timeline = selectors.contact_timeline(
         workspace=request.workspace, contact=contact, page=_page_number(request)

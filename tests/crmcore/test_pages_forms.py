@@ -600,3 +600,40 @@ def test_campaign_forms__query_count__fixed(
     # + the campaign
     with django_assert_num_queries(REQUEST_QUERIES + 3):
         assert logged_in_client.get(reverse("campaign-edit", args=[campaign.pk])).status_code == 200
+
+
+# Service errors on forms ------------------------------------------------------
+
+
+def test_add_service_errors__keyed_by_field__under_field_or_with_its_name(db):
+    from django.core.exceptions import ValidationError
+
+    from crmcore.web.form_views import add_service_errors
+    from crmcore.web.forms import AccountForm
+
+    form = AccountForm({"name": "Acme"})
+    assert form.is_valid()
+
+    add_service_errors(
+        form,
+        ValidationError({"name": "Taken.", "external_id": "Account 9 does not exist."}),
+    )
+
+    assert form.errors == {
+        "name": ["Taken."],
+        "__all__": ["external_id: Account 9 does not exist."],
+    }
+
+
+def test_add_service_errors__plain_message__non_field_error(db):
+    from django.core.exceptions import ValidationError
+
+    from crmcore.web.form_views import add_service_errors
+    from crmcore.web.forms import AccountForm
+
+    form = AccountForm({"name": "Acme"})
+    assert form.is_valid()
+
+    add_service_errors(form, ValidationError("The account is locked."))
+
+    assert form.non_field_errors() == ["The account is locked."]
