@@ -7,7 +7,7 @@ from crmcore import extensions, factories
 from crmcore.extensions import ApiFieldProvider
 from crmcore.models import Contact, Interaction
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_only")]
 
 
 class InteractionCounts:

@@ -8,7 +8,7 @@ import pytest
 
 from crmcore import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_only")]
 
 
 def test_contacts_list__50_items__3_queries(

@@ -1,0 +1,18 @@
+import pytest
+
+from crmcore import extensions
+
+
+@pytest.fixture
+def core_only(monkeypatch):
+    """Pin crmcore's own behaviour and query counts: nothing from other apps.
+
+    Empties the extension registries (panels, nav items, API field providers)
+    for one test; the apps' own tests pin what their contributions add.
+    """
+    for registry in (
+        extensions.contact_panels,
+        extensions.nav_items,
+        extensions.api_field_providers,
+    ):
+        monkeypatch.setattr(registry, "_items", {})
