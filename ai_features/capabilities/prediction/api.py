@@ -99,7 +99,11 @@ class ContactFeedbackApi(PredictionApi):
 
 
 class ModelVersionListApi(PredictionApi):
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="The workspace's churn model versions")
+    @extend_schema(
+        operation_id="prediction_models_list",
+        responses=OpenApiTypes.OBJECT,
+        summary="The workspace's churn model versions",
+    )
     def get(self, request):
         versions = selectors.model_version_list(workspace=request.workspace)
         return Response({"results": [version_summary(v) for v in versions]})
