@@ -19,13 +19,6 @@ REQUEST_QUERIES = 3
 
 
 @pytest.fixture
-def core_only(monkeypatch):
-    """Pin crmcore's own query counts: no panels or nav items from other apps."""
-    monkeypatch.setattr(extensions.contact_panels, "_items", {})
-    monkeypatch.setattr(extensions.nav_items, "_items", {})
-
-
-@pytest.fixture
 def contact(workspace):
     return factories.ContactFactory(
         workspace=workspace,

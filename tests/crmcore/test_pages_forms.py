@@ -9,18 +9,11 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from crmcore import extensions, factories
+from crmcore import factories
 from crmcore.models import Account, Campaign, Contact
 
 # session, user, workspace
 REQUEST_QUERIES = 3
-
-
-@pytest.fixture
-def core_only(monkeypatch):
-    """Pin crmcore's own query counts: no panels or nav items from other apps."""
-    monkeypatch.setattr(extensions.contact_panels, "_items", {})
-    monkeypatch.setattr(extensions.nav_items, "_items", {})
 
 
 def _text(response) -> str:

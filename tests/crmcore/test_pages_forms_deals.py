@@ -11,18 +11,11 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from crmcore import events, extensions, factories
+from crmcore import events, factories
 from crmcore.models import Deal, Interaction
 
 # session, user, workspace
 REQUEST_QUERIES = 3
-
-
-@pytest.fixture
-def core_only(monkeypatch):
-    """Pin crmcore's own query counts: no panels or nav items from other apps."""
-    monkeypatch.setattr(extensions.contact_panels, "_items", {})
-    monkeypatch.setattr(extensions.nav_items, "_items", {})
 
 
 @pytest.fixture
