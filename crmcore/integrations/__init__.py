@@ -16,10 +16,21 @@ def register() -> None:
         return
     _registered = True
 
+    from django.db.models.signals import post_delete, post_save
+
     from crmcore import events, extensions
-    from crmcore.integrations import admin, api, tasks, webhooks
+    from crmcore.integrations import admin, api, services, tasks, webhooks
+    from crmcore.integrations.models import WebhookEndpoint
 
     del admin, tasks  # imported for their registrations (admin site, Celery tasks)
+
+    # Cache invalidation only: the listener's "who is subscribed" set.
+    for signal in (post_save, post_delete):
+        signal.connect(
+            services.subscribed_events_flush,
+            sender=WebhookEndpoint,
+            dispatch_uid=f"webhooks-subscribed-{signal is post_save}",
+        )
 
     extensions.api_routes.register(
         extensions.ApiRoute(prefix="hooks", viewset=api.WebhookSubscriptionViewSet, basename="hook")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
@@ -235,13 +236,42 @@ def webhook_unsubscribe(*, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
 
 
-@transaction.atomic
+SUBSCRIBED_CACHE_KEY = "crmcore:webhooks:subscribed:v1"
+
+
+def subscribed_events() -> frozenset[tuple[int, str]]:
+    """The (workspace id, event name) pairs that have an active endpoint, cached.
+
+    Lets the events listener answer "nobody listens" without a query, so bulk
+    jobs emitting many events pay nothing when no hook is subscribed. Flushed
+    when an endpoint is saved or deleted; an endpoint disabled by a queryset
+    update only leaves a harmless extra query until then.
+    """
+    pairs = cache.get(SUBSCRIBED_CACHE_KEY)
+    if pairs is None:
+        pairs = frozenset(
+            WebhookEndpoint.objects.filter(is_active=True)
+            .values_list("workspace_id", "event")
+            .distinct()
+        )
+        cache.set(SUBSCRIBED_CACHE_KEY, pairs, timeout=None)
+    return pairs
+
+
+def subscribed_events_flush(**kwargs: Any) -> None:
+    cache.delete(SUBSCRIBED_CACHE_KEY)
+
+
 def webhook_deliveries_create(*, event: crm_events.Event) -> list[WebhookDelivery]:
     """One delivery per active endpoint subscribed to ``event`` in its workspace.
 
     In a sandbox workspace nothing is sent: the delivery is recorded as
-    "would have sent". Otherwise the sends are queued after commit.
+    "would have sent". Otherwise the sends are queued after commit. One
+    bulk insert, so no explicit transaction (and no savepoint when nobody
+    listens).
     """
+    if (event.workspace_id, event.name) not in subscribed_events():
+        return []
     endpoints = list(
         WebhookEndpoint.objects.filter(
             workspace_id=event.workspace_id, event=event.name, is_active=True

@@ -310,3 +310,27 @@ def test_retry_delay__exponential_capped_with_jitter(settings):
     assert all(20 <= d <= 40 for d in delays[3])
     assert all(50 <= d <= 100 for d in delays[6])
     assert len(set(delays[3])) > 1
+
+
+def test_deliveries_create__no_endpoint_subscribed__warm_check_makes_no_query(
+    workspace, django_assert_num_queries
+):
+    # Given a warm "who is subscribed" cache and no endpoint
+    event = events.Event(name="contact.created", workspace_id=workspace.pk, payload={"id": 1})
+    assert services.webhook_deliveries_create(event=event) == []
+    # When the same event comes again, Then no query is made
+    with django_assert_num_queries(0):
+        assert services.webhook_deliveries_create(event=event) == []
+
+
+def test_deliveries_create__endpoint_created_after_warm_cache__gets_the_delivery(workspace, user):
+    event = events.Event(name="contact.created", workspace_id=workspace.pk, payload={"id": 1})
+    assert services.webhook_deliveries_create(event=event) == []
+    WebhookEndpoint.objects.create(
+        workspace=workspace,
+        owner=user,
+        event="contact.created",
+        target_url="http://127.0.0.1:9/hook",
+        secret="whsec_dGVzdA==",
+    )
+    assert len(services.webhook_deliveries_create(event=event)) == 1
