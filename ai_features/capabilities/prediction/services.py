@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -308,6 +309,46 @@ def contact_scores_prune(*, workspace: Workspace) -> int:
     return deleted
 
 
+_SCORE_COLUMNS = (
+    "workspace_id",
+    "contact_id",
+    "model_version_id",
+    "probability",
+    "log_odds",
+    "band",
+    "factors",
+    "rest",
+    "next_products",
+    "next_action",
+    "scored_at",
+)
+
+
+def _scores_upsert(rows: list[tuple]) -> None:
+    """Insert or update a chunk of scores with one ``executemany`` upsert.
+
+    ``bulk_create(update_conflicts=True)`` prepares every JSON value through
+    its field and builds the statement per batch; for a chunk of computed rows
+    that costs more than the write itself. ``INSERT ... ON CONFLICT DO UPDATE``
+    is the same statement on SQLite and PostgreSQL.
+    """
+    if not rows:
+        return
+    table = connection.ops.quote_name(ContactScore._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _SCORE_COLUMNS)
+    updates = ", ".join(
+        f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}"
+        for c in _SCORE_COLUMNS[2:]
+    )
+    placeholders = ", ".join(["%s"] * len(_SCORE_COLUMNS))
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT (workspace_id, contact_id) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 @transaction.atomic
 def contact_scores_write(
     *,
@@ -336,6 +377,7 @@ def contact_scores_write(
         ).values_list("contact_id", "band")
     )
     names = churn.feature_names
+    scored_at = connection.ops.adapt_datetimefield_value(as_of)
     recommendations: dict[tuple[int, ...], list[dict[str, Any]]] = {}
     rows = []
     result = ScoringResult()
@@ -360,20 +402,20 @@ def contact_scores_write(
         top_up = next((j for j in picked if row[j] > 0), None)
         reason = describe(names[top_up], matrix[i, top_up]) if top_up is not None else ""
         rows.append(
-            ContactScore(
-                workspace_id=workspace.pk,
-                contact_id=contact_id,
-                model_version_id=version.pk,
-                probability=p,
-                log_odds=float(log_odds[i]),
-                band=band,
-                factors=factors,
-                rest=rest,
-                next_products=products,
-                next_action=next_action(
-                    base=raw.base[i], band=band, products=products, top_reason=reason
+            (
+                workspace.pk,
+                contact_id,
+                version.pk,
+                p,
+                float(log_odds[i]),
+                band,
+                json.dumps(factors),
+                rest,
+                json.dumps(products),
+                json.dumps(
+                    next_action(base=raw.base[i], band=band, products=products, top_reason=reason)
                 ),
-                scored_at=as_of,
+                scored_at,
             )
         )
         result.scored += 1
@@ -381,23 +423,7 @@ def contact_scores_write(
             result.high += 1
             if previous.get(contact_id) not in (None, ContactScore.Band.HIGH):
                 crossed.append({"contact_id": contact_id, "churn_risk": round(p, 4)})
-    ContactScore.objects.bulk_create(
-        rows,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["workspace", "contact"],
-        update_fields=[
-            "model_version",
-            "probability",
-            "log_odds",
-            "band",
-            "factors",
-            "rest",
-            "next_products",
-            "next_action",
-            "scored_at",
-        ],
-    )
+    _scores_upsert(rows)
     for item in crossed:
         emit_on_commit(
             HIGH_RISK_EVENT,
