@@ -157,3 +157,49 @@ def test_fixture_files__only_django_fixtures(fixtures_dir):
     (fixtures_dir / "broken.json").write_text("{not json")
 
     assert [p.name for p in setup_demo.fixture_files(fixtures_dir)] == ["groups.json"]
+
+
+def test_setup_demo__fresh_database__emea_sales_pilots_every_capability(
+    workspace, no_demo_jobs, fixtures_dir
+):
+    from ai_features import gate
+    from ai_features.models import RolloutAuditEntry
+    from ai_features.registry import registry
+
+    # When the demo is set up on an empty database
+    output = _run("setup_demo", "--contacts", "30", "--fixtures-dir", str(fixtures_dir))
+
+    # Then every capability is on for alice (EMEA Sales) and off for bob (AMER Sales)
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=["alice", "bob"])}
+    for capability in registry:
+        assert gate.is_enabled(capability, users["alice"], workspace) is True
+        assert gate.is_enabled(capability, users["bob"], workspace) is False
+    # and the change is audited with its reason
+    assert RolloutAuditEntry.objects.filter(
+        reason="Demo: EMEA Sales pilots every capability"
+    ).count() == len(registry)
+    assert "Demo pilot: every AI capability is on for EMEA Sales." in output
+
+
+def test_setup_demo__second_run__keeps_the_admins_rollout_changes(
+    workspace, no_demo_jobs, fixtures_dir
+):
+    from ai_features import gate
+    from ai_features.models import RolloutAuditEntry
+    from ai_features.services import rollout_set_phase
+
+    _run("setup_demo", "--contacts", "30", "--fixtures-dir", str(fixtures_dir))
+    admin = get_user_model().objects.get(username="admin")
+    rollout_set_phase(
+        capability="sentiment",
+        actor=admin,
+        reason="pause",
+        source=RolloutAuditEntry.Source.CLI,
+        phase="off",
+    )
+
+    _run("setup_demo", "--contacts", "30", "--fixtures-dir", str(fixtures_dir))
+
+    alice = get_user_model().objects.get(username="alice")
+    assert gate.is_enabled("sentiment", alice, workspace) is False
+    assert gate.is_enabled("prediction", alice, workspace) is True

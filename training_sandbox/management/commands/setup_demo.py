@@ -3,8 +3,11 @@
 1. Seeds the production workspace with the demo generator if it has no contacts.
 2. Creates the demo users if missing (admin, alice, bob, carol, dave) and gives
    them new random passwords on every run, and puts them in their teams.
-3. Loads every Django fixture in ``fixtures/*.json`` (other JSON files there,
-   such as import mappings, are left alone).
+3. On that first seeding only, loads every Django fixture in
+   ``fixtures/*.json`` (other JSON files there, such as import mappings, are
+   left alone) and starts the demo pilot: every AI capability in the ``pilot``
+   phase for the EMEA Sales team (alice and dave), audited like any rollout
+   change. Later runs keep whatever the admins changed since.
 4. Runs the jobs other apps provide for a ready demo, when installed:
    ``analyze_sentiment``, ``train_models``, ``score_contacts`` (in that order).
 5. Prints the URL and a table of usernames, passwords and roles.
@@ -27,6 +30,7 @@ from crmcore.workspaces import production_workspace
 
 DEMO_JOBS = ("analyze_sentiment", "train_models", "score_contacts")
 DEFAULT_URL = "http://127.0.0.1:8000/"
+DEMO_PILOT_TEAM = "EMEA Sales"
 
 
 def fixture_files(directory: Path) -> list[Path]:
@@ -95,9 +99,11 @@ class Command(BaseCommand):
                 f"{summary.orders:,} orders, {summary.interactions:,} interactions.",
             )
 
-        for path in fixture_files(Path(fixtures_dir)):
-            call_command("loaddata", str(path), verbosity=0)
-            self._say(verbose, f"Loaded fixture {path.name}.")
+        if not existing:
+            for path in fixture_files(Path(fixtures_dir)):
+                call_command("loaddata", str(path), verbosity=0)
+                self._say(verbose, f"Loaded fixture {path.name}.")
+            self._start_demo_pilot(users["admin"], verbose)
 
         available = get_commands()
         for name in DEMO_JOBS:
@@ -131,6 +137,27 @@ class Command(BaseCommand):
                 f"{spec.description}"
             )
         self.stdout.write("Passwords are new on every run of setup_demo (make run).")
+
+    def _start_demo_pilot(self, admin, verbose: bool) -> None:
+        """Every capability in pilot for EMEA Sales, when the AI app is installed."""
+        from django.apps import apps
+
+        if not apps.is_installed("ai_features"):
+            return
+        from ai_features.models import RolloutAuditEntry
+        from ai_features.registry import registry
+        from ai_features.services import rollout_set_phase
+
+        for capability in registry:
+            rollout_set_phase(
+                capability=capability.key,
+                actor=admin,
+                reason="Demo: EMEA Sales pilots every capability",
+                source=RolloutAuditEntry.Source.CLI,
+                phase="pilot",
+                teams=[DEMO_PILOT_TEAM],
+            )
+        self._say(verbose, f"Demo pilot: every AI capability is on for {DEMO_PILOT_TEAM}.")
 
     def _say(self, verbose: bool, text: str) -> None:
         if verbose:
