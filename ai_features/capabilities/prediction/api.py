@@ -75,6 +75,7 @@ class FeedbackSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["product", "action"])
     action = serializers.ChoiceField(choices=["accepted", "dismissed"])
     item = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class ContactFeedbackApi(PredictionApi):

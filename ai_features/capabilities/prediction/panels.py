@@ -13,6 +13,8 @@ def render_panel(request, contact) -> str | None:
     from ai_features.capabilities.prediction.selectors import contact_prediction
 
     prediction = contact_prediction(workspace=request.workspace, contact=contact)
+    if prediction.available:
+        _record_shown(request, contact)
     chart = svg_chart(prediction.explanation) if prediction.explanation else ""
     html = render_to_string(
         "prediction/panel.html",
@@ -25,6 +27,24 @@ def render_panel(request, contact) -> str | None:
         request=request,
     )
     return mark_safe(html)
+
+
+def _record_shown(request, contact) -> None:
+    """A pilot metric: the rep was shown a score. Written after commit, off the request."""
+    from ai_features.services import SuggestionEventInput, suggestion_events_record_later
+
+    suggestion_events_record_later(
+        events=[
+            SuggestionEventInput(
+                capability="prediction",
+                action="shown",
+                user_id=request.user.pk,
+                workspace_id=request.workspace.pk,
+                object_type="contact",
+                object_id=contact.pk,
+            )
+        ]
+    )
 
 
 def contact_panel() -> ContactPanel:

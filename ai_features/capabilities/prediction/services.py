@@ -439,9 +439,20 @@ def contact_scores_write(
 
 @transaction.atomic
 def suggestion_feedback_record(
-    *, user, workspace: Workspace, contact: Contact, kind: str, action: str, item: str = ""
+    *,
+    user,
+    workspace: Workspace,
+    contact: Contact,
+    kind: str,
+    action: str,
+    item: str = "",
+    reason: str = "",
 ):
-    """Record a rep's accept or dismiss of a next product or next action (pilot metrics)."""
+    """Record a rep's accept or dismiss of a next product or next action (pilot metrics).
+
+    ``reason`` is the rep's own words ("already talked to them"), kept for the
+    pilot review and checked by the training lesson.
+    """
     from ai_features.services import suggestion_event_record
 
     if kind not in ("product", "action"):
@@ -454,5 +465,6 @@ def suggestion_feedback_record(
         user=user,
         workspace=workspace,
         obj=contact,
+        reason=reason.strip()[:500],
         detail={"kind": kind, "item": str(item)[:200]},
     )

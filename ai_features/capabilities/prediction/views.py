@@ -127,6 +127,7 @@ class ContactFeedbackView(PredictionGateMixin, View):
                 kind=request.POST.get("kind", ""),
                 action=request.POST.get("action", ""),
                 item=request.POST.get("item", ""),
+                reason=request.POST.get("reason", ""),
             )
         except ValueError as exc:
             messages.error(request, str(exc))

@@ -187,3 +187,43 @@ def test_bias_audit_command__sensitive_attribute__table_printed(
     out = capsys.readouterr().out
     assert "churn model v1, threshold 0.6" in out
     assert "  plan " in out
+
+
+def test_contact_panel__flag_on__records_a_shown_pilot_metric_after_commit(
+    scored, logged_in_client, prediction_on, user, django_capture_on_commit_callbacks
+):
+    contacts, _ = scored
+
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in_client.get(f"/contacts/{contacts[0].pk}/")
+
+    event = SuggestionEvent.objects.get()
+    assert (event.capability, event.action, event.user, event.object_id) == (
+        "prediction",
+        "shown",
+        user,
+        contacts[0].pk,
+    )
+
+
+def test_contact_panel__flag_off__records_nothing(
+    scored, logged_in_client, django_capture_on_commit_callbacks
+):
+    contacts, _ = scored
+
+    with django_capture_on_commit_callbacks(execute=True):
+        logged_in_client.get(f"/contacts/{contacts[0].pk}/")
+
+    assert SuggestionEvent.objects.count() == 0
+
+
+def test_feedback_page__dismiss_with_reason__reason_kept(scored, logged_in_client, prediction_on):
+    contacts, _ = scored
+
+    logged_in_client.post(
+        f"/ai/prediction/contacts/{contacts[0].pk}/feedback/",
+        {"kind": "action", "action": "dismissed", "item": "call", "reason": " Called them today "},
+    )
+
+    event = SuggestionEvent.objects.get()
+    assert (event.action, event.reason) == ("dismissed", "Called them today")
