@@ -104,3 +104,26 @@ if os.environ.get("CELERY_BROKER_URL"):
     @pytest.fixture(scope="session")
     def django_db_setup():
         """Use the existing database: the one the Celery worker reads and writes."""
+else:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_db_setup, django_db_blocker):
+        """The test database, without waffle's own (unused) flag tables.
+
+        With ``WAFFLE_FLAG_MODEL`` swapped to ``ai_features.Flag`` waffle's
+        migrations still create ``waffle_flag`` and its many-to-many tables,
+        which reference ``auth_user`` and ``auth_group``. Django's flush after
+        a transactional test truncates the tables of installed models only,
+        so on PostgreSQL it cannot truncate ``auth_group`` past them. Nothing
+        reads those tables; the test database drops them.
+        """
+        from django.conf import settings
+        from django.db import connection
+
+        flag_model = getattr(settings, "WAFFLE_FLAG_MODEL", "waffle.Flag")
+        if connection.vendor != "postgresql" or flag_model == "waffle.Flag":
+            return
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "DROP TABLE IF EXISTS waffle_flag_users, waffle_flag_groups, waffle_flag"
+            )
