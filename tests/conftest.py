@@ -96,34 +96,40 @@ def enable_capability(db):
     return enable
 
 
+def _drop_unused_waffle_flag_tables() -> None:
+    """Drop waffle's own flag tables, unused with ``ai_features.Flag`` (tests only).
+
+    With ``WAFFLE_FLAG_MODEL`` swapped, waffle's migrations still create
+    ``waffle_flag`` and its many-to-many tables, which reference ``auth_user``
+    and ``auth_group``. Django's flush after a transactional test truncates the
+    tables of installed models only, so on PostgreSQL it cannot truncate
+    ``auth_group`` past them. Nothing reads those tables.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    flag_model = getattr(settings, "WAFFLE_FLAG_MODEL", "waffle.Flag")
+    if connection.vendor != "postgresql" or flag_model == "waffle.Flag":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS waffle_flag_users, waffle_flag_groups, waffle_flag")
+
+
 if os.environ.get("CELERY_BROKER_URL"):
     # The job tests through a real worker (.ci/run, `pytest -m celery_worker`):
     # the worker and the tests share the existing, migrated database named by
     # DATABASE_URL (pytest-django's "use an existing database" recipe), so no
     # test database is created; the tests are transactional.
     @pytest.fixture(scope="session")
-    def django_db_setup():
+    def django_db_setup(django_db_blocker):
         """Use the existing database: the one the Celery worker reads and writes."""
+        with django_db_blocker.unblock():
+            _drop_unused_waffle_flag_tables()
+
 else:
 
     @pytest.fixture(scope="session")
     def django_db_setup(django_db_setup, django_db_blocker):
-        """The test database, without waffle's own (unused) flag tables.
-
-        With ``WAFFLE_FLAG_MODEL`` swapped to ``ai_features.Flag`` waffle's
-        migrations still create ``waffle_flag`` and its many-to-many tables,
-        which reference ``auth_user`` and ``auth_group``. Django's flush after
-        a transactional test truncates the tables of installed models only,
-        so on PostgreSQL it cannot truncate ``auth_group`` past them. Nothing
-        reads those tables; the test database drops them.
-        """
-        from django.conf import settings
-        from django.db import connection
-
-        flag_model = getattr(settings, "WAFFLE_FLAG_MODEL", "waffle.Flag")
-        if connection.vendor != "postgresql" or flag_model == "waffle.Flag":
-            return
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            cursor.execute(
-                "DROP TABLE IF EXISTS waffle_flag_users, waffle_flag_groups, waffle_flag"
-            )
+        """The test database, without waffle's unused flag tables."""
+        with django_db_blocker.unblock():
+            _drop_unused_waffle_flag_tables()
