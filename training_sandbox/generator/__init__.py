@@ -67,6 +67,7 @@ import factory.random
 import faker
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from crmcore.models import (
@@ -800,12 +801,23 @@ def _write(chunk: _Chunk) -> None:
     insert(Deal, chunk.deals, returning=False)
 
 
+CLEAR_BATCH = 2000
+
+
 @transaction.atomic
 def clear_workspace_data(*, workspace: Workspace) -> None:
     """Delete the CRM records of ``workspace``; the workspace and its teams stay.
 
     Rows other apps keep about these records (scores, sentiments, ...) go
-    with them through their foreign keys.
+    with them through their foreign keys. Deleted in primary-key ranges of
+    ``CLEAR_BATCH`` rows, so that the cascades and ``SET_NULL`` updates Django
+    issues for each batch stay within the database's limit on query
+    parameters (a 100,000-contact sandbox exceeded SQLite's in one go).
     """
     for model in (OrderLine, Order, Interaction, Deal, Campaign, Contact, Account, Product):
-        model.objects.in_workspace(workspace).delete()
+        rows = model.objects.in_workspace(workspace)
+        bounds = rows.aggregate(low=Min("pk"), high=Max("pk"))
+        if bounds["low"] is None:
+            continue
+        for start in range(bounds["low"], bounds["high"] + 1, CLEAR_BATCH):
+            rows.filter(pk__gte=start, pk__lt=start + CLEAR_BATCH).delete()
