@@ -23,6 +23,7 @@ twice changes nothing. Empty cells never erase a stored value.
 
 from __future__ import annotations
 
+import abc
 import csv
 import datetime as dt
 import itertools
@@ -449,7 +450,7 @@ class _Converter:
 # Per-kind writers ------------------------------------------------------------
 
 
-class _Writer:
+class _Writer(abc.ABC):
     """Matches a chunk of clean rows to existing records and writes it."""
 
     stored_fields: tuple[str, ...] = ()
@@ -461,13 +462,13 @@ class _Writer:
         self.seen: dict[str, int] = {}  # key -> line of the first row with it
         self.matched: dict[int, int] = {}  # existing pk -> line that matched it
 
-    # Keys identify a record: "x:<external id>", "e:<email>", ...
+    @abc.abstractmethod
     def keys(self, row: _Clean) -> list[str]:
-        raise NotImplementedError
+        """Keys that identify a record: "x:<external id>", "e:<email>", ..."""
 
+    @abc.abstractmethod
     def lookup(self, rows: list[_Clean]) -> dict[str, Any]:
         """Existing records of the chunk, by key."""
-        raise NotImplementedError
 
     def resolve(self, rows: list[_Clean], errors: list[RowError]) -> list[_Clean]:
         """Resolve references (account, contact); rows that cannot are rejected."""
