@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from ai_features.bulk import db_datetime, upsert_rows
 from ai_features.capabilities.prediction import bias
 from ai_features.capabilities.prediction.conf import get_setting
 from ai_features.capabilities.prediction.explain import describe
@@ -324,31 +325,6 @@ _SCORE_COLUMNS = (
 )
 
 
-def _scores_upsert(rows: list[tuple]) -> None:
-    """Insert or update a chunk of scores with one ``executemany`` upsert.
-
-    ``bulk_create(update_conflicts=True)`` prepares every JSON value through
-    its field and builds the statement per batch; for a chunk of computed rows
-    that costs more than the write itself. ``INSERT ... ON CONFLICT DO UPDATE``
-    is the same statement on SQLite and PostgreSQL.
-    """
-    if not rows:
-        return
-    table = connection.ops.quote_name(ContactScore._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _SCORE_COLUMNS)
-    updates = ", ".join(
-        f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}"
-        for c in _SCORE_COLUMNS[2:]
-    )
-    placeholders = ", ".join(["%s"] * len(_SCORE_COLUMNS))
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
-        f"ON CONFLICT (workspace_id, contact_id) DO UPDATE SET {updates}"
-    )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
 @transaction.atomic
 def contact_scores_write(
     *,
@@ -377,7 +353,7 @@ def contact_scores_write(
         ).values_list("contact_id", "band")
     )
     names = churn.feature_names
-    scored_at = connection.ops.adapt_datetimefield_value(as_of)
+    scored_at = db_datetime(as_of)
     recommendations: dict[tuple[int, ...], list[dict[str, Any]]] = {}
     rows = []
     result = ScoringResult()
@@ -423,7 +399,7 @@ def contact_scores_write(
             result.high += 1
             if previous.get(contact_id) not in (None, ContactScore.Band.HIGH):
                 crossed.append({"contact_id": contact_id, "churn_risk": round(p, 4)})
-    _scores_upsert(rows)
+    upsert_rows(ContactScore, _SCORE_COLUMNS, ("workspace_id", "contact_id"), rows)
     for item in crossed:
         emit_on_commit(
             HIGH_RISK_EVENT,

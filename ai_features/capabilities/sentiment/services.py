@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.db.models import Max
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from ai_features.bulk import db_datetime, upsert_rows
 from ai_features.capabilities.sentiment import selectors
 from ai_features.capabilities.sentiment.analysis import (
     TONES,
@@ -45,8 +47,10 @@ logger = logging.getLogger(__name__)
 
 CAPABILITY = "sentiment"
 JOB_NAME = "analyze_sentiment"
-UPSERT_FIELDS = [
-    "contact",
+SENTIMENT_COLUMNS = (
+    "workspace_id",
+    "interaction_id",
+    "contact_id",
     "occurred_at",
     "content_hash",
     "polarity",
@@ -57,7 +61,7 @@ UPSERT_FIELDS = [
     "reason",
     "model_version",
     "analyzed_at",
-]
+)
 
 
 class SentimentDisabled(Exception):
@@ -103,9 +107,79 @@ def sentiment_analyze_text(*, text: Any, workspace: Workspace) -> SentimentResul
 # --------------------------------------------------------------------------- batch analysis
 
 
-def _analyse_chunk(texts: list[str], options: AnalysisOptions) -> list[SentimentResult]:
-    # Runs in a worker process too: plain data in, plain data out.
-    return analyze_texts(texts, options)
+@dataclass(frozen=True)
+class _ChunkContext:
+    """What analysing a chunk needs besides its texts (small; sent per chunk)."""
+
+    workspace_id: int
+    model_version: int | None
+    options: AnalysisOptions
+    analyzed_at: Any
+
+
+# A worker process's copy of the workspace model, set once when the pool
+# starts rather than sent with every chunk.
+_worker_model: ToneModel | None = None
+
+
+def _worker_init(model: ToneModel | None) -> None:
+    global _worker_model
+    _worker_model = model
+
+
+def _analyse_rows(
+    todo: list[tuple[int, int, Any, str, str]],
+    corrections: dict[int, tuple[str, str]],
+    context: _ChunkContext,
+    model: ToneModel | None,
+) -> list[tuple]:
+    """Analyse a chunk into rows ready for :func:`upsert_rows`.
+
+    Plain data in, plain data out: runs in this process or in a worker, which
+    does everything but the database work (analysis, the learned model, a
+    user's correction of the same text, JSON encoding).
+    """
+    options = context.options
+    texts = [item[3] for item in todo]
+    results = apply_model(
+        analyze_texts(texts, options), texts, model, context.model_version, options
+    )
+    rows = []
+    for (pk, contact_id, occurred_at, text, digest), result in zip(todo, results, strict=True):
+        tone = result.tone
+        correction = corrections.get(pk)
+        if correction is not None and correction[0] == text:
+            tone = correction[1]
+        rows.append(
+            (
+                context.workspace_id,
+                pk,
+                contact_id,
+                occurred_at,
+                digest,
+                result.polarity,
+                result.subjectivity,
+                tone,
+                result.base_tone,
+                json.dumps(result.explanation),
+                result.reason[:250],
+                context.model_version,
+                context.analyzed_at,
+            )
+        )
+    return rows
+
+
+def _sentiment_upsert(rows: list[tuple]) -> None:
+    upsert_rows(InteractionSentiment, SENTIMENT_COLUMNS, ("interaction_id",), rows)
+
+
+def _analyse_rows_in_worker(
+    todo: list[tuple[int, int, Any, str, str]],
+    corrections: dict[int, tuple[str, str]],
+    context: _ChunkContext,
+) -> list[tuple]:
+    return _analyse_rows(todo, corrections, context, _worker_model)
 
 
 def _rows(workspace: Workspace, interaction_ids: list[int] | None, max_length: int) -> Iterator:
@@ -129,7 +203,7 @@ def _meta(interaction_ids: list[int]) -> dict[int, tuple[int, Any]]:
         .order_by()
         .values_list("pk", "contact_id", "occurred_at")
     )
-    return {pk: (contact_id, occurred_at) for pk, contact_id, occurred_at in rows}
+    return {pk: (contact_id, db_datetime(occurred_at)) for pk, contact_id, occurred_at in rows}
 
 
 def _chunks(rows: Iterator, size: int) -> Iterator[list]:
@@ -141,49 +215,6 @@ def _chunks(rows: Iterator, size: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def _write(
-    workspace: Workspace,
-    todo: list[tuple[int, int, Any, str, str]],
-    results: Sequence[SentimentResult],
-    model: ToneModel | None,
-    version: int | None,
-    options: AnalysisOptions,
-) -> None:
-    texts = [item[3] for item in todo]
-    results = apply_model(results, texts, model, version, options)
-    corrections = selectors.latest_corrections(interaction_ids=[item[0] for item in todo])
-    now = timezone.now()
-    rows = []
-    for (pk, contact_id, occurred_at, text, digest), result in zip(todo, results, strict=True):
-        correction = corrections.get(pk)
-        if correction is not None and correction[0] == text:
-            result = replace(result, tone=correction[1])
-        rows.append(
-            InteractionSentiment(
-                workspace=workspace,
-                interaction_id=pk,
-                contact_id=contact_id,
-                occurred_at=occurred_at,
-                content_hash=digest,
-                polarity=result.polarity,
-                subjectivity=result.subjectivity,
-                tone=result.tone,
-                base_tone=result.base_tone,
-                explanation=list(result.explanation),
-                reason=result.reason[:250],
-                model_version=version,
-                analyzed_at=now,
-            )
-        )
-    InteractionSentiment.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["interaction"],
-        update_fields=UPSERT_FIELDS,
-        batch_size=500,
-    )
 
 
 def sentiment_analyze_interactions(
@@ -221,7 +252,9 @@ def sentiment_analyze_interactions(
     pool = None
     if workers > 1:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        pool = multiprocessing.get_context(method).Pool(workers)
+        pool = multiprocessing.get_context(method).Pool(
+            workers, initializer=_worker_init, initargs=(model,)
+        )
     try:
         with job_run(
             name=JOB_NAME,
@@ -230,13 +263,11 @@ def sentiment_analyze_interactions(
             total=total,
             progress=progress,
         ) as job:
-            pending: list[tuple[list, Any, int]] = []
+            # Chunks sent to the pool, oldest first: (rows or their future, size).
+            pending: deque[tuple[Any, int]] = deque()
 
-            def finish(item: tuple[list, Any, int]) -> None:
-                todo, outcome, size = item
-                if todo:
-                    results = outcome.get() if pool is not None else outcome
-                    _write(workspace, todo, results, model, version, options)
+            def finish(rows: Any, size: int) -> None:
+                _sentiment_upsert(rows.get() if pool is not None else rows)
                 job.advance(size)
 
             for chunk in _chunks(_rows(workspace, interaction_ids, options.max_length), chunk_size):
@@ -246,24 +277,34 @@ def sentiment_analyze_interactions(
                     digest = content_hash(text)
                     if reanalyze or old_hash != digest or old_version != version:
                         changed.append((pk, text, digest))
+                if not changed:
+                    job.advance(len(chunk))
+                    continue
+                ids = [c[0] for c in changed]
+                meta = _meta(ids)
                 todo = []
-                if changed:
-                    meta = _meta([c[0] for c in changed])
-                    for pk, text, digest in changed:
-                        contact_id, occurred_at = meta[pk]
-                        todo.append((pk, contact_id, occurred_at, text, digest))
-                        touched.add(contact_id)
+                for pk, text, digest in changed:
+                    contact_id, occurred_at = meta[pk]
+                    todo.append((pk, contact_id, occurred_at, text, digest))
+                    touched.add(contact_id)
                 analysed += len(todo)
-                texts = [item[3] for item in todo]
-                if pool is not None:
-                    outcome = pool.apply_async(_analyse_chunk, (texts, options)) if todo else None
-                    pending.append((todo, outcome, len(chunk)))
-                    while len(pending) > 2 * workers:
-                        finish(pending.pop(0))
-                else:
-                    finish((todo, _analyse_chunk(texts, options) if todo else None, len(chunk)))
+                corrections = selectors.latest_corrections(interaction_ids=ids)
+                context = _ChunkContext(
+                    workspace_id=workspace.pk,
+                    model_version=version,
+                    options=options,
+                    analyzed_at=db_datetime(timezone.now()),
+                )
+                if pool is None:
+                    finish(_analyse_rows(todo, corrections, context, model), len(chunk))
+                    continue
+                # Workers analyse the next chunks while this process writes.
+                future = pool.apply_async(_analyse_rows_in_worker, (todo, corrections, context))
+                pending.append((future, len(chunk)))
+                while len(pending) > 2 * workers:
+                    finish(*pending.popleft())
             while pending:
-                finish(pending.pop(0))
+                finish(*pending.popleft())
             alerts = sentiment_alerts_check(workspace=workspace, contact_ids=sorted(touched))
             job.set_result(analysed=analysed, unchanged=total - analysed, alerts=len(alerts))
             job_id = job.run.pk
@@ -381,15 +422,20 @@ def tone_correction_create(
     if sentiment is None:
         head = text[: options.max_length + 1]
         model, version = tone_model_for(workspace_id=workspace.pk)
-        item = (interaction.pk, interaction.contact_id, interaction.occurred_at, head)
-        _write(
-            workspace,
-            [(*item, content_hash(head))],
-            [analyze_text(head, options)],
-            model,
-            version,
-            options,
+        item = (
+            interaction.pk,
+            interaction.contact_id,
+            db_datetime(interaction.occurred_at),
+            head,
+            content_hash(head),
         )
+        context = _ChunkContext(
+            workspace_id=workspace.pk,
+            model_version=version,
+            options=options,
+            analyzed_at=db_datetime(timezone.now()),
+        )
+        _sentiment_upsert(_analyse_rows([item], {}, context, model))
         sentiment = InteractionSentiment.objects.get(interaction=interaction)
     correction = ToneCorrection.objects.create(
         workspace=workspace,

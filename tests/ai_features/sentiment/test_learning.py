@@ -6,8 +6,9 @@ from django.core.files.storage import default_storage
 
 from ai_features.capabilities.sentiment import artifacts
 from ai_features.capabilities.sentiment.analysis import TONES
-from ai_features.capabilities.sentiment.models import SentimentModel
+from ai_features.capabilities.sentiment.models import InteractionSentiment, SentimentModel
 from ai_features.capabilities.sentiment.services import (
+    sentiment_analyze_interactions,
     sentiment_analyze_text,
     sentiment_model_train,
     tone_correction_create,
@@ -155,3 +156,33 @@ def test_retrain__new_corrections__new_version_only_one_active(workspace, user, 
 
     assert card.version == 2
     assert SentimentModel.objects.filter(workspace=workspace, is_active=True).count() == 1
+
+
+def test_trained_model__two_workers__blended_and_corrections_kept_as_with_one(
+    workspace, user, sentiment_on, settings
+):
+    settings.AI_SENTIMENT_CHUNK_SIZE = 7
+    train, held_out = labelled_halves()
+    _correct(workspace, user, train)
+    card = sentiment_model_train(workspace=workspace)
+    contact = factories.ContactFactory(workspace=workspace)
+    for text, _ in held_out[:20]:
+        factories.InteractionFactory(workspace=workspace, contact=contact, subject="", body=text)
+    # A user's tone the model disagrees with: it must survive re-analysis.
+    disputed = factories.InteractionFactory(
+        workspace=workspace, contact=contact, subject="", body="Thanks, that was great help!"
+    )
+    tone_correction_create(workspace=workspace, interaction=disputed, to_tone="urgent", user=user)
+    fields = ("interaction_id", "tone", "base_tone", "model_version", "explanation")
+
+    sentiment_analyze_interactions(workspace=workspace, reanalyze=True, workers=1)
+    one = {row[0]: row for row in InteractionSentiment.objects.values_list(*fields)}
+    sentiment_analyze_interactions(workspace=workspace, reanalyze=True, workers=2)
+    two = {row[0]: row for row in InteractionSentiment.objects.values_list(*fields)}
+
+    assert two == one
+    assert len(two) == len(train) + 21
+    assert {row[3] for row in two.values()} == {card.version}
+    learned = [row for row in two.values() if any(i["source"] == "learned" for i in row[4])]
+    assert len(learned) > len(two) // 2
+    assert two[disputed.pk][1:3] == ("urgent", "positive")
