@@ -220,20 +220,25 @@ def sensitive_attribute_set(*, workspace: Workspace, name: str, sensitive: bool)
 # ---------------------------------------------------------------- scoring
 
 
-def band_of(probability: float) -> str:
-    if probability >= float(get_setting("HIGH_RISK")):
+def band_thresholds() -> tuple[float, float]:
+    """The probabilities from which a score is high risk and medium risk (settings)."""
+    return float(get_setting("HIGH_RISK")), float(get_setting("MEDIUM_RISK"))
+
+
+def band_of(probability: float, thresholds: tuple[float, float] | None = None) -> str:
+    high, medium = thresholds or band_thresholds()
+    if probability >= high:
         return ContactScore.Band.HIGH
-    if probability >= float(get_setting("MEDIUM_RISK")):
+    if probability >= medium:
         return ContactScore.Band.MEDIUM
     return ContactScore.Band.LOW
 
 
 def next_action(
-    *, base: np.ndarray, band: str, products: list[dict[str, Any]], top_reason: str
+    *, tickets: int, negative: int, band: str, products: list[dict[str, Any]], top_reason: str
 ) -> dict[str, str]:
-    """The rep's next best action for one contact."""
-    tickets = int(base[_COL["tickets_30d"]])
-    negative = int(base[_COL["negative_30d"]])
+    """The rep's next best action for one contact, from its tickets and negative
+    interactions of the last 30 days, its risk band and its next products."""
     if negative or tickets:
         what = (
             f"{negative} negative interaction{'s' if negative != 1 else ''}"
@@ -354,43 +359,59 @@ def contact_scores_write(
     )
     names = churn.feature_names
     scored_at = db_datetime(as_of)
-    recommendations: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+    high, medium = band_thresholds()
+    # Python lists: indexing numpy arrays one value at a time costs more than
+    # the arithmetic itself.
+    contributions_rows = contributions.tolist()
+    highest_rows, lowest_rows = highest.tolist(), lowest.tolist()
+    log_odds_list, probability_list = log_odds.tolist(), probability.tolist()
+    complaints = raw.base[:, [_COL["tickets_30d"], _COL["negative_30d"]]].tolist()
+    # Customers with the same purchase history get the same next products: each
+    # distinct history is ranked and encoded once.
+    recommendations: dict[tuple[int, ...], tuple[list[dict[str, Any]], str]] = {}
     rows = []
     result = ScoringResult()
     crossed = []
     for i, contact_id in enumerate(raw.contact_ids):
-        row = contributions[i]
-        picked = [int(j) for j in highest[i] if row[j] > 0]
-        picked += [int(j) for j in lowest[i] if row[j] < 0]
+        row = contributions_rows[i]
+        picked = [j for j in highest_rows[i] if row[j] > 0]
+        picked += [j for j in lowest_rows[i] if row[j] < 0]
         picked.sort(key=lambda j: -abs(row[j]))
-        factors = [[j, round(float(row[j]), 6), round(float(matrix[i, j]), 4)] for j in picked]
-        rest = float(log_odds[i] - churn.intercept - sum(float(row[j]) for j in picked))
+        factors = [[j, round(row[j], 6), round(float(matrix[i, j]), 4)] for j in picked]
+        rest = log_odds_list[i] - churn.intercept - sum(row[j] for j in picked)
         history = tuple(sequences.get(contact_id, ()))
-        products = recommendations.get(history)
-        if products is None:
+        recommended = recommendations.get(history)
+        if recommended is None:
             products = [
                 {"id": pid, "name": recommender.names.get(pid, str(pid)), "score": round(s, 4)}
                 for pid, s in recommender.recommend(list(history), 3)
             ]
-            recommendations[history] = products
-        p = float(probability[i])
-        band = band_of(p)
+            recommended = recommendations[history] = (products, json.dumps(products))
+        products, products_json = recommended
+        p = probability_list[i]
+        band = band_of(p, thresholds=(high, medium))
         top_up = next((j for j in picked if row[j] > 0), None)
         reason = describe(names[top_up], matrix[i, top_up]) if top_up is not None else ""
+        tickets, negative = complaints[i]
+        action = next_action(
+            tickets=int(tickets),
+            negative=int(negative),
+            band=band,
+            products=products,
+            top_reason=reason,
+        )
         rows.append(
             (
                 workspace.pk,
                 contact_id,
                 version.pk,
                 p,
-                float(log_odds[i]),
+                log_odds_list[i],
                 band,
                 json.dumps(factors),
                 rest,
-                json.dumps(products),
-                json.dumps(
-                    next_action(base=raw.base[i], band=band, products=products, top_reason=reason)
-                ),
+                products_json,
+                json.dumps(action),
                 scored_at,
             )
         )
