@@ -330,6 +330,47 @@ _SCORE_COLUMNS = (
 )
 
 
+@dataclass
+class TopFactors:
+    """The factors shown for each scored contact, strongest first (n rows)."""
+
+    columns: np.ndarray  # (n, 2k) feature columns; the first counts[i] are shown
+    values: np.ndarray  # (n, 2k) their contributions to the log-odds
+    inputs: np.ndarray  # (n, 2k) the feature values behind them
+    counts: np.ndarray  # (n,) how many factors are shown
+    raising: np.ndarray  # (n,) position of the strongest raising factor, -1 if none
+    total: np.ndarray  # (n,) exact sum of the shown contributions
+
+
+def top_factors(matrix: np.ndarray, contributions: np.ndarray, k: int) -> TopFactors:
+    """Up to ``k`` factors raising and ``k`` lowering each score, strongest first.
+
+    Set-based over a chunk: the ``k`` largest positive and ``k`` most negative
+    contributions of each row, ordered by their absolute size.
+    """
+    n = contributions.shape[0]
+    order = np.argsort(contributions, axis=1, kind="stable")
+    candidates = np.concatenate([order[:, ::-1][:, :k], order[:, :k]], axis=1)
+    values = np.take_along_axis(contributions, candidates, axis=1)
+    width = candidates.shape[1]
+    shown = np.concatenate([values[:, : width // 2] > 0, values[:, width // 2 :] < 0], axis=1)
+    # Shown ones first, by size; a stable sort keeps raising before lowering on ties.
+    rank = np.argsort(np.where(shown, -np.abs(values), np.inf), axis=1, kind="stable")
+    candidates = np.take_along_axis(candidates, rank, axis=1)
+    values = np.take_along_axis(values, rank, axis=1)
+    shown = np.take_along_axis(shown, rank, axis=1)
+    rising = shown & (values > 0)
+    inputs = matrix[np.arange(n)[:, None], candidates]
+    return TopFactors(
+        columns=candidates,
+        values=values,
+        inputs=inputs,
+        counts=shown.sum(axis=1),
+        raising=np.where(rising.any(axis=1), rising.argmax(axis=1), -1),
+        total=np.where(shown, values, 0.0).sum(axis=1),
+    )
+
+
 @transaction.atomic
 def contact_scores_write(
     *,
@@ -349,8 +390,7 @@ def contact_scores_write(
     matrix, contributions = churn.contributions(raw)
     log_odds = contributions.sum(axis=1) + churn.intercept
     probability = 1.0 / (1.0 + np.exp(-log_odds))
-    order = np.argsort(contributions, axis=1, kind="stable")
-    lowest, highest = order[:, :TOP_FACTORS], order[:, ::-1][:, :TOP_FACTORS]
+    factors = top_factors(matrix, contributions, TOP_FACTORS)
     sequences = purchase_sequences(workspace=workspace, id_range=id_range)
     previous = dict(
         ContactScore.objects.filter(
@@ -362,10 +402,13 @@ def contact_scores_write(
     high, medium = band_thresholds()
     # Python lists: indexing numpy arrays one value at a time costs more than
     # the arithmetic itself.
-    contributions_rows = contributions.tolist()
-    highest_rows, lowest_rows = highest.tolist(), lowest.tolist()
+    rest_list = (log_odds - churn.intercept - factors.total).tolist()
     log_odds_list, probability_list = log_odds.tolist(), probability.tolist()
     complaints = raw.base[:, [_COL["tickets_30d"], _COL["negative_30d"]]].tolist()
+    columns = factors.columns.tolist()
+    values = np.round(factors.values, 6).tolist()
+    inputs = np.round(factors.inputs, 4).tolist()
+    counts, raising = factors.counts.tolist(), factors.raising.tolist()
     # Customers with the same purchase history get the same next products: each
     # distinct history is ranked and encoded once.
     recommendations: dict[tuple[int, ...], tuple[list[dict[str, Any]], str]] = {}
@@ -373,12 +416,8 @@ def contact_scores_write(
     result = ScoringResult()
     crossed = []
     for i, contact_id in enumerate(raw.contact_ids):
-        row = contributions_rows[i]
-        picked = [j for j in highest_rows[i] if row[j] > 0]
-        picked += [j for j in lowest_rows[i] if row[j] < 0]
-        picked.sort(key=lambda j: -abs(row[j]))
-        factors = [[j, round(row[j], 6), round(float(matrix[i, j]), 4)] for j in picked]
-        rest = log_odds_list[i] - churn.intercept - sum(row[j] for j in picked)
+        n = counts[i]
+        picked = list(zip(columns[i][:n], values[i][:n], inputs[i][:n], strict=True))
         history = tuple(sequences.get(contact_id, ()))
         recommended = recommendations.get(history)
         if recommended is None:
@@ -390,8 +429,10 @@ def contact_scores_write(
         products, products_json = recommended
         p = probability_list[i]
         band = band_of(p, thresholds=(high, medium))
-        top_up = next((j for j in picked if row[j] > 0), None)
-        reason = describe(names[top_up], matrix[i, top_up]) if top_up is not None else ""
+        top_up = raising[i]
+        reason = (
+            describe(names[columns[i][top_up]], factors.inputs[i, top_up]) if top_up >= 0 else ""
+        )
         tickets, negative = complaints[i]
         action = next_action(
             tickets=int(tickets),
@@ -408,8 +449,8 @@ def contact_scores_write(
                 p,
                 log_odds_list[i],
                 band,
-                json.dumps(factors),
-                rest,
+                json.dumps(picked),
+                rest_list[i],
                 products_json,
                 json.dumps(action),
                 scored_at,

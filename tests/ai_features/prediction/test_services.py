@@ -183,3 +183,37 @@ def test_contact_prediction__no_model__plain_reason(workspace, history):
         "status": "unavailable",
         "detail": "No churn model has been trained for this workspace yet.",
     }
+
+
+def _top_factors_one_row(row, k):
+    """The factors of one row, picked the plain way: k largest raising and k
+    most lowering contributions, strongest first."""
+    order = sorted(range(len(row)), key=lambda j: row[j])
+    picked = [j for j in order[::-1][:k] if row[j] > 0] + [j for j in order[:k] if row[j] < 0]
+    return sorted(picked, key=lambda j: -abs(row[j]))
+
+
+@pytest.mark.parametrize("features", [2, 5, 40])
+def test_top_factors__chunk_at_once__same_as_row_by_row(features):
+    rng = np.random.default_rng(features)
+    contributions = rng.normal(size=(200, features))
+    contributions[::7] = 0.0  # rows with no factor at all
+    contributions[1::5, 0] = -contributions[1::5, 1]  # ties of size
+    matrix = rng.normal(size=contributions.shape)
+
+    factors = services.top_factors(matrix, contributions, 3)
+
+    for i, row in enumerate(contributions.tolist()):
+        expected = _top_factors_one_row(row, 3)
+        n = int(factors.counts[i])
+        assert sorted(factors.columns[i, :n].tolist()) == sorted(expected)
+        assert np.abs(factors.values[i, :n]).tolist() == sorted(
+            (abs(row[j]) for j in expected), reverse=True
+        )
+        np.testing.assert_array_equal(factors.inputs[i, :n], matrix[i, factors.columns[i, :n]])
+        assert factors.total[i] == pytest.approx(sum(row[j] for j in expected))
+        raising = [j for j in expected if row[j] > 0]
+        if raising:
+            assert factors.columns[i, factors.raising[i]] == raising[0]
+        else:
+            assert factors.raising[i] == -1
