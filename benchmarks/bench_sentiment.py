@@ -1,7 +1,7 @@
 """Sentiment benchmark: batch analysis against raw TextBlob, 2 workers against 1,
 an incremental re-run against the first run, and the labelled set's scores.
 
-    .venv/bin/python -m benchmarks.bench_sentiment [--interactions 4000]
+    .venv/bin/python -m benchmarks.bench_sentiment [--interactions 10000]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def labelled_scores() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--interactions", type=int, default=4000)
+    parser.add_argument("--interactions", type=int, default=10_000)
     args = parser.parse_args()
     setup_django()
 
@@ -92,7 +92,7 @@ def main() -> None:
     raw = best_of(lambda: [TextBlob(t).sentiment_assessments for t in texts], repeat=2)
     one = best_of(
         lambda: sentiment_analyze_interactions(workspace=workspace, reanalyze=True, workers=1),
-        repeat=2,
+        repeat=3,
     )
     report(
         "batch analysis (1 worker, DB writes included)",
@@ -102,7 +102,7 @@ def main() -> None:
     )
     two = best_of(
         lambda: sentiment_analyze_interactions(workspace=workspace, reanalyze=True, workers=2),
-        repeat=2,
+        repeat=3,
     )
     report("batch analysis, 2 workers", rate=(n, two), baseline=("1 worker", n, one), unit="texts")
     again = best_of(lambda: sentiment_analyze_interactions(workspace=workspace), repeat=3)
