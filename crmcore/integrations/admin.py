@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.db import models
 
 from crmcore.integrations.models import (
     ImportMapping,
@@ -54,6 +56,10 @@ class ImportRunAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    # A target typed without a scheme is taken as https, as Django 6 will.
+    formfield_overrides = {
+        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}
+    }
     list_display = [
         "event",
         "target_url",

@@ -168,3 +168,16 @@ def test_hooks_admin__endpoint_and_delivery_pages__200_without_the_secret(
     assert (endpoint_page.status_code, delivery_page.status_code) == (200, 200)
     assert endpoint.secret.encode() not in endpoint_page.content
     assert staff_client.get("/admin/crmcore/webhookdelivery/").status_code == 200
+
+
+def test_hooks_admin__target_without_scheme__taken_as_https(rf, staff_user):
+    from django.contrib import admin
+
+    from crmcore.integrations.models import WebhookEndpoint
+
+    request = rf.get("/admin/crmcore/webhookendpoint/add/")
+    request.user = staff_user
+    form_class = admin.site._registry[WebhookEndpoint].get_form(request)
+    field = form_class.base_fields["target_url"]
+
+    assert field.clean("hooks.example.com/pilotcrm") == "https://hooks.example.com/pilotcrm"

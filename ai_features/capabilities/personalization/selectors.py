@@ -30,8 +30,11 @@ def campaign_get(*, workspace: Workspace, pk: int) -> Campaign:
 
 
 def campaign_list(*, workspace: Workspace) -> QuerySet[Campaign]:
-    return Campaign.objects.in_workspace(workspace).annotate(
-        message_count=Count("personalized_messages")
+    # A grouped query ignores Meta.ordering: the pages need it stated.
+    return (
+        Campaign.objects.in_workspace(workspace)
+        .annotate(message_count=Count("personalized_messages"))
+        .order_by("-created_at", "-id")
     )
 
 
