@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from crmcore import events as crm_events
+from crmcore.db import planner_statistics_refresh
 from crmcore.integrations import importer, webhooks
 from crmcore.integrations.defaults import get_setting
 from crmcore.integrations.models import (
@@ -172,6 +173,8 @@ def import_run_execute(
             finished_at=timezone.now(),
             **result.counts.as_dict(),
         )
+    if not run.dry_run:
+        planner_statistics_refresh()
     run.refresh_from_db()
     return run
 

@@ -121,6 +121,31 @@ def test_contact_timeline__pages__fixed_queries(workspace, django_assert_num_que
     assert (page.total, page.num_pages) == (31, 4)
 
 
+def test_contact_timeline__bulk_fetches__unordered_so_looked_up_by_key(workspace):
+    # Ordered by the models' dates, SQLite walked the workspace's whole date
+    # index to sort a page of rows: the page grew slower with the workspace.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    contact = factories.ContactFactory(workspace=workspace)
+    factories.InteractionFactory(workspace=workspace, contact=contact)
+    factories.OrderFactory(workspace=workspace, contact=contact)
+    factories.DealFactory(workspace=workspace, contact=contact)
+
+    with CaptureQueriesContext(connection) as captured:
+        page = selectors.contact_timeline(workspace=workspace, contact=contact)
+
+    assert {entry.kind for entry in page.entries} == {"interaction", "order", "deal"}
+    tables = ("crmcore_interaction", "crmcore_order", "crmcore_deal")
+    bulk = [
+        q["sql"]
+        for q in captured.captured_queries
+        if any(q["sql"].startswith(f'SELECT "{t}"."id"') for t in tables)
+    ]
+    assert len(bulk) == 3
+    assert not [sql for sql in bulk if "ORDER BY" in sql]
+
+
 def test_deal_pipeline__per_stage__keeps_largest(workspace):
     for amount in (100, 300, 200):
         factories.DealFactory(workspace=workspace, stage=Deal.Stage.LEAD, amount=amount)

@@ -295,6 +295,19 @@ def test_generate__900_contacts__written_in_a_few_dozen_queries(workspace):
     assert len(queries) < 45
 
 
+def test_generate__after_the_rows__planner_statistics_refreshed(workspace, monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        generator,
+        "planner_statistics_refresh",
+        lambda: calls.append(Interaction.objects.in_workspace(workspace).count()),
+    )
+
+    summary = generate_workspace_data(workspace=workspace, contacts=30, seed=7, now=NOW)
+
+    assert calls == [summary.interactions]
+
+
 def test_clear_workspace_data__removes_records__keeps_teams_and_other_workspaces(
     workspace, sandbox
 ):

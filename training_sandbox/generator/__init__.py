@@ -70,6 +70,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from crmcore.db import planner_statistics_refresh
 from crmcore.models import (
     Account,
     Campaign,
@@ -766,6 +767,7 @@ def generate_workspace_data(
 
     campaigns = gen.campaigns() if contacts else []
     Campaign.objects.bulk_create(campaigns)
+    planner_statistics_refresh()
     return GenerationSummary(
         workspace_id=workspace.pk,
         seed=seed,

@@ -165,8 +165,11 @@ def _ranked(queryset, *, partition: str, order: list, limit: int):
 
 def _last_products(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, tuple]:
     """contact id -> (product name, ordered_at) of their latest paid or placed order."""
+    # Scoped through the order too, so that the contacts' lines are read
+    # through the orders' (workspace, contact) index, not every line of the workspace.
     lines = OrderLine.objects.filter(
         workspace=workspace,
+        order__workspace=workspace,
         **_contact_filter("order__contact_id", contact_ids),
         order__status__in=[Order.Status.PAID, Order.Status.PLACED],
     )

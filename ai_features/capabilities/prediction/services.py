@@ -37,6 +37,7 @@ from ai_features.capabilities.prediction.training import (
     purchase_sequences,
     train,
 )
+from crmcore.db import planner_statistics_refresh
 from crmcore.events import emit_on_commit
 from crmcore.models import Contact, Workspace
 
@@ -301,6 +302,7 @@ def contacts_score(
         if on_chunk is not None:
             on_chunk(chunk.scored)
     contact_scores_prune(workspace=workspace)
+    planner_statistics_refresh()
     return result
 
 

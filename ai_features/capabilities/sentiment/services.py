@@ -40,6 +40,7 @@ from ai_features.capabilities.sentiment.models import (
     ToneCorrection,
 )
 from ai_features.jobs import job_run
+from crmcore.db import planner_statistics_refresh
 from crmcore.events import emit_on_commit
 from crmcore.models import Interaction, Workspace
 
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 CAPABILITY = "sentiment"
 JOB_NAME = "analyze_sentiment"
+#: A run that writes at least this many results refreshes the planner's statistics.
+BULK_ROWS = 1000
 SENTIMENT_COLUMNS = (
     "workspace_id",
     "interaction_id",
@@ -305,6 +308,8 @@ def sentiment_analyze_interactions(
                     finish(*pending.popleft())
             while pending:
                 finish(*pending.popleft())
+            if analysed >= BULK_ROWS:
+                planner_statistics_refresh()
             alerts = sentiment_alerts_check(workspace=workspace, contact_ids=sorted(touched))
             job.set_result(analysed=analysed, unchanged=total - analysed, alerts=len(alerts))
             job_id = job.run.pk
