@@ -11,13 +11,14 @@ from ai_features.services import SuggestionEventInput, suggestion_events_record
 
 @shared_task(name="ai_features.record_suggestion_events", acks_late=True)
 def record_suggestion_events(events: list[dict]) -> int:
-    """Record a batch of pilot-metric events (JSON dicts of SuggestionEventInput)."""
-    capabilities = sorted({e["capability"] for e in events})
-    with job_run(
-        name="record_suggestion_events",
-        capability=capabilities[0] if len(capabilities) == 1 else "",
-        total=len(events),
-    ) as job:
+    """Record a batch of pilot-metric events (JSON dicts of SuggestionEventInput).
+
+    The run belongs to no capability: a capability's jobs are its own work
+    (analysis, training, scoring), and the rollout page's readiness check
+    divides its failed jobs by them. Counting a run per page view that showed
+    a suggestion would have hidden a failing capability behind its traffic.
+    """
+    with job_run(name="record_suggestion_events", capability="", total=len(events)) as job:
         count = suggestion_events_record(events=[SuggestionEventInput(**e) for e in events])
         job.advance(count)
         job.set_result(recorded=count)

@@ -248,6 +248,35 @@ def test_overview__weekly_trend_and_readiness(workspace, user, settings):
     assert cap.ready_to_widen is False
 
 
+def test_overview__pilot_metrics_recorded__not_counted_as_the_capabilitys_jobs(
+    workspace, user, django_capture_on_commit_callbacks
+):
+    from ai_features.selectors import rollout_overview
+
+    JobRun.objects.create(name="score", capability="prediction", status="failed")
+    shown = [
+        services.SuggestionEventInput(
+            capability="prediction",
+            action="shown",
+            user_id=user.pk,
+            workspace_id=workspace.pk,
+            object_type="contact",
+            object_id=i,
+        )
+        for i in range(3)
+    ]
+    # Three page views that showed a score, each recording its metrics
+    # (eagerly here; a worker with a broker).
+    with django_capture_on_commit_callbacks(execute=True):
+        for event in shown:
+            services.suggestion_events_record_later(events=[event])
+
+    assert SuggestionEvent.objects.filter(capability="prediction").count() == 3
+    cap = next(c for c in rollout_overview().capabilities if c.key == "prediction")
+    errors = cap.readiness[1]
+    assert (errors.value, errors.passed) == (1.0, False)
+
+
 def test_audit_log_page_and_csv__staff__lists_and_exports(staff_client, staff_user):
     services.rollout_kill_switch_set(
         active=True, actor=staff_user, reason="incident, bad", source="cli"
