@@ -102,3 +102,20 @@ def test_record_suggestion_events__bad_payload__job_run_failed(db):
     run = JobRun.objects.get()
     assert (run.status, run.capability) == ("failed", "")
     assert "nonsense" in run.message
+
+
+def test_migration_0003__earlier_metric_runs__no_longer_filed_under_a_capability(db):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("ai_features.migrations.0003_metric_runs_without_capability")
+    JobRun.objects.create(name="record_suggestion_events", capability="prediction")
+    JobRun.objects.create(name="score_contacts", capability="prediction")
+
+    migration.forwards(apps, schema_editor=None)
+
+    assert sorted(JobRun.objects.values_list("name", "capability")) == [
+        ("record_suggestion_events", ""),
+        ("score_contacts", "prediction"),
+    ]
