@@ -85,3 +85,20 @@ def login():
         assert page.url == f"{live_server.url}/", f"login as {username!r} refused: {page.url}"
 
     return sign_in
+
+
+@pytest.fixture
+def log_interaction():
+    """Fill the contact page's "log an interaction" form and submit it."""
+
+    def submit(page, *, channel: str, direction: str, subject: str, body: str = "") -> None:
+        form = page.locator("[data-testid=interaction-form]")
+        form.locator("select[name=channel]").select_option(channel)
+        form.locator("select[name=direction]").select_option(direction)
+        form.locator("input[name=subject]").fill(subject)
+        if body:
+            form.locator("textarea[name=body]").fill(body)
+        form.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+
+    return submit

@@ -17,7 +17,7 @@ PASSWORD = "pw-for-tests-only"
 
 
 def test_contact_page__log_a_call__success_message_and_top_of_timeline(
-    browser_page, live_server, login
+    browser_page, live_server, login, log_interaction
 ):
     workspace = production_workspace()
     rep = factories.UserFactory(username="rep", password=PASSWORD)
@@ -32,13 +32,13 @@ def test_contact_page__log_a_call__success_message_and_top_of_timeline(
     login(page, live_server, "rep", PASSWORD)
     page.goto(f"{live_server.url}/contacts/{ada.pk}/")
 
-    form = page.locator("[data-testid=interaction-form]")
-    form.locator("select[name=channel]").select_option("call")
-    form.locator("select[name=direction]").select_option("out")
-    form.locator("input[name=subject]").fill("Renewal call")
-    form.locator("textarea[name=body]").fill("Happy with the product; wants a quote.")
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    log_interaction(
+        page,
+        channel="call",
+        direction="out",
+        subject="Renewal call",
+        body="Happy with the product; wants a quote.",
+    )
 
     assert page.url == f"{live_server.url}/contacts/{ada.pk}/"
     assert page.locator(".message-success").inner_text() == "Interaction logged on Ada Lovelace."

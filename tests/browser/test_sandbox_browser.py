@@ -20,7 +20,7 @@ PASSWORD = "pw-for-tests-only"
 
 
 def test_first_lesson__new_trainee__creates_sandbox_does_steps_and_passes(
-    browser_page, live_server, login, settings
+    browser_page, live_server, login, log_interaction, settings
 ):
     settings.TRAINING_SANDBOX_DEFAULT_CONTACTS = 40
     factories.UserFactory(username="tina", password=PASSWORD)
@@ -48,12 +48,7 @@ def test_first_lesson__new_trainee__creates_sandbox_does_steps_and_passes(
     page.click("li[data-step=log-interaction] a")
     page.locator("table a[href^='/contacts/']").first.click()
     contact_id = int(re.search(r"/contacts/(\d+)/", page.url).group(1))
-    form = page.locator("[data-testid=interaction-form]")
-    form.locator("select[name=channel]").select_option("call")
-    form.locator("select[name=direction]").select_option("out")
-    form.locator("input[name=subject]").fill("First call")
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    log_interaction(page, channel="call", direction="out", subject="First call")
     assert page.url == f"{live_server.url}/contacts/{contact_id}/"
     assert "First call" in page.locator("ol.timeline li.timeline-entry").first.inner_text()
 

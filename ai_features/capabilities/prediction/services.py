@@ -361,14 +361,14 @@ def top_factors(matrix: np.ndarray, contributions: np.ndarray, k: int) -> TopFac
     candidates = np.take_along_axis(candidates, rank, axis=1)
     values = np.take_along_axis(values, rank, axis=1)
     shown = np.take_along_axis(shown, rank, axis=1)
-    rising = shown & (values > 0)
+    raising = shown & (values > 0)
     inputs = matrix[np.arange(n)[:, None], candidates]
     return TopFactors(
         columns=candidates,
         values=values,
         inputs=inputs,
         counts=shown.sum(axis=1),
-        raising=np.where(rising.any(axis=1), rising.argmax(axis=1), -1),
+        raising=np.where(raising.any(axis=1), raising.argmax(axis=1), -1),
         total=np.where(shown, values, 0.0).sum(axis=1),
     )
 

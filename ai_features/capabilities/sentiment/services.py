@@ -119,6 +119,18 @@ class _ChunkContext:
     options: AnalysisOptions
     analyzed_at: Any
 
+    @classmethod
+    def now(
+        cls, workspace: Workspace, version: int | None, options: AnalysisOptions
+    ) -> _ChunkContext:
+        """The context of a chunk analysed now."""
+        return cls(
+            workspace_id=workspace.pk,
+            model_version=version,
+            options=options,
+            analyzed_at=db_datetime(timezone.now()),
+        )
+
 
 # A worker process's copy of the workspace model, set once when the pool
 # starts rather than sent with every chunk.
@@ -292,12 +304,7 @@ def sentiment_analyze_interactions(
                     touched.add(contact_id)
                 analysed += len(todo)
                 corrections = selectors.latest_corrections(interaction_ids=ids)
-                context = _ChunkContext(
-                    workspace_id=workspace.pk,
-                    model_version=version,
-                    options=options,
-                    analyzed_at=db_datetime(timezone.now()),
-                )
+                context = _ChunkContext.now(workspace, version, options)
                 if pool is None:
                     finish(_analyse_rows(todo, corrections, context, model), len(chunk))
                     continue
@@ -434,12 +441,7 @@ def tone_correction_create(
             head,
             content_hash(head),
         )
-        context = _ChunkContext(
-            workspace_id=workspace.pk,
-            model_version=version,
-            options=options,
-            analyzed_at=db_datetime(timezone.now()),
-        )
+        context = _ChunkContext.now(workspace, version, options)
         _sentiment_upsert(_analyse_rows([item], {}, context, model))
         sentiment = InteractionSentiment.objects.get(interaction=interaction)
     correction = ToneCorrection.objects.create(
