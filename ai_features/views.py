@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.http import HttpResponse
@@ -14,6 +12,7 @@ from django.views.generic import TemplateView
 from ai_features import selectors, services
 from ai_features.forms import KillSwitchForm, PhaseForm
 from ai_features.models import RolloutAuditEntry
+from crmcore.csv_safety import csv_writer
 
 
 class StaffRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):
@@ -109,7 +108,7 @@ class AuditLogCsvView(StaffRequiredMixin, View):
 
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="ai-rollout-audit.csv"'
-        writer = csv.writer(response)
+        writer = csv_writer(response)
         writer.writerow(self.COLUMNS)
         capability = request.GET.get("capability") or None
         for e in selectors.audit_entry_list(capability=capability).iterator():

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from django.http import StreamingHttpResponse
@@ -26,6 +25,7 @@ from rest_framework.views import APIView
 
 from crmcore import events
 from crmcore.api.permissions import InRequestWorkspace
+from crmcore.csv_safety import csv_writer
 from crmcore.integrations import exports, importer, selectors, services
 from crmcore.integrations.models import ImportKind, ImportRun, WebhookDelivery, WebhookEndpoint
 
@@ -259,7 +259,7 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 def error_report_response(run: ImportRun) -> StreamingHttpResponse:
     def rows():
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_writer(buffer)
         writer.writerow(["line", "reason"])
         for error in selectors.import_row_errors(run=run):
             writer.writerow([error.line, error.reason])

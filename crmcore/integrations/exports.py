@@ -9,13 +9,13 @@ whatever the providers give.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from crmcore import extensions
+from crmcore.csv_safety import csv_writer
 from crmcore.integrations import selectors
 from crmcore.integrations.defaults import get_setting
 from crmcore.models import Contact, Workspace
@@ -81,7 +81,7 @@ def contact_records(
 
 def _csv_line(values: list[Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
+    csv_writer(buffer).writerow(values)
     return buffer.getvalue()
 
 

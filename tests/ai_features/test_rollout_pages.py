@@ -451,3 +451,23 @@ def test_admin__non_staff__cannot_change_flag_or_switch(logged_in_client):
     assert "/admin/login/" in response.url
     assert Flag.objects.get(pk=flag.pk).everyone is None
     assert switch_is_active(gate.KILL_SWITCH) is False
+
+
+@pytest.mark.parametrize("char", ["=", "+", "-", "@", "\t", "\r"])
+def test_audit_log_csv__reason_starting_with_formula_character__neutralised(
+    staff_client, staff_user, char
+):
+    reason = f'{char}HYPERLINK("http://evil.example","x")'
+    RolloutAuditEntry.objects.create(
+        actor=staff_user,
+        actor_username=staff_user.username,
+        source="cli",
+        action="kill_switch",
+        target="ai_kill_switch",
+        reason=reason,
+    )
+
+    export = staff_client.get("/ai/rollout/audit.csv")
+
+    rows = list(csv.reader(io.StringIO(export.content.decode(), newline="")))
+    assert rows[1][6] == "'" + reason

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from crmcore.csv_safety import csv_writer
 from crmcore.integrations import importer, selectors, services
 from crmcore.integrations.models import ImportKind
 from crmcore.models import Workspace
@@ -130,10 +131,8 @@ class Command(BaseCommand):
             ) from None
 
     def _write_errors(self, run, target: str) -> None:
-        import csv
-
         with open(target, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)
+            writer = csv_writer(out)
             writer.writerow(["line", "reason"])
             for error in selectors.import_row_errors(run=run):
                 writer.writerow([error.line, error.reason])
