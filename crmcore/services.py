@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from crmcore import json_limits
 from crmcore.events import emit_on_commit
 from crmcore.models import (
     Account,
@@ -63,9 +64,29 @@ def _ensure_same_workspace(workspace_id: int, **related: models.Model | None) ->
 
 
 def _validate(instance: models.Model) -> None:
-    """Field validation only: no foreign-key lookups, no uniqueness queries."""
+    """Field validation only: no foreign-key lookups, no uniqueness queries.
+
+    A JSON field whose default is an object (``attributes``, ``audience``)
+    must hold a small JSON object (``crmcore.json_limits``).
+    """
     exclude = [f.name for f in instance._meta.concrete_fields if f.is_relation]
+    errors: dict[str, list[str]] = {}
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, models.JSONField) and field.default is dict:
+            try:
+                json_limits.validate_json_object(getattr(instance, field.attname))
+            except ValidationError as exc:
+                errors[field.name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
     instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+
+
+def _json_object_copy(value: Any) -> Any:
+    """A copy of a JSON object (``{}`` for None); anything else as it is, for _validate."""
+    if value is None:
+        return {}
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _apply(instance: models.Model, data: Mapping[str, Any], allowed: frozenset[str]) -> list[str]:
@@ -207,7 +228,7 @@ def contact_create(
         region=region,
         segment=segment,
         external_id=external_id,
-        attributes=dict(attributes or {}),
+        attributes=_json_object_copy(attributes),
     )
     _validate(contact)
     contact.save()
@@ -477,6 +498,9 @@ class OrderLineInput:
 
 
 ORDER_UPDATABLE = frozenset({"contact", "ordered_at", "status", "external_id"})
+ORDER_LINE_MAX_QUANTITY = 1_000_000
+# Order.total has 12 digits, 2 of them decimals.
+ORDER_MAX_TOTAL = Decimal("9999999999.99")
 
 
 def _order_lines_write(*, order: Order, lines: Sequence[OrderLineInput]) -> None:
@@ -485,9 +509,9 @@ def _order_lines_write(*, order: Order, lines: Sequence[OrderLineInput]) -> None
         order.workspace_id, **{f"lines[{i}].product": line.product for i, line in enumerate(lines)}
     )
     errors = {
-        f"lines[{i}].quantity": "Quantity must be at least 1."
+        f"lines[{i}].quantity": (f"Quantity must be between 1 and {ORDER_LINE_MAX_QUANTITY}.")
         for i, line in enumerate(lines)
-        if line.quantity < 1
+        if not 1 <= line.quantity <= ORDER_LINE_MAX_QUANTITY
     }
     if errors:
         raise ValidationError(errors)
@@ -501,9 +525,12 @@ def _order_lines_write(*, order: Order, lines: Sequence[OrderLineInput]) -> None
         )
         for line in lines
     ]
+    total = sum((row.unit_price * row.quantity for row in rows), Decimal("0.00"))
+    if total > ORDER_MAX_TOTAL:
+        raise ValidationError({"lines": f"The order total may be at most {ORDER_MAX_TOTAL}."})
     order.lines.all().delete()
     OrderLine.objects.bulk_create(rows)
-    order.total = sum((row.unit_price * row.quantity for row in rows), Decimal("0.00"))
+    order.total = total
     order.save(update_fields=["total"])
 
 
@@ -583,7 +610,7 @@ def campaign_create(
         workspace=workspace,
         name=name,
         goal=goal,
-        audience=dict(audience or {}),
+        audience=_json_object_copy(audience),
         subject_template=subject_template,
         body_template=body_template,
         status=status,

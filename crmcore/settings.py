@@ -156,6 +156,16 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Input bounds (crmcore.json_limits). A JSON request body may be nested this deep
+# and is at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (400 past it); stored JSON
+# objects (contact attributes, campaign audiences) have at most so many keys,
+# bytes and levels.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+JSON_FIELD_MAX_KEYS = env.int("JSON_FIELD_MAX_KEYS", default=100)
+JSON_FIELD_MAX_BYTES = env.int("JSON_FIELD_MAX_BYTES", default=16384)
+JSON_FIELD_MAX_DEPTH = env.int("JSON_FIELD_MAX_DEPTH", default=5)
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -169,6 +179,11 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "crmcore.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -5,12 +5,16 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 
+from crmcore.api.parsers import BoundedJSONParser
 from crmcore.api.serializers import TokenResponseSerializer
 
 
 class TokenObtainApi(ObtainAuthToken):
     """DRF's obtain_auth_token, documented. Send ``Authorization: Token <token>`` afterwards."""
+
+    parser_classes = (BoundedJSONParser, FormParser, MultiPartParser)
 
     @extend_schema(
         request=AuthTokenSerializer,

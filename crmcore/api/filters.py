@@ -15,6 +15,9 @@ from drf_spectacular.utils import extend_schema_field
 
 from crmcore.models import Account, Campaign, Contact, Deal, Interaction, Order, Product, Team
 
+# Ids are 64-bit signed integers (BigAutoField); a larger value is an error, not a 500.
+MAX_ID = 2**63 - 1
+
 
 def _after(field_name: str, help_text: str) -> filters.IsoDateTimeFilter:
     return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="gte", help_text=help_text)
@@ -29,6 +32,11 @@ class IdFilter(filters.NumberFilter):
     """An integer id, compared without loading the related row."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def _id(field_name: str, help_text: str) -> IdFilter:

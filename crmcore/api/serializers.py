@@ -20,9 +20,10 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import force_instance
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crmcore import extensions
+from crmcore import extensions, json_limits, services
 from crmcore.models import (
     Account,
     Campaign,
@@ -47,6 +48,15 @@ class WorkspaceRelatedField(serializers.PrimaryKeyRelatedField):
         if request is None:
             return queryset.none()
         return queryset.in_workspace(request.workspace)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JSONObjectField(serializers.JSONField):
+    """A JSON object, bounded in keys, size and depth (``crmcore.json_limits``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["validators"] = [*kwargs.get("validators", ()), json_limits.validate_json_object]
+        super().__init__(**kwargs)
 
 
 def _user_field(**kwargs: Any) -> serializers.PrimaryKeyRelatedField:
@@ -157,6 +167,7 @@ class ContactSerializer(ProvidedFieldsMixin, serializers.ModelSerializer):
     team = WorkspaceRelatedField(queryset=Team.objects.all(), allow_null=True, required=False)
     owner = _user_field(allow_null=True, required=False)
     full_name = serializers.CharField(read_only=True)
+    attributes = JSONObjectField(required=False)
 
     class Meta:
         model = Contact
@@ -240,7 +251,9 @@ class ProductSerializer(serializers.ModelSerializer):
 
 class OrderLineSerializer(serializers.ModelSerializer):
     product = WorkspaceRelatedField(queryset=Product.objects.all())
-    quantity = serializers.IntegerField(min_value=1, default=1)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=services.ORDER_LINE_MAX_QUANTITY, default=1
+    )
     unit_price = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,
@@ -281,6 +294,10 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class CampaignSerializer(serializers.ModelSerializer):
+    audience = JSONObjectField(
+        required=False, help_text='Filter on contacts, e.g. {"lifecycle_stage": "customer"}.'
+    )
+
     class Meta:
         model = Campaign
         fields = [

@@ -19,11 +19,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crmcore import events
+from crmcore import events, json_limits
+from crmcore.api.parsers import BoundedJSONParser
 from crmcore.api.permissions import InRequestWorkspace
 from crmcore.csv_safety import csv_writer
 from crmcore.integrations import exports, importer, selectors, services
@@ -187,6 +188,15 @@ class ImportRunCreateSerializer(serializers.Serializer):
     mapping_name = serializers.CharField(required=False, help_text="A saved mapping's name.")
     dry_run = serializers.BooleanField(required=False, default=False)
 
+    def validate_mapping(self, value: str) -> str:
+        try:
+            json_limits.loads(value)
+        except json_limits.JSONTooDeep as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        except ValueError:
+            pass  # the importer names what is wrong with it
+        return value
+
     def validate(self, attrs):
         if bool(attrs.get("mapping")) == bool(attrs.get("mapping_name")):
             raise serializers.ValidationError("Give either mapping or mapping_name")
@@ -198,7 +208,7 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     permission_classes = [InRequestWorkspace]
     serializer_class = ImportRunSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     filter_backends: list = []
 
     def get_queryset(self):

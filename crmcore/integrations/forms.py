@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 
+from crmcore import json_limits
 from crmcore.integrations import importer, selectors
 from crmcore.integrations.models import ImportKind
 
@@ -42,7 +41,7 @@ class ImportForm(forms.Form):
             data["mapping_data"] = saved.mapping
         else:
             try:
-                data["mapping_data"] = json.loads(pasted)
+                data["mapping_data"] = json_limits.loads(pasted)
             except ValueError as exc:
                 raise forms.ValidationError(f"The mapping is not valid JSON: {exc}") from None
         if kind:
