@@ -6,6 +6,7 @@ environment values: ``DEBUG=False``, a real ``SECRET_KEY``, ``ALLOWED_HOSTS``,
 ``DATABASE_URL`` (PostgreSQL), ``REDIS_URL`` and ``CELERY_BROKER_URL``.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -38,6 +39,7 @@ CORE_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "crmcore",
 ]
 PLUGIN_APPS = [
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crmcore.middleware.WorkspaceMiddleware",
+    # Last: turns a locked-out login into the lockout response (crmcore.security).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crmcore.urls"
@@ -118,6 +122,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "crmcore.security.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -156,6 +164,17 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Login lockout (django-axes, crmcore.security): after LOGIN_FAILURE_LIMIT failed
+# logins for one username, or from one address (REMOTE_ADDR), logins are refused
+# for LOGIN_LOCKOUT_MINUTES on /login/, the admin and the API token endpoint (429).
+AXES_ENABLED = env.bool("LOGIN_LOCKOUT_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crmcore.security.lockout_response"
+AXES_VERBOSE = False
+
 # Input bounds (crmcore.json_limits). A JSON request body may be nested this deep
 # and is at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes (400 past it); stored JSON
 # objects (contact attributes, campaign audiences) have at most so many keys,
@@ -180,6 +199,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "crmcore.api.throttling.AnonThrottle",
+        "crmcore.api.throttling.UserThrottle",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "crmcore.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
@@ -187,6 +210,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Requests per client address (anonymous), per user, and per address on the
+# token endpoint; past a rate the API answers 429 with Retry-After.
+API_THROTTLE_RATES = {
+    "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
+    "user": env.str("API_THROTTLE_USER", default="1200/minute"),
+    "auth": env.str("API_THROTTLE_AUTH", default="20/minute"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PilotCRM API",
