@@ -8,7 +8,8 @@ PORT ?= 8000
 DEMO_CONTACTS ?= 1000
 DEMO_SEED ?= 42
 
-.PHONY: install migrate demo run test test-pg test-jobs test-browser lint format bench clean
+.PHONY: install migrate demo run test test-pg test-jobs test-browser test-schemathesis lint format bench clean \
+	collectstatic deploy-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,19 @@ test-pg: install
 
 test-browser: install
 	$(BIN)/python -m pytest -m browser
+
+test-schemathesis: install
+	$(BIN)/python -m pytest -m schemathesis -p no:cacheprovider
+
+# Production: run with the production environment (DEBUG=False, SECRET_KEY,
+# ALLOWED_HOSTS, DATABASE_URL, ...). collectstatic writes STATIC_ROOT and its
+# manifest; deploy-check collects, migrates and runs Django's deployment checks.
+collectstatic: install
+	$(BIN)/python manage.py collectstatic --noinput
+
+deploy-check: collectstatic
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 lint: install
 	$(BIN)/ruff check .

@@ -7,6 +7,6 @@ class CrmCoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from crmcore import integrations
+        from crmcore import checks, integrations  # noqa: F401  (checks registers itself)
 
         integrations.register()

@@ -25,16 +25,31 @@ def _check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-def test_check_deploy__production_environment__passes():
-    result = _check(
-        {
-            "DEBUG": "False",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "crm.example.com",
-        }
-    )
+def _production(static_root: Path) -> dict[str, str]:
+    return {
+        "DEBUG": "False",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "crm.example.com",
+        "STATIC_ROOT": str(static_root),
+    }
+
+
+def test_check_deploy__production_environment__passes(tmp_path):
+    # What collectstatic leaves behind: the manifest of the hashed file names.
+    (tmp_path / "staticfiles.json").write_text('{"version": "1.1", "paths": {}}')
+
+    result = _check(_production(tmp_path))
+
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy__static_files_not_collected__error_says_to_collect(tmp_path):
+    result = _check(_production(tmp_path))
+
+    assert result.returncode != 0
+    assert "crmcore.E001" in result.stderr
+    assert "make collectstatic" in result.stderr
 
 
 def test_check_deploy__debug_off_without_secret_key__refuses_to_start():
