@@ -227,6 +227,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    # The client address of the throttles: REMOTE_ADDR, or with proxies in front,
+    # the address this many proxies from the end of X-Forwarded-For (never the
+    # header as the client sent it).
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_CLASSES": [
         "crmcore.api.throttling.AnonThrottle",
         "crmcore.api.throttling.UserThrottle",
@@ -236,7 +240,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crmcore.api.schema.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Requests per client address (anonymous), per user, and per address on the

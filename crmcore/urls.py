@@ -16,3 +16,7 @@ urlpatterns += [
     path(f"{page.prefix.strip('/')}/", include(page.urlconf, namespace=page.namespace))
     for page in extensions.page_urls
 ]
+
+handler400 = "crmcore.api.errors.bad_request"
+handler404 = "crmcore.api.errors.page_not_found"
+handler500 = "crmcore.api.errors.server_error"

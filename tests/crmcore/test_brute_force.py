@@ -154,3 +154,20 @@ def test_api__user_rate__429_with_retry_after_other_users_unaffected(
     assert statuses == [200, 200, 429]
     assert 1 <= int(response["Retry-After"]) <= 60
     assert other.get("/api/v1/contacts/").status_code == 200
+
+
+def test_token__rate_per_address__forged_forwarded_for_does_not_reset_it(user, settings):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "auth": "2/minute"}
+    client = APIClient()
+
+    statuses = [
+        client.post(
+            "/api/v1/auth/token/",
+            {"username": "rep", "password": PASSWORD},
+            REMOTE_ADDR="10.0.7.1",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+
+    assert statuses == [200, 200, 429]
