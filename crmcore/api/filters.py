@@ -8,8 +8,11 @@ what is new since their last run.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters as filters
 from django import forms
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -19,12 +22,33 @@ from crmcore.models import Account, Campaign, Contact, Deal, Interaction, Order,
 MAX_ID = 2**63 - 1
 
 
-def _after(field_name: str, help_text: str) -> filters.IsoDateTimeFilter:
-    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="gte", help_text=help_text)
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, turned into UTC.
+
+    PostgreSQL refuses offsets past 15:59 (ISO allows up to 23:59), and a time
+    near year 1 or 9999 may not exist in UTC: both are a 400, not a 500.
+    """
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
-def _before(field_name: str, help_text: str) -> filters.IsoDateTimeFilter:
-    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="lt", help_text=help_text)
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
+def _after(field_name: str, help_text: str) -> UtcIsoDateTimeFilter:
+    return UtcIsoDateTimeFilter(field_name=field_name, lookup_expr="gte", help_text=help_text)
+
+
+def _before(field_name: str, help_text: str) -> UtcIsoDateTimeFilter:
+    return UtcIsoDateTimeFilter(field_name=field_name, lookup_expr="lt", help_text=help_text)
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -58,6 +58,36 @@ def test_id_filter__largest_id__200_nothing_matches(api_client, workspace):
     assert (response.status_code, response.json()["count"]) == (200, 0)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
+    ],
+)
+def test_time_filter__offset_or_year_out_of_range__400(api_client, workspace, value):
+    response = api_client.get("/api/v1/deals/", {"created_after": value})
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["created_after"]
+
+
+def test_time_filter__offset_past_what_postgresql_takes__200(api_client, workspace):
+    response = api_client.get("/api/v1/deals/", {"created_after": "2026-03-14T11:19:36+23:49"})
+
+    assert response.status_code == 200
+
+
+def test_time_filter__offset__compared_in_utc(api_client, workspace):
+    contact = factories.ContactFactory(workspace=workspace)
+
+    before = api_client.get("/api/v1/contacts/", {"created_after": "2000-01-01T05:30:00+05:30"})
+    after = api_client.get("/api/v1/contacts/", {"created_after": "2999-01-01T00:00:00+05:30"})
+
+    assert [c["id"] for c in before.json()["results"]] == [contact.pk]
+    assert after.json()["count"] == 0
+
+
 @pytest.mark.parametrize("pk", [PAST_BIGINT, "99999999999999999999999999"])
 def test_detail__id_out_of_range__404(api_client, workspace, pk):
     assert api_client.get(f"/api/v1/contacts/{pk}/").status_code == 404

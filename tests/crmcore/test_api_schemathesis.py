@@ -30,7 +30,8 @@ from schemathesis.specs.openapi.checks import (
 from crmcore import factories
 from crmcore.wsgi import application
 
-pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
+# Transactional: a request that failed in the database must not poison the next ones.
+pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db(transaction=True)]
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "8"))
 CHECKS = [
