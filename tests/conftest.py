@@ -13,6 +13,16 @@ from crmcore.models import Workspace
 from crmcore.workspaces import production_workspace
 
 
+def pytest_collection_modifyitems(config, items):
+    """Leave the slow schemathesis run out unless ``-m`` names it (make test-schemathesis)."""
+    if "schemathesis" in (config.getoption("markexpr") or ""):
+        return
+    kept = [item for item in items if item.get_closest_marker("schemathesis") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
