@@ -16,7 +16,8 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
@@ -87,7 +88,7 @@ def test_api__generated_requests__no_server_error_and_documented_answers(token, 
         operations += 1
 
         @given(case=_strategy(operation))
-        @settings(
+        @hypothesis_settings(
             max_examples=MAX_EXAMPLES,
             deadline=None,
             suppress_health_check=list(HealthCheck),
