@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.apps import apps
-from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.sql.constants import MULTI
 
 from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.facades import facade_for
 from crmcore.models import Contact, Deal, Interaction, Order, Workspace
 
 #: Recency is capped here (and a contact with no order at all gets it).
@@ -151,53 +150,19 @@ def _days(delta: dt.timedelta) -> float:
     return delta.total_seconds() / 86400.0
 
 
-_tables_present: dict[tuple[str, str], bool] = {}
-
-
-def sentiment_model():
-    """The sentiment app's per-interaction polarity model, or None where it is absent."""
-    if not apps.is_installed("ai_features.capabilities.sentiment"):
-        return None
-    try:
-        model = apps.get_model("ai_sentiment", "InteractionSentiment")
-    except LookupError:
-        return None
-    field_names = {f.name for f in model._meta.get_fields()}
-    if not {"interaction", "polarity"} <= field_names:
-        return None
-    key = (connection.alias, model._meta.db_table)
-    if key not in _tables_present:  # checked once per process
-        _tables_present[key] = model._meta.db_table in connection.introspection.table_names()
-    return model if _tables_present[key] else None
-
-
 def _sentiment_aggregates(
     *, workspace: Workspace, as_of: dt.datetime, id_range: tuple[int, int] | None
 ) -> dict[int, tuple[int, float]]:
-    """Negative interactions in 30 days and mean polarity in 90, where sentiment has run.
+    """Negative interactions in 30 days and mean polarity in 90, through sentiment's facade.
 
-    A soft lookup: when the sentiment app (``ai_sentiment``) is not installed or
-    has no per-interaction polarity table, every contact gets (0, 0.0).
+    Where sentiment is absent or may not run for the workspace, every contact
+    gets (0, 0.0).
     """
-    model = sentiment_model()
-    if model is None:
+    sentiment = facade_for("sentiment", workspace=workspace)
+    if not sentiment.available:
         return {}
-    qs = model.objects.filter(
-        interaction__workspace_id=workspace.pk,
-        interaction__occurred_at__lt=as_of,
-        interaction__occurred_at__gte=as_of - dt.timedelta(days=90),
-    )
-    if id_range is not None:
-        qs = qs.filter(
-            interaction__contact_id__gte=id_range[0], interaction__contact_id__lte=id_range[1]
-        )
-    from django.db.models import Avg
-
-    month = Q(interaction__occurred_at__gte=as_of - dt.timedelta(days=30))
-    rows = qs.values("interaction__contact_id").annotate(
-        negative=Count("pk", filter=month & Q(polarity__lt=-0.1)), mean=Avg("polarity")
-    )
-    return {r["interaction__contact_id"]: (r["negative"], float(r["mean"] or 0.0)) for r in rows}
+    summaries = sentiment.tone_summaries(workspace_id=workspace.pk, as_of=as_of, id_range=id_range)
+    return {pk: (t.negative_30d, t.mean_polarity_90d) for pk, t in summaries.items()}
 
 
 def extract_raw(

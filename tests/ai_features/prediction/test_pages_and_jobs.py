@@ -61,15 +61,39 @@ def test_contact_panel__too_little_history__says_so_instead_of_a_score(
 @pytest.mark.parametrize(
     "path", ["/ai/prediction/", "/ai/prediction/models/{pk}/", "/ai/prediction/models/{pk}/bias/"]
 )
-def test_pages__flag_on_off_and_kill_switch(scored, staff_client, enable_capability, path):
+def test_governance_pages__staff_outside_the_pilot__open_whatever_the_flag(
+    scored, staff_client, enable_capability, path
+):
     _, version = scored
     url = path.format(pk=version.pk)
 
-    assert staff_client.get(url).status_code == 403
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    assert f">v{version.number}<" in response.content.decode() or (
+        f"churn model v{version.number}" in response.content.decode()
+    )
     enable_capability("prediction")
     assert staff_client.get(url).status_code == 200
     with override_switch("ai_kill_switch", active=True):
-        assert staff_client.get(url).status_code == 403
+        assert staff_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/ai/prediction/", "/ai/prediction/models/{pk}/"])
+def test_governance_pages__rep__flag_on_off_and_kill_switch(
+    scored, logged_in_client, user, enable_capability, path
+):
+    _, version = scored
+    url = path.format(pk=version.pk)
+
+    response = logged_in_client.get(url)
+    assert response.status_code == 403
+    assert "Prediction is not enabled for your team." in response.content.decode()
+    enable_capability("prediction", users=[user])
+    assert logged_in_client.get(url).status_code == 200
+    with override_switch("ai_kill_switch", active=True):
+        response = logged_in_client.get(url)
+        assert response.status_code == 403
+        assert "Prediction is switched off for everyone for now." in response.content.decode()
 
 
 def test_model_list_page__versions__constant_queries(
@@ -163,7 +187,7 @@ def test_jobs__kill_switch__skipped(scored, workspace, prediction_on, capsys):
         call_command("bias_audit", workspace=workspace.pk)
 
     out = capsys.readouterr().out
-    assert out.count("skipped. AI features are switched off (kill switch).") == 3
+    assert out.count("skipped. AI features are switched off for everyone (kill switch).") == 3
     assert ModelVersion.objects.count() == 1
     assert ContactScore.objects.count() == 0
 
