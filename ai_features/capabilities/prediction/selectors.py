@@ -122,6 +122,7 @@ def contact_prediction(*, workspace: Workspace, contact: Contact) -> ContactPred
             factors=score.factors,
             rest=score.rest,
             log_odds=score.log_odds,
+            as_of=score.scored_at,
         ),
         next_products=tuple(score.next_products),
         next_action=score.next_action or None,
