@@ -102,7 +102,7 @@ def _span(days: float) -> str:
     if n < 60:
         return f"{n} day{'' if n == 1 else 's'}"
     months = round(days / 30.4375)
-    if months < 24:
+    if months < 36:
         return f"{months} months"
     years, rest = divmod(months, 12)
     return f"{years} years" + (f" {rest} month{'' if rest == 1 else 's'}" if rest else "")
@@ -131,7 +131,7 @@ def feature_label(name: str) -> str:
 
 
 def describe(name: str, value: Any, *, as_of: dt.datetime | None = None) -> str:
-    """A factor in words a rep understands, e.g. "No order in 94 days".
+    """A factor in words a rep understands, e.g. "Last order 94 days ago".
 
     ``as_of`` is when the features were taken (the score's time, default now):
     ages become dates from it ("Customer since Sep 2024 (27 months)").
@@ -144,7 +144,7 @@ def describe(name: str, value: Any, *, as_of: dt.datetime | None = None) -> str:
     if name == "days_since_last_order":
         if v >= RECENCY_CAP:
             return "No order in 2 years or more"
-        return f"Last order {n} day{s} ago" if n < 30 else f"No order in {n} days"
+        return f"Last order {n} day{s} ago"
     if name == "days_since_last_interaction":
         if v >= RECENCY_CAP:
             return "No contact in 2 years or more"

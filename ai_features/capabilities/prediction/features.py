@@ -455,6 +455,8 @@ def attribute_type(values: list[Any], *, max_categories: int) -> str:
     distinct = {_as_category(v) for v in values} - {None}
     if len(distinct) > max_categories and len(distinct) >= 0.9 * len(values):
         return "text"
+    if len(values) >= 3 and len(distinct) == len(values):  # no value repeats: nothing to learn
+        return "text"
     return "category"
 
 

@@ -63,7 +63,7 @@ class ChurnModel:
         not also "Has a plan"), and an attribute and its missing indicator to
         whichever is true ("NPS not recorded", never an imputed "NPS: 8").
         And "No order in the last 90 days" (with nothing spent in them) is
-        part of "No order in 120 days" when both push the same way. Rows still
+        part of "Last order 120 days ago" when both push the same way. Rows still
         add up exactly to the log-odds minus the intercept.
         """
         matrix = self.spec.transform(raw)
