@@ -96,6 +96,38 @@ def test_governance_pages__rep__flag_on_off_and_kill_switch(
         assert "Prediction is switched off for everyone for now." in response.content.decode()
 
 
+def test_model_card__staff_outside_the_pilot__summary_first_and_features_in_words(
+    scored, staff_client
+):
+    _, version = scored
+    metrics = version.metrics
+    trained = metrics["churned"] + metrics["customers"]
+    start, end = version.data_start, version.data_end
+    window = f"{start:%b}" if start.year == end.year else f"{start:%b %Y}"
+
+    html = staff_client.get(f"/ai/prediction/models/{version.pk}/").content.decode()
+
+    summary = (
+        f"Finds {round(10 * metrics['precision_top10'])} in 10 customers who will leave among "
+        f"the 10% it ranks highest ({round(10 * metrics['base_rate'])} in 10 leave overall); "
+        f"trained on {trained} customers from {window} to {end:%b %Y}."
+    )
+    assert summary in html
+    assert html.index('data-testid="model-summary"') < html.index('data-testid="metrics"')
+    assert "Days since the last order, Orders in total," in html
+    assert "days_since_last_order" not in html
+    assert str(metrics["auc_unconstrained"]) in html
+
+
+def test_bias_audit__staff_outside_the_pilot__shows_the_audit(scored, staff_client):
+    _, version = scored
+
+    html = staff_client.get(f"/ai/prediction/models/{version.pk}/bias/").content.decode()
+
+    assert f"Bias audit: churn model v{version.number}" in html
+    assert 'data-testid="bias-groups"' in html
+
+
 def test_model_list_page__versions__constant_queries(
     scored, workspace, staff_client, prediction_on, django_assert_num_queries
 ):
@@ -125,7 +157,7 @@ def test_bias_page__non_staff__403(scored, logged_in_client, prediction_on):
     assert logged_in_client.get(f"/ai/prediction/models/{version.pk}/bias/").status_code == 403
 
 
-def test_publish_page__staff__rolls_back(scored, workspace, staff_client, prediction_on):
+def test_publish_page__staff_outside_the_pilot__rolls_back(scored, workspace, staff_client):
     _, first = scored
     services.model_version_train(workspace=workspace)
 
