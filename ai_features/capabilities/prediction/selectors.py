@@ -36,7 +36,10 @@ def model_version_latest(*, workspace: Workspace) -> ModelVersion | None:
 
 
 def _in_ten(rate: float) -> int:
-    return round(10 * rate)
+    """A rate as "n in 10": 10 and 0 only when exact (0.96 is 9 in 10, not all)."""
+    if rate <= 0.0 or rate >= 1.0:
+        return round(10 * rate)
+    return min(9, max(1, round(10 * rate)))
 
 
 def _window(start, end) -> str:

@@ -1,9 +1,12 @@
+import datetime as dt
+
 import pytest
 from django.core.management import call_command
 from waffle.testutils import override_switch
 
 from ai_features.capabilities.prediction import services
 from ai_features.capabilities.prediction.models import ContactScore, ModelVersion
+from ai_features.capabilities.prediction.selectors import model_card_summary
 from ai_features.models import SuggestionEvent
 from tests.ai_features.prediction.helpers import make_history
 
@@ -100,23 +103,45 @@ def test_model_card__staff_outside_the_pilot__summary_first_and_features_in_word
     scored, staff_client
 ):
     _, version = scored
-    metrics = version.metrics
-    trained = metrics["churned"] + metrics["customers"]
-    start, end = version.data_start, version.data_end
-    window = f"{start:%b}" if start.year == end.year else f"{start:%b %Y}"
+    trained = version.metrics["churned"] + version.metrics["customers"]
 
     html = staff_client.get(f"/ai/prediction/models/{version.pk}/").content.decode()
 
-    summary = (
-        f"Finds {round(10 * metrics['precision_top10'])} in 10 customers who will leave among "
-        f"the 10% it ranks highest ({round(10 * metrics['base_rate'])} in 10 leave overall); "
-        f"trained on {trained} customers from {window} to {end:%b %Y}."
-    )
-    assert summary in html
+    summary = model_card_summary(version=version)
+    assert summary.startswith("Finds ")
+    assert f"trained on {trained} customers from " in summary
+    assert f'<p class="lead" data-testid="model-summary">{summary}</p>' in html
     assert html.index('data-testid="model-summary"') < html.index('data-testid="metrics"')
     assert "Days since the last order, Orders in total," in html
     assert "days_since_last_order" not in html
-    assert str(metrics["auc_unconstrained"]) in html
+    assert str(version.metrics["auc_unconstrained"]) in html
+
+
+@pytest.mark.parametrize(
+    ("top", "start", "expected"),
+    [
+        (
+            0.9524,
+            dt.datetime(2024, 3, 5, tzinfo=dt.UTC),
+            "Finds 9 in 10 customers who will leave among the 10% it ranks highest "
+            "(3 in 10 leave overall); trained on 4,212 customers from Mar 2024 to Nov 2026.",
+        ),
+        (
+            0.7,
+            dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+            "Finds 7 in 10 customers who will leave among the 10% it ranks highest "
+            "(3 in 10 leave overall); trained on 4,212 customers from Jan to Nov 2026.",
+        ),
+    ],
+)
+def test_model_card_summary__metrics_and_window__plain_sentence(top, start, expected):
+    version = ModelVersion(
+        metrics={"precision_top10": top, "base_rate": 0.3048, "churned": 1284, "customers": 2928},
+        data_start=start,
+        data_end=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+    )
+
+    assert model_card_summary(version=version) == expected
 
 
 def test_bias_audit__staff_outside_the_pilot__shows_the_audit(scored, staff_client):
