@@ -228,3 +228,60 @@ def test_feature_spec__tenure_in_months__folded_into_tenure_days(workspace):
     assert "attr:tenure_months" not in spec.names
     tenure = matrix[:, BASE_FEATURES.index("tenure_days")]
     assert tenure.tolist() == [3 * 30.4375, 27 * 30.4375, 50 * 30.4375]
+
+
+def test_explanations__imported_table_with_typed_attributes__agree_and_tenure_once(
+    workspace, settings
+):
+    # Given customers as a billing export brings them: typed columns, a churn stage,
+    # no orders or interactions in the CRM
+    settings.AI_PREDICTION_MIN_AUC = 0.5
+    rng = np.random.default_rng(4)
+    today = timezone.now().date()
+    for k in range(240):
+        months = int(rng.integers(1, 72))
+        contract = ["Month-to-month", "One year", "Two year"][k % 3]
+        charges = float(rng.uniform(20, 120))
+        risk = 1.2 - 0.05 * months + (1.2 if k % 3 == 0 else -0.6) + 0.01 * charges
+        churned = rng.random() < 1 / (1 + np.exp(-risk))
+        factories.ContactFactory(
+            workspace=workspace,
+            account=None,
+            region="EMEA",
+            segment="SMB",
+            lifecycle_stage=Contact.Stage.CHURNED if churned else Contact.Stage.CUSTOMER,
+            attributes={
+                "tenure": str(months),
+                "signup_date": (today - dt.timedelta(days=int(months * 30.4375))).isoformat(),
+                "Contract": contract,
+                "MonthlyCharges": f"{charges:.2f}",
+                "PaperlessBilling": "Yes" if k % 2 else "No",
+                "Churn": "Yes" if churned else "No",
+            },
+        )
+
+    # When the model is trained and the customers scored
+    version = services.model_version_train(workspace=workspace)
+    services.contacts_score(workspace=workspace)
+    churn = services.artifact_load(version)["churn"]
+
+    # Then tenure comes from one source, shown in words, with the sign common sense gives it
+    assert churn.spec.tenure_sources == {"signup_date": 0.0, "tenure": 30.4375}
+    assert [n for n in version.feature_names if "tenure" in n or "signup" in n] == ["tenure_days"]
+    assert dict(zip(version.feature_names, version.coefficients, strict=True))["tenure_days"] < 0
+    texts, duplicates = [], []
+    for score in ContactScore.objects.select_related("contact"):
+        explanation = selectors.contact_prediction(
+            workspace=workspace, contact=score.contact
+        ).explanation
+        sources = [_source(f.name, set(churn.spec.tenure_sources)) for f in explanation.factors]
+        if len(set(sources)) != len(sources):
+            duplicates.append(sources)
+        for f in explanation.factors:
+            texts.append(f.text)
+            if f.name == "tenure_days":
+                reference = churn.mean[churn.feature_names.index("tenure_days")]
+                assert np.sign(f.contribution) == -np.sign(float(f.value) - reference)
+    assert duplicates == []
+    assert any(t.startswith("Customer since ") for t in texts)
+    assert any(t.startswith("Monthly charges: $") for t in texts)
