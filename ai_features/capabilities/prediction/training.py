@@ -212,6 +212,7 @@ def fit_sign_constrained(
     as bounds. Deterministic: no random start, no sampling.
     """
     from scipy.optimize import minimize
+    from scipy.special import expit
 
     k = x.shape[1]
     target = y.astype(np.float64)
@@ -220,7 +221,7 @@ def fit_sign_constrained(
         w, b = params[:k], params[k]
         z = x @ w + b
         value = c * float(np.sum(np.logaddexp(0.0, z) - target * z)) + 0.5 * float(w @ w)
-        residual = c * (1.0 / (1.0 + np.exp(-z)) - target)
+        residual = c * (expit(z) - target)
         return value, np.concatenate([x.T @ residual + w, [residual.sum()]])
 
     bounds = [(0.0, None) if d > 0 else (None, 0.0) if d < 0 else (None, None) for d in directions]
