@@ -79,7 +79,7 @@ class Command(BaseCommand):
         try:
             run = services.import_run_execute(
                 run=run,
-                source=services.text_source_for_path(path),
+                source=services.byte_source_for_path(path),
                 chunk_size=options["chunk_size"],
                 on_chunk=on_chunk,
                 on_start=on_start,
