@@ -381,19 +381,16 @@ def detect_encoding(source: ByteSource) -> str:
             )
         decoder = codecs.getincrementaldecoder("utf-8")()
         line, multibyte = 1, False
-        pending = head
         try:
             for block in itertools.chain([head], _blocks(raw)):
-                pending = block
                 text = decoder.decode(block)
                 multibyte = multibyte or not text.isascii()
                 line += text.count("\n")
-            pending = b""
             decoder.decode(b"", final=True)
             return "utf-8"
         except UnicodeDecodeError as exc:
-            if multibyte:
-                where = line + pending.count(b"\n", 0, max(exc.start, 0))
+            if multibyte or not exc.object[: exc.start].isascii():
+                where = line + exc.object.count(b"\n", 0, exc.start)
                 raise ImportInputError(
                     f"The file is UTF-8 text until line {where}, where it is not "
                     f"(byte 0x{exc.object[exc.start]:02X}); save it again as UTF-8"
@@ -421,7 +418,8 @@ def text_lines(source: ByteSource, encoding: str) -> TextSource:
             try:
                 yield from text
             finally:
-                text.detach()  # the source owns the binary file
+                if not raw.closed:
+                    text.detach()  # the source owns the binary file
 
     return lines
 
@@ -460,6 +458,16 @@ def detect_delimiter(lines: Iterable[str]) -> str:
         if score > best_score:
             best, best_score = candidate, score
     return best
+
+
+def _detect_delimiter_of(lines: TextSource) -> str:
+    sample = iter(lines())
+    try:
+        return detect_delimiter(sample)
+    finally:
+        close = getattr(sample, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass(frozen=True)
@@ -1078,7 +1086,7 @@ def run_import(
     lines = text_lines(source, encoding)
     file_format = FileFormat(
         encoding=encoding,
-        delimiter=parsed.delimiter or detect_delimiter(lines()),
+        delimiter=parsed.delimiter or _detect_delimiter_of(lines),
         delimiter_detected=parsed.delimiter is None,
     )
     if on_format is not None:
