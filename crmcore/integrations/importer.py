@@ -44,11 +44,11 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -1136,8 +1136,19 @@ def run_import(
                 pass
         else:
             for batch in chunks():
-                with transaction.atomic():
-                    process(batch)
+                # A record written meanwhile by someone else (a contact with one
+                # of the chunk's emails, say) fails the chunk on a unique
+                # constraint: it is rolled back and read again once, matching
+                # that record this time.
+                before = (replace(result.counts), dict(writer.seen), dict(writer.matched))
+                try:
+                    with transaction.atomic():
+                        process(batch)
+                except IntegrityError:
+                    result.counts = replace(before[0])
+                    writer.seen, writer.matched = dict(before[1]), dict(before[2])
+                    with transaction.atomic():
+                        process(batch)
     except UnicodeDecodeError as exc:  # the file changed between the passes
         raise ImportInputError(f"The file cannot be decoded: {exc.reason}") from None
     return result

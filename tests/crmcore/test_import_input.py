@@ -525,3 +525,32 @@ def test_import_detail__file_format__shown(
         '<p class="muted" data-testid="import-file-format">'
         "Read as Windows-1252, semicolon-separated (detected).</p>"
     ) in response.content.decode()
+
+
+def test_run_import__contact_with_the_email_written_during_the_chunk__chunk_read_again(
+    workspace, monkeypatch
+):
+    # Given: between the chunk's lookup and its insert, a contact with the row's email
+    # appears (another request), so the insert breaks the unique constraint once.
+    real_lookup = importer._ContactWriter.lookup
+    calls = []
+
+    def racing_lookup(self, rows):
+        found = real_lookup(self, rows)
+        calls.append(len(found))
+        if len(calls) == 1:
+            factories.ContactFactory(workspace=workspace, email="ADA@example.com")
+        return found
+
+    monkeypatch.setattr(importer._ContactWriter, "lookup", racing_lookup)
+
+    result, errors = run(
+        "Name,Email\nAda,ada@example.com\nBob,bob@example.com\n", workspace=workspace
+    )
+
+    assert (calls, errors) == ([0, 0], [])
+    assert result.counts.as_dict() == {"created": 2, "updated": 0, "unchanged": 0, "rejected": 0}
+    assert sorted(Contact.objects.values_list("email", flat=True)) == [
+        "ada@example.com",
+        "bob@example.com",
+    ]
