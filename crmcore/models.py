@@ -154,6 +154,9 @@ class Contact(WorkspaceScoped):
                 Lower("email"),
                 condition=~Q(email=""),
                 name="contact_email_ci_per_workspace",
+                violation_error_message=(
+                    "A contact with this email already exists in this workspace."
+                ),
             ),
         ]
 

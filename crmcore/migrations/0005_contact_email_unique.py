@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddConstraint(
             model_name='contact',
-            constraint=models.UniqueConstraint(models.F('workspace'), django.db.models.functions.text.Lower('email'), condition=models.Q(('email', ''), _negated=True), name='contact_email_ci_per_workspace'),
+            constraint=models.UniqueConstraint(models.F('workspace'), django.db.models.functions.text.Lower('email'), condition=models.Q(('email', ''), _negated=True), name='contact_email_ci_per_workspace', violation_error_message='A contact with this email already exists in this workspace.'),
         ),
     ]

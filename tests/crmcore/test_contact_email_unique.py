@@ -266,3 +266,26 @@ def test_email_duplicates_check__none__passes(workspace, sandbox):
     factories.ContactFactory(workspace=workspace, email="")
 
     assert check_migration.check_no_duplicate_emails(django_apps, None) is None
+
+
+def test_admin_contact_add__taken_email_other_case__form_error_nothing_written(
+    staff_client, workspace
+):
+    factories.ContactFactory(workspace=workspace, email="ada@example.com")
+
+    response = staff_client.post(
+        reverse("admin:crmcore_contact_add"),
+        {
+            "workspace": workspace.pk,
+            "first_name": "Ada",
+            "email": "ADA@example.com",
+            "lifecycle_stage": "lead",
+            "attributes": "{}",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "__all__": ["A contact with this email already exists in this workspace."]
+    }
+    assert Contact.objects.count() == 1
