@@ -199,8 +199,6 @@ def parse_mapping(data: Any, *, spec: KindSpec) -> Mapping:
             raise ImportInputError(f"The mapping is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ImportInputError("The mapping must be a JSON object")
-    if "\\u0000" in json.dumps(data):
-        raise ImportInputError("The mapping contains a NUL character")
     unknown_keys = sorted(set(data) - _MAPPING_KEYS)
     if unknown_keys:
         raise ImportInputError(f"Unknown mapping keys: {', '.join(unknown_keys)}")
@@ -260,6 +258,10 @@ def parse_mapping(data: Any, *, spec: KindSpec) -> Mapping:
         not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n\x00'
     ):
         raise ImportInputError('"delimiter" must be one character (not a quote or a line break)')
+    texts = [*columns, *columns.values()]
+    texts += [text for table in values.values() for pair in table.items() for text in pair]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise ImportInputError("The mapping contains a NUL character")
     region = data.get("phone_region")
     if region is not None and not (isinstance(region, str) and len(region) == 2):
         raise ImportInputError('"phone_region" must be a two-letter country code')
