@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.db import connection
 from django.http.multipartparser import MultiPartParser
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
@@ -553,4 +555,52 @@ def test_run_import__contact_with_the_email_written_during_the_chunk__chunk_read
     assert sorted(Contact.objects.values_list("email", flat=True)) == [
         "ada@example.com",
         "bob@example.com",
+    ]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="a second writer needs a server database; the in-memory SQLite test database "
+    "locks whole tables (the retry itself is covered above on both databases)",
+)
+@pytest.mark.django_db(transaction=True)
+def test_run_import__another_connection_commits_the_email_mid_chunk__that_contact_updated():
+    # Given: between the chunk's lookup and its insert, another connection commits a
+    # contact with the row's email (in another case).
+    from crmcore.workspaces import production_workspace
+
+    workspace = production_workspace()
+    real_lookup = importer._ContactWriter.lookup
+    calls = []
+
+    def create_elsewhere() -> None:
+        try:
+            factories.ContactFactory(
+                workspace=workspace, first_name="Other", email="ADA@example.com"
+            )
+        finally:
+            connection.close()
+
+    def racing_lookup(self, rows):
+        found = real_lookup(self, rows)
+        calls.append(len(found))
+        if len(calls) == 1:
+            thread = threading.Thread(target=create_elsewhere)
+            thread.start()
+            thread.join()
+        return found
+
+    importer._ContactWriter.lookup = racing_lookup
+    try:
+        result, errors = run(
+            "Name,Email\nAda,ada@example.com\nBob,bob@example.com\n", workspace=workspace
+        )
+    finally:
+        importer._ContactWriter.lookup = real_lookup
+
+    assert (calls, errors) == ([0, 1], [])
+    assert result.counts.as_dict() == {"created": 1, "updated": 1, "unchanged": 0, "rejected": 0}
+    assert sorted(Contact.objects.values_list("first_name", "email")) == [
+        ("Ada", "ADA@example.com"),
+        ("Bob", "bob@example.com"),
     ]
