@@ -189,17 +189,19 @@ def _email_taken(existing: Contact) -> ValidationError:
     )
 
 
-def _save_contact(contact: Contact, **save_kwargs: Any) -> None:
+def _save_contact(contact: Contact, *, email_changed: bool = True, **save_kwargs: Any) -> None:
     """Save, refusing an email another contact of the workspace has (whatever its case).
 
-    Checked before writing for a clear error; the database's unique constraint
-    settles a concurrent write of the same email, reported the same way.
+    Checked before writing (when the email is new or changed) for a clear
+    error; the database's unique constraint settles a concurrent write of the
+    same email, reported the same way.
     """
-    existing = contact_with_email(
-        workspace=contact.workspace_id, email=contact.email, exclude_pk=contact.pk
-    )
-    if existing is not None:
-        raise _email_taken(existing)
+    if email_changed:
+        existing = contact_with_email(
+            workspace=contact.workspace_id, email=contact.email, exclude_pk=contact.pk
+        )
+        if existing is not None:
+            raise _email_taken(existing)
     try:
         with transaction.atomic():
             contact.save(**save_kwargs)
@@ -263,7 +265,9 @@ def contact_update(*, contact: Contact, data: Mapping[str, Any]) -> Contact:
     changed = _apply(contact, data, CONTACT_UPDATABLE)
     if changed:
         _validate(contact)
-        _save_contact(contact, update_fields=[*changed, "updated_at"])
+        _save_contact(
+            contact, email_changed="email" in changed, update_fields=[*changed, "updated_at"]
+        )
         payload = contact_payload(contact) | {"changed": sorted(changed)}
         emit_on_commit("contact.updated", workspace=contact.workspace, payload=payload)
     return contact
