@@ -157,6 +157,15 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Uploads. A CSV import is cut off while it arrives past IMPORT_MAX_UPLOAD_BYTES
+# (crmcore.integrations.defaults; 20 MB unless set here); below that, files up to
+# FILE_UPLOAD_MAX_MEMORY_SIZE stay in memory and larger ones go to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+if "IMPORT_MAX_UPLOAD_BYTES" in env.ENVIRON:
+    IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES")
+if "IMPORT_MAX_ATTRIBUTE_KEYS" in env.ENVIRON:
+    IMPORT_MAX_ATTRIBUTE_KEYS = env.int("IMPORT_MAX_ATTRIBUTE_KEYS")
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
