@@ -42,6 +42,7 @@ CORE_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    "django_celery_beat",
     "crmcore",
 ]
 PLUGIN_APPS = [
@@ -213,6 +214,15 @@ JSON_FIELD_MAX_KEYS = env.int("JSON_FIELD_MAX_KEYS", default=100)
 JSON_FIELD_MAX_BYTES = env.int("JSON_FIELD_MAX_BYTES", default=16384)
 JSON_FIELD_MAX_DEPTH = env.int("JSON_FIELD_MAX_DEPTH", default=5)
 
+# Uploads. A CSV import is cut off while it arrives past IMPORT_MAX_UPLOAD_BYTES
+# (crmcore.integrations.defaults; 20 MB unless set here); below that, files up to
+# FILE_UPLOAD_MAX_MEMORY_SIZE stay in memory and larger ones go to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+if "IMPORT_MAX_UPLOAD_BYTES" in env.ENVIRON:
+    IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES")
+if "IMPORT_MAX_ATTRIBUTE_KEYS" in env.ENVIRON:
+    IMPORT_MAX_ATTRIBUTE_KEYS = env.int("IMPORT_MAX_ATTRIBUTE_KEYS")
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -276,6 +286,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Periodic jobs are rows of django-celery-beat (apps declare them; admins edit
+# them in the Django admin). Celery beat reads them where a broker is
+# configured; `manage.py run_due_jobs` runs what is due in the embedded set-up.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
 
 # Webhooks (crmcore.integrations.defaults has the other settings and their defaults):
 # targets on private or loopback addresses are refused unless this is on.

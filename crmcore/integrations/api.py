@@ -29,6 +29,7 @@ from crmcore.api.permissions import InRequestWorkspace
 from crmcore.csv_safety import csv_writer
 from crmcore.integrations import exports, importer, selectors, services
 from crmcore.integrations.models import ImportKind, ImportRun, WebhookDelivery, WebhookEndpoint
+from crmcore.integrations.uploads import limit_import_uploads
 
 # Hooks -----------------------------------------------------------------------
 
@@ -168,6 +169,9 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "dry_run",
             "status",
             "error",
+            "encoding",
+            "delimiter",
+            "delimiter_detected",
             "total_rows",
             "processed_rows",
             "progress_percent",
@@ -197,6 +201,13 @@ class ImportRunCreateSerializer(serializers.Serializer):
             pass  # the importer names what is wrong with it
         return value
 
+    def validate_file(self, upload):
+        try:
+            services.import_upload_check(upload)
+        except importer.ImportInputError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return upload
+
     def validate(self, attrs):
         if bool(attrs.get("mapping")) == bool(attrs.get("mapping_name")):
             raise serializers.ValidationError("Give either mapping or mapping_name")
@@ -210,6 +221,11 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = ImportRunSerializer
     parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
     filter_backends: list = []
+
+    def initialize_request(self, request, *args, **kwargs):
+        if request.method == "POST":
+            limit_import_uploads(request)  # before anything reads the body
+        return super().initialize_request(request, *args, **kwargs)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator
