@@ -234,7 +234,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "crmcore.api.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     # The client address of the throttles: REMOTE_ADDR, or with proxies in front,

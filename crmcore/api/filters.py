@@ -15,6 +15,8 @@ from django import forms
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import filters as drf_filters
+from rest_framework.exceptions import ValidationError
 
 from crmcore.models import Account, Campaign, Contact, Deal, Interaction, Order, Product, Team
 
@@ -65,6 +67,16 @@ class IdFilter(filters.NumberFilter):
 
 def _id(field_name: str, help_text: str) -> IdFilter:
     return IdFilter(field_name=field_name, help_text=help_text)
+
+
+class SearchFilter(drf_filters.SearchFilter):
+    """DRF's ``?search=``, its errors keyed by the parameter like every other 400."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as exc:
+            raise ValidationError({self.search_param: exc.detail}) from None
 
 
 class TeamFilter(filters.FilterSet):

@@ -258,10 +258,11 @@ def test_contact_create__nul_in_text__400(api_client, workspace):
 
 
 @pytest.mark.parametrize("params", [{"search": "a\x00"}, {"email": "a\x00@example.com"}])
-def test_contacts_list__nul_in_query__400(api_client, workspace, params):
+def test_contacts_list__nul_in_query__400_naming_the_parameter(api_client, workspace, params):
     response = api_client.get("/api/v1/contacts/", params)
 
     assert response.status_code == 400
+    assert response.json() == {next(iter(params)): ["Null characters are not allowed."]}
 
 
 # --------------------------------------------------------------------------- imports
