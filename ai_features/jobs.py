@@ -7,16 +7,30 @@ Usage inside a task or command::
         for chunk in chunks:
             ...
             job.advance(len(chunk))
+
+Inside a Celery task the run records the task (name, id, arguments, queue).
+When the task's message is delivered again (a killed worker, the reaper),
+the same run is taken over rather than a second one started. The reaper
+(``job_runs_reap``, run by ``manage.py reap_stale_runs``) marks runs whose
+heartbeat stopped as interrupted and queues their task again where it is
+re-runnable: registered, and acknowledged late (declared idempotent).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
 from contextlib import contextmanager
 
-from django.db.models import F
+from django.conf import settings
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ai_features.models import JobRun
+from crmcore.extensions import ReapReport
+
+logger = logging.getLogger(__name__)
 
 
 class JobHandle:
@@ -25,13 +39,20 @@ class JobHandle:
         self._progress = progress
 
     def advance(self, n: int) -> None:
-        JobRun.objects.filter(pk=self.run.pk).update(done=F("done") + n)
+        """Count ``n`` more items done; the same update is the run's heartbeat."""
+        JobRun.objects.filter(pk=self.run.pk).update(
+            done=F("done") + n, heartbeat_at=timezone.now()
+        )
         self.run.done += n
         if self._progress is not None:
             self._progress.update(n)
 
+    def beat(self) -> None:
+        """A heartbeat without progress, for a long step that counts nothing."""
+        JobRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+
     def set_total(self, total: int) -> None:
-        JobRun.objects.filter(pk=self.run.pk).update(total=total)
+        JobRun.objects.filter(pk=self.run.pk).update(total=total, heartbeat_at=timezone.now())
         self.run.total = total
         if self._progress is not None:
             self._progress.total = total
@@ -44,7 +65,7 @@ class JobHandle:
 @contextmanager
 def job_run(*, name: str, capability: str = "", workspace=None, total: int = 0, progress=None):
     """Record a job run; marks it failed (and re-raises) on an exception."""
-    run = JobRun.objects.create(name=name, capability=capability, workspace=workspace, total=total)
+    run = _run_start(name=name, capability=capability, workspace=workspace, total=total)
     handle = JobHandle(run, progress)
     try:
         yield handle
@@ -53,9 +74,151 @@ def job_run(*, name: str, capability: str = "", workspace=None, total: int = 0, 
             status=JobRun.Status.FAILED,
             message=str(exc)[:2000],
             finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
             result=handle.run.result,
         )
         raise
     JobRun.objects.filter(pk=run.pk).update(
-        status=JobRun.Status.SUCCEEDED, finished_at=timezone.now(), result=handle.run.result
+        status=JobRun.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        result=handle.run.result,
     )
+
+
+def _heartbeat_timeout(stale_after: float | None = None) -> dt.timedelta:
+    seconds = settings.RUN_HEARTBEAT_TIMEOUT_SECONDS if stale_after is None else stale_after
+    return dt.timedelta(seconds=seconds)
+
+
+def _current_task():
+    """The Celery task being executed, or None (a command, a plain function call)."""
+    from celery import current_task
+
+    task = current_task._get_current_object()  # a proxy: None outside a task
+    if task is None or task.request.called_directly or not task.request.id:
+        return None
+    return task
+
+
+def _task_fields(task) -> dict:
+    request = task.request
+    args, kwargs = list(request.args or []), dict(request.kwargs or {})
+    try:
+        json.dumps([args, kwargs])
+    except TypeError:  # an eager call with objects for arguments: not re-queueable
+        return {"task_id": request.id}
+    return {
+        "task_name": task.name,
+        "task_id": request.id,
+        "task_args": args,
+        "task_kwargs": kwargs,
+        "queue": (request.delivery_info or {}).get("routing_key") or "",
+    }
+
+
+def _run_start(*, name: str, capability: str, workspace, total: int) -> JobRun:
+    """A new run, or this task's earlier run of the same job taken over.
+
+    A second delivery of a task (a killed worker's message, a run re-queued by
+    the reaper) finds the run its first delivery started: it runs it again in
+    place (one more attempt) unless that run is still alive, with a recent
+    heartbeat, in which case this delivery is dropped (celery's Ignore).
+    """
+    now = timezone.now()
+    task = _current_task()
+    fields = _task_fields(task) if task is not None else {}
+    if fields:
+        earlier = JobRun.objects.filter(
+            task_id=fields["task_id"], name=name, workspace=workspace
+        ).first()
+        if earlier is not None:
+            alive = Q(status=JobRun.Status.RUNNING, heartbeat_at__gte=now - _heartbeat_timeout())
+            taken = (
+                JobRun.objects.filter(pk=earlier.pk)
+                .exclude(alive)
+                .update(
+                    status=JobRun.Status.RUNNING,
+                    capability=capability,
+                    total=total,
+                    done=0,
+                    message="",
+                    result={},
+                    finished_at=None,
+                    heartbeat_at=now,
+                    attempts=F("attempts") + 1,
+                )
+            )
+            if not taken:
+                from celery.exceptions import Ignore
+
+                raise Ignore(f"Job run #{earlier.pk} is still running elsewhere")
+            earlier.refresh_from_db()
+            return earlier
+    return JobRun.objects.create(
+        name=name,
+        capability=capability,
+        workspace=workspace,
+        total=total,
+        heartbeat_at=now,
+        **fields,
+    )
+
+
+def _requeueable_task(run: JobRun):
+    """The run's task where queueing it again is safe: registered and acknowledged late."""
+    if not run.task_name or not run.task_id:
+        return None
+    from crmcore.celery import app
+
+    task = app.tasks.get(run.task_name)
+    if task is None or not task.acks_late:
+        return None
+    return task
+
+
+def job_runs_reap(*, stale_after: float | None = None) -> ReapReport:
+    """Interrupt running runs whose heartbeat stopped; queue their task again.
+
+    A run is stale when its heartbeat (or, for runs from before heartbeats,
+    its start) is older than ``stale_after`` seconds (default
+    ``RUN_HEARTBEAT_TIMEOUT_SECONDS``). Each stale run is marked interrupted
+    by one conditional update, so two reapers never both handle it; its
+    task is queued again under its first id (once per id), where it takes
+    over the same run. A run with no re-queueable task stays interrupted.
+    """
+    now = timezone.now()
+    cutoff = now - _heartbeat_timeout(stale_after)
+    stale = Q(status=JobRun.Status.RUNNING) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    interrupted: list[int] = []
+    requeued: list[int] = []
+    queued_ids: set[str] = set()
+    for run in JobRun.objects.filter(stale).order_by("pk"):
+        task = _requeueable_task(run)
+        message = (
+            "Interrupted: its heartbeat stopped; queued again."
+            if task is not None
+            else "Interrupted: its heartbeat stopped; start it again."
+        )
+        if not JobRun.objects.filter(stale, pk=run.pk).update(
+            status=JobRun.Status.INTERRUPTED, finished_at=now, message=message
+        ):
+            continue  # it advanced meanwhile, or another reaper took it
+        interrupted.append(run.pk)
+        if task is None or run.task_id in queued_ids:
+            continue
+        queued_ids.add(run.task_id)
+        try:
+            task.apply_async(
+                args=run.task_args,
+                kwargs=run.task_kwargs,
+                task_id=run.task_id,
+                queue=run.queue or None,
+            )
+        except Exception:  # the broker is down, or an eager (embedded) re-run failed
+            logger.exception("Queueing job run #%s again failed", run.pk)
+        else:
+            requeued.append(run.pk)
+    return ReapReport(key="jobs", interrupted=tuple(interrupted), requeued=tuple(requeued))
