@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 import pytest
 import redis
@@ -38,6 +37,7 @@ pytestmark = [
 ]
 
 CONTACTS = 30  # built in chunks of 10 (tests.worker_settings)
+QUEUE = "pilotcrm-kill-test"
 
 
 def _broker() -> redis.Redis:
@@ -63,8 +63,9 @@ def test_build_campaign_worker__killed_mid_job__completes_once_after_reaper_and_
             for c in sorted(contacts, key=lambda c: c.pk)[10:]
         ]
     )
-    queue = f"kill-test-{uuid.uuid4().hex[:12]}"
+    queue = QUEUE
     broker = _broker()
+    broker.delete(queue)  # what an interrupted earlier run may have left
     name = job_name("build", campaign.pk)
     run = None
     workers = []
@@ -72,7 +73,7 @@ def test_build_campaign_worker__killed_mid_job__completes_once_after_reaper_and_
         with RowLock(CampaignMessage.objects.filter(campaign=campaign)) as lock:
             assert lock.count == 20
             message = build_campaign_task.apply_async((campaign.pk, None), queue=queue)
-            first = celery_worker(name=f"{queue}-1", queue=queue)
+            first = celery_worker(name="kill-test-1", queue=queue)
             workers.append(first)
 
             # When: the run has a heartbeat and progress (its first chunk), the worker is killed.
@@ -102,7 +103,7 @@ def test_build_campaign_worker__killed_mid_job__completes_once_after_reaper_and_
         while (timezone.now() - run.started_at).total_seconds() <= 2:
             time.sleep(0.2)
         second = celery_worker(
-            name=f"{queue}-2", queue=queue, env={"BROKER_VISIBILITY_TIMEOUT_SECONDS": "1"}
+            name="kill-test-2", queue=queue, env={"BROKER_VISIBILITY_TIMEOUT_SECONDS": "1"}
         )
         workers.append(second)
         wait_until(
