@@ -34,9 +34,13 @@ logger = logging.getLogger(__name__)
 
 
 class JobHandle:
-    def __init__(self, run: JobRun, progress=None) -> None:
+    def __init__(self, run: JobRun, progress=None, done_before: int = 0) -> None:
         self.run = run
         self._progress = progress
+        # What an earlier, interrupted delivery of this task had counted done
+        # (its run is taken over and counts again from 0): a job that commits
+        # its work with its progress can skip what is already there.
+        self.done_before = done_before
 
     def advance(self, n: int) -> None:
         """Count ``n`` more items done; the same update is the run's heartbeat."""
@@ -65,8 +69,10 @@ class JobHandle:
 @contextmanager
 def job_run(*, name: str, capability: str = "", workspace=None, total: int = 0, progress=None):
     """Record a job run; marks it failed (and re-raises) on an exception."""
-    run = _run_start(name=name, capability=capability, workspace=workspace, total=total)
-    handle = JobHandle(run, progress)
+    run, done_before = _run_start(
+        name=name, capability=capability, workspace=workspace, total=total
+    )
+    handle = JobHandle(run, progress, done_before=done_before)
     try:
         yield handle
     except Exception as exc:
@@ -117,8 +123,8 @@ def _task_fields(task) -> dict:
     }
 
 
-def _run_start(*, name: str, capability: str, workspace, total: int) -> JobRun:
-    """A new run, or this task's earlier run of the same job taken over.
+def _run_start(*, name: str, capability: str, workspace, total: int) -> tuple[JobRun, int]:
+    """A new run, or this task's earlier run of the same job taken over (and its done count).
 
     A second delivery of a task (a killed worker's message, a run re-queued by
     the reaper) finds the run its first delivery started: it runs it again in
@@ -153,9 +159,10 @@ def _run_start(*, name: str, capability: str, workspace, total: int) -> JobRun:
                 from celery.exceptions import Ignore
 
                 raise Ignore(f"Job run #{earlier.pk} is still running elsewhere")
+            done_before = earlier.done
             earlier.refresh_from_db()
-            return earlier
-    return JobRun.objects.create(
+            return earlier, done_before
+    run = JobRun.objects.create(
         name=name,
         capability=capability,
         workspace=workspace,
@@ -163,6 +170,7 @@ def _run_start(*, name: str, capability: str, workspace, total: int) -> JobRun:
         heartbeat_at=now,
         **fields,
     )
+    return run, 0
 
 
 def _requeueable_task(run: JobRun):

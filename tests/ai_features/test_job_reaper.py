@@ -113,6 +113,19 @@ def test_job_runs_reap__stale_task_run__interrupted_and_run_again_in_place(db, e
     assert sorted(SuggestionEvent.objects.values_list("object_id", flat=True)) == [1, 2]
 
 
+def test_job_runs_reap__events_recorded_before_the_kill__not_recorded_twice(db, events):
+    # Given: the worker died after committing the events with the run's progress.
+    run = stale_task_run(events, done=2)
+    record_suggestion_events.run(events)  # the same rows as the killed attempt wrote
+    JobRun.objects.exclude(pk=run.pk).delete()
+
+    job_runs_reap()
+
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.done, run.result) == ("succeeded", 2, 2, {"recorded": 2})
+    assert sorted(SuggestionEvent.objects.values_list("object_id", flat=True)) == [1, 2]
+
+
 def test_job_runs_reap__run_outside_a_task__interrupted_not_queued(db):
     run = JobRun.objects.create(
         name="train_models", capability="prediction", status="running", heartbeat_at=LONG_AGO
