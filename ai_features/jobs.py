@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -109,12 +110,14 @@ def _current_task():
 
 def _task_fields(task) -> dict:
     request = task.request
+    worker = f"{request.hostname}:{os.getpid()}" if request.hostname else ""
     args, kwargs = list(request.args or []), dict(request.kwargs or {})
     try:
         json.dumps([args, kwargs])
     except TypeError:  # an eager call with objects for arguments: not re-queueable
-        return {"task_id": request.id}
+        return {"task_id": request.id, "worker": worker}
     return {
+        "worker": worker,
         "task_name": task.name,
         "task_id": request.id,
         "task_args": args,
@@ -123,13 +126,33 @@ def _task_fields(task) -> dict:
     }
 
 
+def _worker_gone(earlier: str, current: str) -> bool:
+    """Whether the worker process ``earlier`` ("node:pid"), on the same Celery
+    node as ``current``, is no longer running that run."""
+    node, _, pid = earlier.rpartition(":")
+    if not node or not pid.isdigit() or node != current.rpartition(":")[0]:
+        return False  # another node (or unknown): only its heartbeat tells
+    if int(pid) == os.getpid():
+        return True  # this process runs one task at a time: the earlier one ended
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _run_start(*, name: str, capability: str, workspace, total: int) -> tuple[JobRun, int]:
     """A new run, or this task's earlier run of the same job taken over (and its done count).
 
     A second delivery of a task (a killed worker's message, a run re-queued by
     the reaper) finds the run its first delivery started: it runs it again in
     place (one more attempt) unless that run is still alive, with a recent
-    heartbeat, in which case this delivery is dropped (celery's Ignore).
+    heartbeat, in which case this delivery is dropped (celery's Ignore). A
+    run whose worker process, on this same node, has died is not alive
+    whatever its heartbeat: that is the redelivery of a killed pool process
+    (``task_reject_on_worker_lost``).
     """
     now = timezone.now()
     task = _current_task()
@@ -140,20 +163,20 @@ def _run_start(*, name: str, capability: str, workspace, total: int) -> tuple[Jo
         ).first()
         if earlier is not None:
             alive = Q(status=JobRun.Status.RUNNING, heartbeat_at__gte=now - _heartbeat_timeout())
-            taken = (
-                JobRun.objects.filter(pk=earlier.pk)
-                .exclude(alive)
-                .update(
-                    status=JobRun.Status.RUNNING,
-                    capability=capability,
-                    total=total,
-                    done=0,
-                    message="",
-                    result={},
-                    finished_at=None,
-                    heartbeat_at=now,
-                    attempts=F("attempts") + 1,
-                )
+            claimable = ~alive
+            if _worker_gone(earlier.worker, fields["worker"]):
+                claimable |= Q(worker=earlier.worker)  # unless another delivery took it meanwhile
+            taken = JobRun.objects.filter(claimable, pk=earlier.pk).update(
+                status=JobRun.Status.RUNNING,
+                capability=capability,
+                total=total,
+                done=0,
+                message="",
+                result={},
+                finished_at=None,
+                heartbeat_at=now,
+                attempts=F("attempts") + 1,
+                worker=fields["worker"],
             )
             if not taken:
                 from celery.exceptions import Ignore

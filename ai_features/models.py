@@ -339,6 +339,8 @@ class JobRun(models.Model):
     task_args = models.JSONField(default=list, blank=True)
     task_kwargs = models.JSONField(default=dict, blank=True)
     queue = models.CharField(max_length=100, blank=True)
+    # The worker process ("node:pid") running its latest attempt.
+    worker = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveIntegerField(default=1)
 
     class Meta:

@@ -94,8 +94,13 @@ class Process:
             self.kill()
 
 
-def celery_worker(*, name: str, queue: str, env: dict[str, str] | None = None) -> Process:
-    """A solo-pool worker of ``queue`` on this test's database (tests.worker_settings)."""
+def celery_worker(
+    *, name: str, queue: str, env: dict[str, str] | None = None, pool: str = "solo"
+) -> Process:
+    """A one-process worker of ``queue`` on this test's database (tests.worker_settings).
+
+    ``solo`` runs tasks in the worker process itself; ``prefork`` in a child.
+    """
     return Process(
         [
             sys.executable,
@@ -105,7 +110,7 @@ def celery_worker(*, name: str, queue: str, env: dict[str, str] | None = None) -
             "crmcore",
             "worker",
             "-P",
-            "solo",
+            pool,
             "-c",
             "1",
             "-Q",

@@ -45,6 +45,11 @@ class Migration(migrations.Migration):
             name='task_name',
             field=models.CharField(blank=True, max_length=200),
         ),
+        migrations.AddField(
+            model_name='jobrun',
+            name='worker',
+            field=models.CharField(blank=True, max_length=255),
+        ),
         migrations.AlterField(
             model_name='jobrun',
             name='status',

@@ -7,6 +7,7 @@ The kill -9 of a real worker is in ``test_job_worker_killed.py``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import asdict
 
 import pytest
@@ -219,3 +220,20 @@ def test_celery_task_before_start__task_id_already_succeeded__delivery_ignored()
     finally:
         task.pop_request()
         task.backend = None  # back to the app's
+
+
+def test_worker_gone__earlier_worker_process__judged_on_the_same_node_only():
+    import subprocess
+    import sys
+
+    from ai_features.jobs import _worker_gone
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    me = f"celery@box:{os.getpid()}"
+
+    assert _worker_gone(f"celery@box:{dead.pid}", me) is True
+    assert _worker_gone(me, me) is True  # this process has moved on to another delivery
+    assert _worker_gone(f"celery@box:{os.getppid()}", me) is False  # alive
+    assert _worker_gone(f"celery@other:{dead.pid}", me) is False  # only the heartbeat tells
+    assert _worker_gone("", me) is False
