@@ -132,8 +132,6 @@ def _worker_gone(earlier: str, current: str) -> bool:
     node, _, pid = earlier.rpartition(":")
     if not node or not pid.isdigit() or node != current.rpartition(":")[0]:
         return False  # another node (or unknown): only its heartbeat tells
-    if int(pid) == os.getpid():
-        return True  # this process runs one task at a time: the earlier one ended
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

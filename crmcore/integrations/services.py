@@ -253,18 +253,9 @@ def import_run_claim(*, run_id: int) -> ImportRun | None:
     rows are cleared, and rows its first attempt wrote are found again as
     unchanged (the importer matches records by their keys).
     """
-    claimable = [ImportRun.Status.PENDING, ImportRun.Status.INTERRUPTED]
-    run = (
-        ImportRun.objects.select_for_update(of=("self",))
-        .select_related("workspace")
-        .filter(pk=run_id, status__in=claimable)
-        .first()
-    )
-    if run is None:
-        return None
-    if run.status == ImportRun.Status.INTERRUPTED:
-        ImportRowError.objects.filter(run=run).delete()
-    ImportRun.objects.filter(pk=run.pk).update(
+    claimed = ImportRun.objects.filter(
+        pk=run_id, status__in=[ImportRun.Status.PENDING, ImportRun.Status.INTERRUPTED]
+    ).update(
         status=ImportRun.Status.RUNNING,
         heartbeat_at=timezone.now(),
         attempts=F("attempts") + 1,
@@ -277,8 +268,10 @@ def import_run_claim(*, run_id: int) -> ImportRun | None:
         rejected=0,
         finished_at=None,
     )
-    run.refresh_from_db()
-    return run
+    if not claimed:
+        return None
+    ImportRowError.objects.filter(run_id=run_id).delete()
+    return ImportRun.objects.select_related("workspace").get(pk=run_id)
 
 
 def import_runs_reap(*, stale_after: float | None = None) -> ReapReport:
