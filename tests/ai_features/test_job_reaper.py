@@ -237,3 +237,28 @@ def test_worker_gone__earlier_worker_process__judged_on_the_same_node_only():
     assert _worker_gone(f"celery@box:{os.getppid()}", me) is False  # alive
     assert _worker_gone(f"celery@other:{dead.pid}", me) is False  # only the heartbeat tells
     assert _worker_gone("", me) is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pulse__long_step_without_progress__heartbeat_keeps_beating():
+    import time
+
+    from ai_features.jobs import Pulse
+
+    run = JobRun.objects.create(name="train_models", heartbeat_at=LONG_AGO)
+    finished = JobRun.objects.create(name="train_models", status="succeeded", heartbeat_at=LONG_AGO)
+    pulses = [Pulse(run.pk, interval=0.05), Pulse(finished.pk, interval=0.05)]
+    for pulse in pulses:
+        pulse.start()
+    try:
+        for _ in range(600):  # at most 60 s
+            if JobRun.objects.get(pk=run.pk).heartbeat_at > LONG_AGO:
+                break
+            time.sleep(0.1)
+    finally:
+        for pulse in pulses:
+            pulse.stop()
+
+    assert JobRun.objects.get(pk=run.pk).heartbeat_at > LONG_AGO
+    assert JobRun.objects.get(pk=finished.pk).heartbeat_at == LONG_AGO  # only running runs
+    assert [pulse.is_alive() for pulse in pulses] == [False, False]
