@@ -38,6 +38,7 @@ CORE_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "crmcore",
 ]
 PLUGIN_APPS = [
@@ -219,12 +220,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEO
 # ``crmcore.reap_stale_runs`` task every RUN_REAP_INTERVAL_SECONDS under beat).
 RUN_HEARTBEAT_TIMEOUT_SECONDS = env.int("RUN_HEARTBEAT_TIMEOUT_SECONDS", default=600)
 RUN_REAP_INTERVAL_SECONDS = env.int("RUN_REAP_INTERVAL_SECONDS", default=300)
+# The django-celery-beat scheduler (below) installs this entry as a periodic task.
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-runs": {
         "task": "crmcore.reap_stale_runs",
         "schedule": float(RUN_REAP_INTERVAL_SECONDS),
     },
 }
+# Periodic jobs are rows of django-celery-beat (apps declare them; admins edit
+# them in the Django admin). Celery beat reads them where a broker is
+# configured; `manage.py run_due_jobs` runs what is due in the embedded set-up.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
 
 # Webhooks (crmcore.integrations.defaults has the other settings and their defaults):
 # targets on private or loopback addresses are refused unless this is on.

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ai_features', '0003_metric_runs_without_capability'),
+        ('ai_features', '0004_suggestion_event_edited_action'),
     ]
 
     operations = [
