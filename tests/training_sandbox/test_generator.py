@@ -330,15 +330,3 @@ def test_builder__unknown_field__type_error():
 
     with pytest.raises(TypeError, match="Contact has no field nickname"):
         build(first_name="Ada", nickname="A")
-
-
-def test_insert__returning__sets_primary_keys_and_auto_dates(workspace):
-    build = writer.Builder(Account)
-    accounts = [build(workspace_id=workspace.pk, name=f"Acme {i}") for i in range(3)]
-
-    writer.insert(Account, accounts, returning=True)
-
-    stored = list(Account.objects.in_workspace(workspace).order_by("pk"))
-    assert [a.pk for a in accounts] == [a.pk for a in stored]
-    assert [a.name for a in stored] == ["Acme 0", "Acme 1", "Acme 2"]
-    assert all(a.created_at is not None and a.updated_at is not None for a in stored)

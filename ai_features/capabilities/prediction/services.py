@@ -8,7 +8,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -17,7 +17,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from ai_features.bulk import db_datetime, upsert_rows
 from ai_features.capabilities.prediction import bias
 from ai_features.capabilities.prediction.conf import get_setting
 from ai_features.capabilities.prediction.explain import describe
@@ -37,7 +36,7 @@ from ai_features.capabilities.prediction.training import (
     purchase_sequences,
     train,
 )
-from crmcore.db import planner_statistics_refresh
+from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit
 from crmcore.models import Contact, Workspace
 
@@ -317,19 +316,20 @@ def contact_scores_prune(*, workspace: Workspace) -> int:
     return deleted
 
 
-_SCORE_COLUMNS = (
-    "workspace_id",
-    "contact_id",
-    "model_version_id",
-    "probability",
-    "log_odds",
-    "band",
-    "factors",
-    "rest",
-    "next_products",
-    "next_action",
-    "scored_at",
-)
+class ScoreRow(NamedTuple):
+    """One contact's score, as written by :func:`crmcore.db.upsert`."""
+
+    workspace_id: int
+    contact_id: int
+    model_version_id: int
+    probability: float
+    log_odds: float
+    band: str
+    factors: str  # JSON, encoded
+    rest: float
+    next_products: str  # JSON, encoded
+    next_action: str  # JSON, encoded
+    scored_at: Any  # a driver value (crmcore.db.adapt_datetime)
 
 
 @dataclass
@@ -400,7 +400,7 @@ def contact_scores_write(
         ).values_list("contact_id", "band")
     )
     names = churn.feature_names
-    scored_at = db_datetime(as_of)
+    scored_at = adapt_datetime(as_of)
     high, medium = band_thresholds()
     # Python lists: indexing numpy arrays one value at a time costs more than
     # the arithmetic itself.
@@ -444,7 +444,7 @@ def contact_scores_write(
             top_reason=reason,
         )
         rows.append(
-            (
+            ScoreRow(
                 workspace.pk,
                 contact_id,
                 version.pk,
@@ -463,7 +463,7 @@ def contact_scores_write(
             result.high += 1
             if previous.get(contact_id) not in (None, ContactScore.Band.HIGH):
                 crossed.append({"contact_id": contact_id, "churn_risk": round(p, 4)})
-    upsert_rows(ContactScore, _SCORE_COLUMNS, ("workspace_id", "contact_id"), rows)
+    upsert(ContactScore, rows, unique=("workspace_id", "contact_id"))
     for item in crossed:
         emit_on_commit(
             HIGH_RISK_EVENT,

@@ -10,14 +10,13 @@ from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from statistics import fmean
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Max
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from ai_features.bulk import db_datetime, upsert_rows
 from ai_features.capabilities.sentiment import selectors
 from ai_features.capabilities.sentiment.analysis import (
     TONES,
@@ -40,7 +39,7 @@ from ai_features.capabilities.sentiment.models import (
     ToneCorrection,
 )
 from ai_features.jobs import job_run
-from crmcore.db import planner_statistics_refresh
+from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit
 from crmcore.models import Interaction, Workspace
 
@@ -50,21 +49,24 @@ CAPABILITY = "sentiment"
 JOB_NAME = "analyze_sentiment"
 #: A run that writes at least this many results refreshes the planner's statistics.
 BULK_ROWS = 1000
-SENTIMENT_COLUMNS = (
-    "workspace_id",
-    "interaction_id",
-    "contact_id",
-    "occurred_at",
-    "content_hash",
-    "polarity",
-    "subjectivity",
-    "tone",
-    "base_tone",
-    "explanation",
-    "reason",
-    "model_version",
-    "analyzed_at",
-)
+
+
+class SentimentRow(NamedTuple):
+    """One interaction's result, as written by :func:`crmcore.db.upsert`."""
+
+    workspace_id: int
+    interaction_id: int
+    contact_id: int
+    occurred_at: Any  # a driver value (crmcore.db.adapt_datetime)
+    content_hash: str
+    polarity: float
+    subjectivity: float
+    tone: str
+    base_tone: str
+    explanation: str  # JSON, encoded
+    reason: str
+    model_version: int | None
+    analyzed_at: Any  # a driver value
 
 
 class SentimentDisabled(Exception):
@@ -128,7 +130,7 @@ class _ChunkContext:
             workspace_id=workspace.pk,
             model_version=version,
             options=options,
-            analyzed_at=db_datetime(timezone.now()),
+            analyzed_at=adapt_datetime(timezone.now()),
         )
 
 
@@ -147,8 +149,8 @@ def _analyse_rows(
     corrections: dict[int, tuple[str, str]],
     context: _ChunkContext,
     model: ToneModel | None,
-) -> list[tuple]:
-    """Analyse a chunk into rows ready for :func:`upsert_rows`.
+) -> list[SentimentRow]:
+    """Analyse a chunk into rows ready for :func:`crmcore.db.upsert`.
 
     Plain data in, plain data out: runs in this process or in a worker, which
     does everything but the database work (analysis, the learned model, a
@@ -166,7 +168,7 @@ def _analyse_rows(
         if correction is not None and correction[0] == text:
             tone = correction[1]
         rows.append(
-            (
+            SentimentRow(
                 context.workspace_id,
                 pk,
                 contact_id,
@@ -185,15 +187,15 @@ def _analyse_rows(
     return rows
 
 
-def _sentiment_upsert(rows: list[tuple]) -> None:
-    upsert_rows(InteractionSentiment, SENTIMENT_COLUMNS, ("interaction_id",), rows)
+def _sentiment_upsert(rows: list[SentimentRow]) -> None:
+    upsert(InteractionSentiment, rows, unique=("interaction_id",))
 
 
 def _analyse_rows_in_worker(
     todo: list[tuple[int, int, Any, str, str]],
     corrections: dict[int, tuple[str, str]],
     context: _ChunkContext,
-) -> list[tuple]:
+) -> list[SentimentRow]:
     return _analyse_rows(todo, corrections, context, _worker_model)
 
 
@@ -218,7 +220,7 @@ def _meta(interaction_ids: list[int]) -> dict[int, tuple[int, Any]]:
         .order_by()
         .values_list("pk", "contact_id", "occurred_at")
     )
-    return {pk: (contact_id, db_datetime(occurred_at)) for pk, contact_id, occurred_at in rows}
+    return {pk: (contact_id, adapt_datetime(occurred_at)) for pk, contact_id, occurred_at in rows}
 
 
 def _chunks(rows: Iterator, size: int) -> Iterator[list]:
@@ -437,7 +439,7 @@ def tone_correction_create(
         item = (
             interaction.pk,
             interaction.contact_id,
-            db_datetime(interaction.occurred_at),
+            adapt_datetime(interaction.occurred_at),
             head,
             content_hash(head),
         )
