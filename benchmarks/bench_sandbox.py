@@ -107,9 +107,9 @@ def main() -> None:
     parser.add_argument("--skip-large", action="store_true")
     args = parser.parse_args()
     setup_django()
-    from training_sandbox.conf import get_setting
+    from training_sandbox.conf import app_settings
 
-    bench(get_setting("DEFAULT_CONTACTS"), repeat=3, goal=DEFAULT_GOAL_S, label="Default sandbox")
+    bench(app_settings.DEFAULT_CONTACTS, repeat=3, goal=DEFAULT_GOAL_S, label="Default sandbox")
     if not args.skip_large:
         bench(args.large, repeat=1, goal=LARGE_GOAL_S, label="Large sandbox")
 

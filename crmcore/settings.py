@@ -200,12 +200,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
-# Webhooks (crmcore.integrations.defaults has the other settings and their defaults):
-# targets on private or loopback addresses are refused unless this is on.
-WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
-# Backoff before retry n: base * 2**(n-1) seconds, capped, the upper half jittered.
-WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=30.0)
-WEBHOOKS_RETRY_MAX_SECONDS = env.float("WEBHOOKS_RETRY_MAX_SECONDS", default=6 * 3600.0)
+# The apps' own settings (CRMCORE_*, AI_FEATURES_*, AI_<CAPABILITY>_*,
+# TRAINING_SANDBOX_*) are declared with their types and defaults in each app's
+# conf.py and read from the environment there (crmcore.conf).
 
 # django-waffle: the AI capabilities' flags are a custom model with teams and
 # sticky percentage buckets (ai_features.Flag).

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from crmcore.events import Event
 from crmcore.models import Workspace
-from training_sandbox.conf import get_setting
+from training_sandbox.conf import app_settings
 from training_sandbox.lessons import get_lesson
 from training_sandbox.lessons.checks import CheckContext, CheckResult, run_check
 from training_sandbox.models import LessonProgress, OutboundRecord, Sandbox, SandboxEvent
@@ -37,7 +37,7 @@ def _generator():
 
 
 def _validate_size(contacts: int) -> None:
-    maximum = get_setting("MAX_CONTACTS")
+    maximum = app_settings.MAX_CONTACTS
     if not 1 <= contacts <= maximum:
         raise ValidationError({"contacts": f"Choose between 1 and {maximum:,} contacts."})
 
@@ -52,8 +52,8 @@ def sandbox_create(
     ``DEFAULT_SEED``). A user has at most one sandbox: a ValidationError when
     it exists already.
     """
-    contacts = get_setting("DEFAULT_CONTACTS") if contacts is None else contacts
-    seed = get_setting("DEFAULT_SEED") if seed is None else seed
+    contacts = app_settings.DEFAULT_CONTACTS if contacts is None else contacts
+    seed = app_settings.DEFAULT_SEED if seed is None else seed
     _validate_size(contacts)
     if Workspace.objects.filter(kind=Workspace.Kind.SANDBOX, owner_id=user.pk).exists():
         raise ValidationError(f"{user.get_username()} already has a sandbox.")
@@ -123,7 +123,7 @@ def sandbox_reset(*, workspace: Workspace, progress=None) -> Workspace:
     if not workspace.is_sandbox:
         raise ValidationError("Only a sandbox can be reset.")
     settings_row = Sandbox.objects.filter(workspace_id=workspace.pk).first()
-    contacts = settings_row.contacts if settings_row else get_setting("DEFAULT_CONTACTS")
+    contacts = settings_row.contacts if settings_row else app_settings.DEFAULT_CONTACTS
     started = time.perf_counter()
     _clear(workspace)
     _generator().generate_workspace_data(

@@ -19,7 +19,7 @@ from django.utils import timezone
 from crmcore import events as crm_events
 from crmcore.db import planner_statistics_refresh
 from crmcore.integrations import importer, webhooks
-from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.conf import app_settings
 from crmcore.integrations.models import (
     ImportMapping,
     ImportRowError,
@@ -30,6 +30,9 @@ from crmcore.integrations.models import (
 from crmcore.models import Workspace
 
 # Imports ---------------------------------------------------------------------
+
+#: Rows written per transaction by the CSV importer.
+IMPORT_CHUNK_SIZE = 1000
 
 
 @transaction.atomic
@@ -150,7 +153,7 @@ def import_run_execute(
             source=source,
             mapping=run.mapping,
             dry_run=run.dry_run,
-            chunk_size=chunk_size or int(get_setting("IMPORT_CHUNK_SIZE")),
+            chunk_size=chunk_size or IMPORT_CHUNK_SIZE,
             on_chunk=chunk_done,
             on_start=started,
         )
@@ -311,8 +314,8 @@ def webhook_deliveries_create(*, event: crm_events.Event) -> list[WebhookDeliver
 
 def retry_delay(attempt: int) -> float:
     """Seconds before retry ``attempt`` (1-based): exponential, capped, half of it jittered."""
-    base = float(get_setting("WEBHOOKS_RETRY_BASE_SECONDS"))
-    ceiling = min(float(get_setting("WEBHOOKS_RETRY_MAX_SECONDS")), base * 2 ** (attempt - 1))
+    base = app_settings.WEBHOOKS_RETRY_BASE_SECONDS
+    ceiling = min(app_settings.WEBHOOKS_RETRY_MAX_SECONDS, base * 2 ** (attempt - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -374,14 +377,14 @@ def _record_attempt(
     disable_reason = ""
     if result.status_code == 410:
         disable_reason = "The target answered 410 Gone"
-    elif failures >= int(get_setting("WEBHOOKS_MAX_CONSECUTIVE_FAILURES")):
+    elif failures >= app_settings.WEBHOOKS_MAX_CONSECUTIVE_FAILURES:
         disable_reason = f"{failures} consecutive failed deliveries"
     if disable_reason:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
             is_active=False, disabled_reason=disable_reason
         )
     delay = None
-    if not disable_reason and attempts < int(get_setting("WEBHOOKS_MAX_ATTEMPTS")):
+    if not disable_reason and attempts < app_settings.WEBHOOKS_MAX_ATTEMPTS:
         delay = retry_delay(attempts)
         fields.update(
             status=WebhookDelivery.Status.RETRYING,

@@ -4,7 +4,7 @@ Each message carries ``webhook-id`` (the same on every retry),
 ``webhook-timestamp`` (seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256
 of "{id}.{timestamp}.{body}">``, keyed with the endpoint's secret
 ``whsec_<base64>``. Targets on private, loopback, link-local or reserved
-addresses are refused unless ``WEBHOOKS_ALLOW_PRIVATE_TARGETS`` is on; the
+addresses are refused unless ``CRMCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS`` is on; the
 check is made when subscribing and again on the connected socket, so DNS
 answers that change later are caught too. Redirects are not followed.
 """
@@ -24,7 +24,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.conf import app_settings
 
 SECRET_PREFIX = "whsec_"
 USER_AGENT = "PilotCRM-Webhooks/1.0"
@@ -64,7 +64,7 @@ def encode_body(*, event: str, payload: dict, timestamp: str) -> bytes:
 
 
 def _address_allowed(address: str) -> bool:
-    if get_setting("WEBHOOKS_ALLOW_PRIVATE_TARGETS"):
+    if app_settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
         return True
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -148,7 +148,7 @@ def send(*, url: str, secret: str, message_id: str, timestamp: int, body: bytes)
         ),
     }
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    timeout = float(get_setting("WEBHOOKS_TIMEOUT_SECONDS"))
+    timeout = app_settings.WEBHOOKS_TIMEOUT_SECONDS
     try:
         check_target(url)
         with _opener.open(request, timeout=timeout) as response:

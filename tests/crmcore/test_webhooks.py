@@ -63,10 +63,10 @@ def receiver_factory():
 
 @pytest.fixture
 def webhook_settings(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
-    settings.WEBHOOKS_RETRY_BASE_SECONDS = 0.05
-    settings.WEBHOOKS_RETRY_MAX_SECONDS = 0.2
-    settings.WEBHOOKS_TIMEOUT_SECONDS = 5
+    settings.CRMCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.CRMCORE_WEBHOOKS_RETRY_BASE_SECONDS = 0.05
+    settings.CRMCORE_WEBHOOKS_RETRY_MAX_SECONDS = 0.2
+    settings.CRMCORE_WEBHOOKS_TIMEOUT_SECONDS = 5
     return settings
 
 
@@ -166,7 +166,7 @@ def test_webhook__target_answers_410__endpoint_disabled_without_retry(
 def test_webhook__consecutive_failures_reach_the_limit__endpoint_disabled(
     webhook_settings, receiver_factory
 ):
-    webhook_settings.WEBHOOKS_MAX_CONSECUTIVE_FAILURES = 3
+    webhook_settings.CRMCORE_WEBHOOKS_MAX_CONSECUTIVE_FAILURES = 3
     workspace = factories.WorkspaceFactory(name="Production")
     receiver = receiver_factory(500, 502, 503, 500, 500)
     endpoint = subscribe(workspace, factories.UserFactory(), receiver.url)
@@ -188,7 +188,7 @@ def test_webhook__consecutive_failures_reach_the_limit__endpoint_disabled(
 def test_webhook__attempts_exhausted__delivery_failed_endpoint_kept(
     webhook_settings, receiver_factory
 ):
-    webhook_settings.WEBHOOKS_MAX_ATTEMPTS = 2
+    webhook_settings.CRMCORE_WEBHOOKS_MAX_ATTEMPTS = 2
     workspace = factories.WorkspaceFactory(name="Production")
     receiver = receiver_factory(500, 500, 500)
     endpoint = subscribe(workspace, factories.UserFactory(), receiver.url)
@@ -241,8 +241,8 @@ def test_webhook__private_target_at_delivery__refused_and_not_sent(
     workspace = factories.WorkspaceFactory(name="Production")
     receiver = receiver_factory(200)
     endpoint = subscribe(workspace, factories.UserFactory(), receiver.url)
-    webhook_settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
-    webhook_settings.WEBHOOKS_MAX_ATTEMPTS = 1
+    webhook_settings.CRMCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    webhook_settings.CRMCORE_WEBHOOKS_MAX_ATTEMPTS = 1
 
     emit_committed("contact.created", workspace, {"id": 1})
 
@@ -266,7 +266,7 @@ def test_webhook__private_target_at_delivery__refused_and_not_sent(
     ],
 )
 def test_check_target__private_addresses__refused(settings, url):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.CRMCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
 
     with pytest.raises(webhooks.TargetRefused, match="private address"):
         webhooks.check_target(url)
@@ -279,7 +279,7 @@ def test_check_target__not_http__refused(url):
 
 
 def test_check_target__public_address__allowed(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.CRMCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
 
     assert webhooks.check_target("https://93.184.215.14/hook") is None
 
@@ -301,8 +301,8 @@ def test_sign__same_as_the_reference_implementation():
 
 
 def test_retry_delay__exponential_capped_with_jitter(settings):
-    settings.WEBHOOKS_RETRY_BASE_SECONDS = 10
-    settings.WEBHOOKS_RETRY_MAX_SECONDS = 100
+    settings.CRMCORE_WEBHOOKS_RETRY_BASE_SECONDS = 10
+    settings.CRMCORE_WEBHOOKS_RETRY_MAX_SECONDS = 100
 
     delays = {attempt: [services.retry_delay(attempt) for _ in range(50)] for attempt in (1, 3, 6)}
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from ai_features.capabilities.personalization import selectors
 from ai_features.capabilities.personalization.builder import Composed, TemplateError, template_check
-from ai_features.capabilities.personalization.conf import get_setting
+from ai_features.capabilities.personalization.conf import app_settings
 from ai_features.capabilities.personalization.facts import CAPABILITY, Access, access_for
 from ai_features.capabilities.personalization.models import CampaignMessage, SuggestedReply
 from crmcore import services as crm
@@ -219,7 +219,7 @@ def campaign_messages_build(
     if on_total is not None:
         on_total(len(ids))
     result = BuildResult()
-    for chunk in _chunks(ids, chunk_size or int(get_setting("CHUNK_SIZE"))):
+    for chunk in _chunks(ids, chunk_size or app_settings.CHUNK_SIZE):
         part = campaign_messages_write(campaign=campaign, contact_ids=chunk, access=access)
         result.total += part.total
         result.built += part.built
@@ -400,7 +400,7 @@ def campaign_send(
     if campaign.status not in (Campaign.Status.APPROVED, Campaign.Status.SENDING):
         raise CampaignError("Approve the campaign before sending it.")
     crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.SENDING})
-    size = chunk_size or int(get_setting("CHUNK_SIZE"))
+    size = chunk_size or app_settings.CHUNK_SIZE
     result = SendResult()
     while True:
         part = campaign_messages_send_chunk(campaign=campaign, user=user, limit=size)

@@ -26,10 +26,12 @@ from django.apps import apps
 from django.db import connection
 from django.db.models import Count, Max, Min, Q, Sum
 
-from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.capabilities.prediction.conf import app_settings
 from crmcore.db import driver_rows
 from crmcore.models import Contact, Deal, Interaction, Order, Workspace
 
+#: Training snapshot: features as of this many days ago, label = stage today.
+HORIZON_DAYS = 30
 #: Recency is capped here (and a contact with no order at all gets it).
 MAX_DAYS = 730.0
 CHANNELS = ("email", "call", "meeting", "chat", "ticket")
@@ -394,7 +396,7 @@ class FeatureSpec:
     @classmethod
     def fit(cls, raw: RawFeatures) -> FeatureSpec:
         spec = cls()
-        max_categories = int(get_setting("MAX_CATEGORIES"))
+        max_categories = app_settings.MAX_CATEGORIES
         n = len(raw)
         values_by_key: dict[str, list[Any]] = {}
         for attrs in raw.attributes:

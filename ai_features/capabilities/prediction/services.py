@@ -18,9 +18,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ai_features.capabilities.prediction import bias
-from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.capabilities.prediction.conf import app_settings
 from ai_features.capabilities.prediction.explain import describe
-from ai_features.capabilities.prediction.features import BASE_FEATURES, extract_raw
+from ai_features.capabilities.prediction.features import BASE_FEATURES, HORIZON_DAYS, extract_raw
 from ai_features.capabilities.prediction.models import (
     BiasAudit,
     ContactScore,
@@ -95,7 +95,7 @@ def model_version_train(
     rows are then written atomically. With too little history the version is
     recorded as ``insufficient`` with a plain message, and nothing changes.
     """
-    as_of = as_of or timezone.now() - dt.timedelta(days=int(get_setting("HORIZON_DAYS")))
+    as_of = as_of or timezone.now() - dt.timedelta(days=HORIZON_DAYS)
     try:
         result = train(workspace=workspace, as_of=as_of)
     except InsufficientHistory as exc:
@@ -121,7 +121,7 @@ def _model_version_record_insufficient(
 
 @transaction.atomic
 def _model_version_record(*, workspace: Workspace, user, result) -> ModelVersion:
-    passed = result.metrics["auc"] >= float(get_setting("MIN_AUC"))
+    passed = result.metrics["auc"] >= app_settings.MIN_AUC
     version = ModelVersion(
         workspace=workspace,
         number=_next_number(workspace),
@@ -132,7 +132,7 @@ def _model_version_record(*, workspace: Workspace, user, result) -> ModelVersion
         feature_names=result.churn.feature_names,
         coefficients=[round(float(c), 6) for c in result.churn.coef],
         intercept=result.churn.intercept,
-        metrics={**result.metrics, "min_auc": float(get_setting("MIN_AUC"))},
+        metrics={**result.metrics, "min_auc": app_settings.MIN_AUC},
         notes=result.notes,
         trained_by=user if getattr(user, "is_authenticated", False) else None,
     )
@@ -190,7 +190,7 @@ def bias_audit_run(*, version: ModelVersion) -> BiasAudit:
     sensitive = sensitive_attribute_names(workspace=workspace)
     attributes = ["region", "segment", *[s for s in sensitive if s not in ("region", "segment")]]
     groups = bias.group_values(list(holdout["contact_ids"]), attributes)
-    threshold = float(get_setting("HIGH_RISK"))
+    threshold = app_settings.HIGH_RISK
     rows, warnings = bias.audit(
         y=np.asarray(holdout["y"]),
         p=np.asarray(holdout["p"]),
@@ -222,7 +222,7 @@ def sensitive_attribute_set(*, workspace: Workspace, name: str, sensitive: bool)
 
 def band_thresholds() -> tuple[float, float]:
     """The probabilities from which a score is high risk and medium risk (settings)."""
-    return float(get_setting("HIGH_RISK")), float(get_setting("MEDIUM_RISK"))
+    return app_settings.HIGH_RISK, app_settings.MEDIUM_RISK
 
 
 def band_of(probability: float, thresholds: tuple[float, float] | None = None) -> str:
@@ -288,7 +288,7 @@ def contacts_score(
     if version is None:
         raise InsufficientHistory("No published churn model for this workspace yet.")
     payload = artifact_load(version)
-    chunk_size = chunk_size or int(get_setting("CHUNK_SIZE"))
+    chunk_size = chunk_size or app_settings.CHUNK_SIZE
     result = ScoringResult()
     now = timezone.now()
     for lo, hi, _ in _id_ranges(workspace=workspace, chunk_size=chunk_size):

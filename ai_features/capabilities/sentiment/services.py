@@ -31,7 +31,7 @@ from ai_features.capabilities.sentiment.analysis import (
     score,
 )
 from ai_features.capabilities.sentiment.artifacts import artifact_load, artifact_save
-from ai_features.capabilities.sentiment.conf import get_setting
+from ai_features.capabilities.sentiment.conf import app_settings
 from ai_features.capabilities.sentiment.models import (
     InteractionSentiment,
     SentimentAlert,
@@ -49,6 +49,8 @@ CAPABILITY = "sentiment"
 JOB_NAME = "analyze_sentiment"
 #: A run that writes at least this many results refreshes the planner's statistics.
 BULK_ROWS = 1000
+#: Share of the corrections kept aside to measure accuracy on the model card.
+HOLDOUT_FRACTION = 0.25
 
 
 class SentimentRow(NamedTuple):
@@ -84,9 +86,9 @@ class AnalyzeSummary:
 
 def analysis_options() -> AnalysisOptions:
     return AnalysisOptions(
-        max_length=int(get_setting("MAX_TEXT_LENGTH")),
-        positive_threshold=float(get_setting("POSITIVE_THRESHOLD")),
-        negative_threshold=float(get_setting("NEGATIVE_THRESHOLD")),
+        max_length=app_settings.MAX_TEXT_LENGTH,
+        positive_threshold=app_settings.POSITIVE_THRESHOLD,
+        negative_threshold=app_settings.NEGATIVE_THRESHOLD,
     )
 
 
@@ -254,8 +256,8 @@ def sentiment_analyze_interactions(
     if check_gate and not selectors.sentiment_job_allowed(workspace=workspace):
         raise SentimentDisabled("Sentiment is not enabled for this workspace.")
     options = analysis_options()
-    chunk_size = int(get_setting("CHUNK_SIZE"))
-    workers = int(workers or get_setting("WORKERS"))
+    chunk_size = app_settings.CHUNK_SIZE
+    workers = int(workers or app_settings.WORKERS)
     model, version = tone_model_for(workspace_id=workspace.pk)
     qs = Interaction.objects.in_workspace(workspace)
     if interaction_ids is not None:
@@ -359,10 +361,10 @@ def sentiment_alerts_check(*, workspace: Workspace, contact_ids: list[int]) -> l
     """
     if not contact_ids:
         return []
-    recent_n = int(get_setting("ALERT_RECENT_WINDOW"))
-    baseline_n = int(get_setting("ALERT_BASELINE_WINDOW"))
-    baseline_min = int(get_setting("ALERT_BASELINE_MIN"))
-    threshold = float(get_setting("ALERT_DROP_THRESHOLD"))
+    recent_n = app_settings.ALERT_RECENT_WINDOW
+    baseline_n = app_settings.ALERT_BASELINE_WINDOW
+    baseline_min = app_settings.ALERT_BASELINE_MIN
+    threshold = app_settings.ALERT_DROP_THRESHOLD
     history = selectors.alert_history(workspace=workspace, contact_ids=contact_ids)
     series = selectors.recent_polarities(
         workspace=workspace, contact_ids=contact_ids, per_contact=recent_n + baseline_n
@@ -475,13 +477,13 @@ def tone_correction_create(
 def sentiment_model_due(*, workspace: Workspace) -> bool:
     """Enough corrections for a first model, or enough new ones since the last."""
     count = selectors.correction_count(workspace=workspace)
-    if count < int(get_setting("MIN_CORRECTIONS")):
+    if count < app_settings.MIN_CORRECTIONS:
         return False
     last = SentimentModel.objects.filter(workspace=workspace).aggregate(at=Max("created_at"))["at"]
     if last is None:
         return True
     new = ToneCorrection.objects.filter(workspace=workspace, created_at__gt=last).count()
-    return new >= int(get_setting("RETRAIN_EVERY"))
+    return new >= app_settings.RETRAIN_EVERY
 
 
 # --------------------------------------------------------------------------- training
@@ -513,7 +515,7 @@ def tone_model_evaluate(
 ) -> dict[str, Any]:
     """Fit on one set, score TextBlob alone and the blend on the other."""
     options = analysis_options()
-    weight = float(get_setting("BLEND_WEIGHT") if blend_weight is None else blend_weight)
+    weight = app_settings.BLEND_WEIGHT if blend_weight is None else float(blend_weight)
     train_bases = analyze_texts(train_texts, options)
     test_bases = analyze_texts(test_texts, options)
     model = ToneModel(blend_weight=weight).fit(train_texts, train_bases, train_labels)
@@ -534,10 +536,10 @@ def sentiment_model_train(*, workspace: Workspace, user=None) -> SentimentModel 
     """
     data = selectors.correction_training_set(workspace=workspace)
     labels = [tone for _, tone, _ in data]
-    if len(data) < int(get_setting("MIN_CORRECTIONS")) or len(set(labels)) < 2:
+    if len(data) < app_settings.MIN_CORRECTIONS or len(set(labels)) < 2:
         return None
     texts = [text for text, _, _ in data]
-    train, held_out = holdout_split(labels, float(get_setting("HOLDOUT_FRACTION")))
+    train, held_out = holdout_split(labels, HOLDOUT_FRACTION)
     if len({labels[i] for i in train}) < 2:
         return None
     evaluation = tone_model_evaluate(

@@ -19,7 +19,7 @@ from django.views.generic import TemplateView
 from ai_features import gate
 from ai_features.capabilities.sentiment import selectors, services
 from ai_features.capabilities.sentiment.analysis import TONES
-from ai_features.capabilities.sentiment.conf import get_setting
+from ai_features.capabilities.sentiment.conf import app_settings
 
 
 class SentimentGateMixin(LoginRequiredMixin):
@@ -50,8 +50,8 @@ class SentimentAlertListView(SentimentGateMixin, TemplateView):
                 workspace=self.request.workspace, include_acknowledged=show_all
             ),
             show_all=show_all,
-            threshold=get_setting("ALERT_DROP_THRESHOLD"),
-            recent_window=get_setting("ALERT_RECENT_WINDOW"),
+            threshold=app_settings.ALERT_DROP_THRESHOLD,
+            recent_window=app_settings.ALERT_RECENT_WINDOW,
             **kwargs,
         )
 
@@ -92,7 +92,7 @@ class SentimentModelCardView(SentimentGateMixin, TemplateView):
             models=selectors.model_list(workspace=workspace),
             corrections=selectors.correction_list(workspace=workspace),
             correction_count=selectors.correction_count(workspace=workspace),
-            min_corrections=get_setting("MIN_CORRECTIONS"),
+            min_corrections=app_settings.MIN_CORRECTIONS,
             job_runs=selectors.job_run_list(workspace=workspace),
             **kwargs,
         )
