@@ -8,7 +8,7 @@ PORT ?= 8000
 DEMO_CONTACTS ?= 1000
 DEMO_SEED ?= 42
 
-.PHONY: install migrate demo run test test-pg test-jobs test-browser lint format bench clean
+.PHONY: install migrate demo run test test-pg test-jobs test-browser lint typecheck format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+typecheck: install
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -49,4 +53,4 @@ bench: migrate
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -100,11 +100,12 @@ def _columns(model: type[models.Model], fields: tuple[str, ...]) -> tuple[str, .
 def _unique_column_sets(model: type[models.Model]) -> frozenset[frozenset[str]]:
     """Every set of columns that a unique constraint of ``model`` covers."""
     opts = model._meta
+    column = {f.name: f.column for f in opts.concrete_fields}
     sets = {frozenset([f.column]) for f in opts.concrete_fields if f.unique}
     for together in opts.unique_together:
-        sets.add(frozenset(opts.get_field(name).column for name in together))
+        sets.add(frozenset(column[name] for name in together))
     for constraint in opts.total_unique_constraints:
-        sets.add(frozenset(opts.get_field(name).column for name in constraint.fields))
+        sets.add(frozenset(column[name] for name in constraint.fields))
     return frozenset(sets)
 
 
