@@ -150,7 +150,7 @@ class AppSettings:
                 warnings.warn(
                     f"The setting {old} is deprecated; use {name}.",
                     DeprecationWarning,
-                    stacklevel=4,
+                    stacklevel=3,
                 )
                 name = old
         if value is _MISSING:

