@@ -260,7 +260,7 @@ def insert_instances(
 
     Converts only what the backend needs converted (datetimes, dates,
     decimals, JSON, through the connection's own adapters) and fills
-    ``auto_now`` and ``auto_now_add`` fields. A backend that cannot return
+    ``auto_now`` fields and the ``auto_now_add`` fields left empty. A backend that cannot return
     rows from a bulk insert gets ``bulk_create`` instead.
     """
     if not objs:
@@ -273,7 +273,15 @@ def insert_instances(
     now = timezone.now()
     plan: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
     for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+        if getattr(f, "auto_now_add", False) and any(
+            obj.__dict__.get(f.attname) is not None for obj in objs
+        ):
+            # A date the caller gave (a customer's signup): kept, the rest get now.
+            for obj in objs:
+                if obj.__dict__.get(f.attname) is None:
+                    obj.__dict__[f.attname] = now
+            plan.append((f.attname, None, _converter(f, connection)))
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             for obj in objs:
                 obj.__dict__[f.attname] = now
             converter = _converter(f, connection)

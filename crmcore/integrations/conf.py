@@ -25,6 +25,12 @@ class IntegrationSettings(AppSettings):
     WEBHOOKS_RETRY_MAX_SECONDS: float = 6 * 3600.0
     #: Seconds a webhook delivery may take.
     WEBHOOKS_TIMEOUT_SECONDS: float = 10.0
+    #: The largest CSV file the import page and API accept (bytes). Uploads are
+    #: counted while they arrive and dropped past this size.
+    IMPORT_MAX_UPLOAD_BYTES: int = 20 * 1024 * 1024
+    #: At most this many attributes per contact; an imported row that would give a
+    #: contact more is rejected.
+    IMPORT_MAX_ATTRIBUTE_KEYS: int = 100
     #: Contacts per query by the exports.
     EXPORT_CHUNK_SIZE: int = 1000
 

@@ -17,6 +17,8 @@ class PredictionSettings(AppSettings):
     #: Too little history below these counts (labelled contacts of each class).
     MIN_CHURNED: int = 10
     MIN_CUSTOMERS: int = 10
+    #: Currency of amounts in explanations (ISO code; $, €, £ and ¥ get their symbol).
+    CURRENCY: str = "USD"
     #: Risk bands; the high band is also the action threshold of the bias audit.
     HIGH_RISK: float = 0.6
     MEDIUM_RISK: float = 0.3
