@@ -109,9 +109,10 @@ def contact_with_email(
     )
     if exclude_pk is not None:
         found = found.exclude(pk=exclude_pk)
-    return (
+    contact: Contact | None = (
         found.only("pk", "workspace_id", "first_name", "last_name", "email").order_by("pk").first()
     )
+    return contact
 
 
 def contact_stage_counts(*, workspace: Workspace) -> dict[str, int]:
