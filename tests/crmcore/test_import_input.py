@@ -301,7 +301,7 @@ def test_parse_mapping__nul_character__refused():
 
 
 def test_run_import__row_with_more_attributes_than_allowed__rejected(workspace):
-    limit = app_settings.CRMCORE_IMPORT_MAX_ATTRIBUTE_KEYS
+    limit = app_settings.IMPORT_MAX_ATTRIBUTE_KEYS
     names = [f"a{i}" for i in range(limit + 1)]
     header = ",".join(["Name", "Email", *names])
     full = ",".join(["Ada", "ada@example.com", *["x"] * (limit + 1)])
@@ -499,7 +499,7 @@ def test_imports_api__file_past_the_limit__400_with_the_limit(api_client, worksp
 
 
 def test_upload_settings__coherent_with_the_import_limit():
-    limit = app_settings.CRMCORE_IMPORT_MAX_UPLOAD_BYTES
+    limit = app_settings.IMPORT_MAX_UPLOAD_BYTES
 
     assert limit == 20 * 1024 * 1024
     # Files past this size are spooled to disk, not memory, on their way to the limit.
