@@ -199,6 +199,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery beat (where a broker is configured): catch up on webhook delivery after
+# a restart or a lost message. The embedded set-up runs `manage.py deliver_webhooks`.
+CELERY_BEAT_SCHEDULE = {
+    "webhooks-catch-up": {"task": "crmcore.integrations.webhook_retry_due", "schedule": 60.0},
+}
 
 # Webhooks (crmcore.integrations.defaults has the other settings and their defaults):
 # targets on private or loopback addresses are refused unless this is on.

@@ -63,6 +63,13 @@ class WebhookSubscriptionSerializer(WebhookEndpointSerializer):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    next_retry_at = serializers.DateTimeField(
+        source="next_attempt_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When the next attempt is due; null once the delivery is final.",
+    )
+
     class Meta:
         model = WebhookDelivery
         fields = [

@@ -17,6 +17,10 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOKS_RETRY_BASE_SECONDS": 30.0,
     "WEBHOOKS_RETRY_MAX_SECONDS": 6 * 3600.0,
     "WEBHOOKS_TIMEOUT_SECONDS": 10.0,
+    # Seconds ``manage.py deliver_webhooks`` sleeps when it found nothing to do.
+    "WEBHOOKS_DELIVERY_INTERVAL_SECONDS": 1.0,
+    # Dispatched outbox events are deleted after this many days.
+    "OUTBOX_RETENTION_DAYS": 7.0,
     # Rows written per transaction by the CSV importer.
     "IMPORT_CHUNK_SIZE": 1000,
     # Contacts per query by the exports.
