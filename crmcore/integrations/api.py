@@ -172,6 +172,7 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "kind",
             "file_name",
             "dry_run",
+            "notify_subscribers",
             "status",
             "error",
             "total_rows",
@@ -193,6 +194,11 @@ class ImportRunCreateSerializer(serializers.Serializer):
     mapping = serializers.CharField(required=False, help_text="The mapping as JSON text.")
     mapping_name = serializers.CharField(required=False, help_text="A saved mapping's name.")
     dry_run = serializers.BooleanField(required=False, default=False)
+    notify_subscribers = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="False: webhooks hear nothing of the imported records (analysis still runs).",
+    )
 
     def validate(self, attrs):
         if bool(attrs.get("mapping")) == bool(attrs.get("mapping_name")):
@@ -238,6 +244,7 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 upload=data["file"],
                 mapping=mapping,
                 dry_run=data["dry_run"],
+                notify_subscribers=data["notify_subscribers"],
                 user=request.user,
             )
         except importer.ImportInputError as exc:

@@ -87,11 +87,14 @@ def import_run_create(
     upload: UploadedFile,
     mapping: Any,
     dry_run: bool = False,
+    notify_subscribers: bool = True,
     user=None,
 ) -> ImportRun:
     """Store an uploaded file as an import run and queue it (after commit).
 
     The kind and mapping are validated first (ImportInputError, nothing stored).
+    With ``notify_subscribers`` off the imported records' events reach no
+    webhook; analysis and the other in-process listeners still get them.
     """
     spec = importer.kind_spec(kind)
     importer.parse_mapping(mapping, spec=spec)
@@ -104,6 +107,7 @@ def import_run_create(
         kind=spec.kind,
         mapping=mapping,
         dry_run=dry_run,
+        notify_subscribers=notify_subscribers,
         file_name=Path(upload.name or "upload.csv").name[:255],
         created_by=user,
     )
@@ -155,6 +159,7 @@ def import_run_execute(
             chunk_size=chunk_size or int(get_setting("IMPORT_CHUNK_SIZE")),
             on_chunk=chunk_done,
             on_start=started,
+            notify_subscribers=run.notify_subscribers,
         )
     except importer.ImportInputError as exc:
         ImportRun.objects.filter(pk=run.pk).update(
@@ -194,7 +199,14 @@ def _record_progress(
 
 @transaction.atomic
 def import_run_start(
-    *, workspace: Workspace, kind: str, file_name: str, mapping: Any, dry_run: bool, user=None
+    *,
+    workspace: Workspace,
+    kind: str,
+    file_name: str,
+    mapping: Any,
+    dry_run: bool,
+    notify_subscribers: bool = True,
+    user=None,
 ) -> ImportRun:
     """An import run for a file read in place (the management command)."""
     spec = importer.kind_spec(kind)
@@ -204,6 +216,7 @@ def import_run_start(
         kind=spec.kind,
         mapping=mapping,
         dry_run=dry_run,
+        notify_subscribers=notify_subscribers,
         file_name=file_name[:255],
         created_by=user,
     )
