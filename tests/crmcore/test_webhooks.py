@@ -689,3 +689,49 @@ def test_delivery_worker__hook_created_in_another_process__gets_the_next_event(
         loop.terminate()
         loop.wait(timeout=30)
     assert loop.returncode == 0, loop.stderr.read().decode() if loop.stderr else ""
+
+
+@pytest.mark.parametrize("url", ["http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/"])
+def test_hooks_api__target_is_nat64_or_6to4_of_loopback__400(api_client, workspace, settings, url):
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+
+    response = api_client.post(
+        "/api/v1/hooks/", {"event": "contact.created", "target_url": url}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "resolves to a private address" in response.json()["target_url"][0]
+    assert WebhookEndpoint.objects.count() == 0
+
+
+def test_events_committed__broker_configured__fan_out_queued_with_the_told_events(
+    workspace, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from crmcore.integrations import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    queued = []
+    monkeypatch.setattr(tasks.outbox_dispatch, "delay", lambda ids: queued.append(ids))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        told = events.emit_on_commit("contact.created", workspace=workspace, payload={"id": 1})
+        events.emit_many_on_commit(
+            workspace=workspace, events=[("contact.created", {"id": 2})], notify_subscribers=False
+        )
+
+    assert queued == [[told.id]]
+
+
+def test_events_committed__no_broker__nothing_queued(
+    workspace, monkeypatch, django_capture_on_commit_callbacks
+):
+    from crmcore.integrations import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.outbox_dispatch, "delay", lambda ids: queued.append(ids))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        events.emit_on_commit("contact.created", workspace=workspace, payload={"id": 1})
+
+    assert queued == []
+    assert OutboxEvent.objects.get().dispatched_at is None
