@@ -395,8 +395,10 @@ def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None
             return AttemptOutcome(attempted=False)
         return AttemptOutcome(attempted=False, retry_in=max((due - now).total_seconds(), 0.0))
     delivery = (
-        WebhookDelivery.objects.select_related("endpoint__workspace").filter(pk=delivery_id).get()
+        WebhookDelivery.objects.select_related("endpoint__workspace").filter(pk=delivery_id).first()
     )
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return AttemptOutcome(attempted=False)
     endpoint = delivery.endpoint
     if not endpoint.is_active:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
