@@ -40,7 +40,7 @@ class SentimentCapability(Capability):
         # Wiring only: the modules imported here import neither textblob nor sklearn.
         from ai_features import gate
         from ai_features.capabilities.sentiment import api, tasks
-        from crmcore.events import subscribe
+        from crmcore.events import subscribe_batch
 
         extensions.api_field_providers.register(api.INTERACTION_FIELDS)
         extensions.api_field_providers.register(api.CONTACT_FIELDS)
@@ -62,4 +62,4 @@ class SentimentCapability(Capability):
                 order=60,
             )
         )
-        subscribe(tasks.on_interaction_created)
+        subscribe_batch(tasks.on_interactions_created)

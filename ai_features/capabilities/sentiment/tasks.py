@@ -59,14 +59,20 @@ def train_model_task(workspace_id: int) -> dict:
     return {"skipped": False, "version": card.version, "published": card.is_active}
 
 
-def on_interaction_created(event) -> None:
-    """Listener of ``interaction.created`` (already after commit): queue its analysis."""
-    if event.name != "interaction.created":
-        return
-    interaction_id = event.payload.get("id")
-    if interaction_id is None:
-        return
-    try:
-        analyze_interactions_task.delay(event.workspace_id, [interaction_id])
-    except Exception:  # the broker being down must not break logging an interaction
-        logger.exception("Could not queue sentiment analysis of interaction %s", interaction_id)
+def on_interactions_created(events) -> None:
+    """Listener of the events committed together (already after commit): queue their analysis.
+
+    One task per workspace for all the interactions logged or imported in one
+    transaction, so an imported chunk is analysed in bulk.
+    """
+    by_workspace: dict[int, list[int]] = {}
+    for event in events:
+        if event.name == "interaction.created" and event.payload.get("id") is not None:
+            by_workspace.setdefault(event.workspace_id, []).append(event.payload["id"])
+    for workspace_id, interaction_ids in by_workspace.items():
+        try:
+            analyze_interactions_task.delay(workspace_id, interaction_ids)
+        except Exception:  # the broker being down must not break logging an interaction
+            logger.exception(
+                "Could not queue sentiment analysis of %d interactions", len(interaction_ids)
+            )

@@ -100,3 +100,19 @@ def test_import_interactions__kill_switch__not_analysed(
 
     assert Interaction.objects.count() == 2
     assert InteractionSentiment.objects.count() == 0
+
+
+def test_import_interactions__one_chunk__one_analysis_task_for_all_of_it(
+    workspace, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    from ai_features.capabilities.sentiment import tasks
+
+    factories.ContactFactory(workspace=workspace, email="ada@example.com", external_id="")
+    queued = []
+    monkeypatch.setattr(tasks.analyze_interactions_task, "delay", lambda *args: queued.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        import_interactions(tmp_path)
+
+    ids = list(Interaction.objects.order_by("id").values_list("pk", flat=True))
+    assert queued == [(workspace.pk, ids)]
