@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from io import StringIO
+from io import BytesIO, StringIO
 from pathlib import Path
 
 import pytest
@@ -146,7 +146,7 @@ def test_run_import__chunks__each_chunk_writes_its_events_with_its_rows(workspac
     importer.run_import(
         workspace=workspace,
         kind="interactions",
-        source=lambda: StringIO(text),
+        source=lambda: BytesIO(text.encode()),
         mapping=INTERACTION_MAPPING,
         chunk_size=2,
         on_chunk=lambda result, errors: seen.append(
@@ -162,7 +162,7 @@ def test_run_import__dry_run__no_event(workspace, received, django_capture_on_co
         importer.run_import(
             workspace=workspace,
             kind="contacts",
-            source=lambda: StringIO(CONTACTS),
+            source=lambda: BytesIO(CONTACTS.encode()),
             mapping=CONTACT_MAPPING,
             dry_run=True,
         )

@@ -103,16 +103,20 @@ def test_import_interactions__kill_switch__not_analysed(
 
 
 def test_import_interactions__one_chunk__one_analysis_task_for_all_of_it(
-    workspace, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+    workspace, sentiment_on, tmp_path, monkeypatch, django_capture_on_commit_callbacks
 ):
     from ai_features.capabilities.sentiment import tasks
 
     factories.ContactFactory(workspace=workspace, email="ada@example.com", external_id="")
     queued = []
-    monkeypatch.setattr(tasks.analyze_interactions_task, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        tasks.analyze_interactions_task,
+        "delay",
+        lambda *args, **kwargs: queued.append((args, kwargs)),
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         import_interactions(tmp_path)
 
     ids = list(Interaction.objects.order_by("id").values_list("pk", flat=True))
-    assert queued == [(workspace.pk, ids)]
+    assert queued == [((workspace.pk,), {"interaction_ids": ids})]
