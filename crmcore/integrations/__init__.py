@@ -45,3 +45,8 @@ def register() -> None:
         )
     )
     events.subscribe_batch(tasks.on_events_committed)
+    extensions.run_reapers.register(
+        extensions.RunReaper(
+            key="imports", label="Imports", reap="crmcore.integrations.services.import_runs_reap"
+        )
+    )

@@ -29,7 +29,7 @@ def copy_back(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("training_sandbox", "0001_initial"),
-        ("crmcore", "0007_outbox_and_outbound_records"),
+        ("crmcore", "0008_outbox_and_outbound_records"),
     ]
 
     operations = [migrations.RunPython(copy_to_crmcore, copy_back)]

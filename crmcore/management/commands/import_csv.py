@@ -68,6 +68,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 notify_subscribers=not options["quiet"],
                 user=user,
+                source_path=str(path.resolve()),
             )
         except importer.ImportInputError as exc:
             raise CommandError(f"{exc}. Nothing was imported.") from None

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crmcore', '0006_import_run_file_format'),
+        ('crmcore', '0007_import_run_heartbeat'),
     ]
 
     operations = [

@@ -49,7 +49,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crmcore", "0007_outbox_and_outbound_records"),
+        ("crmcore", "0008_outbox_and_outbound_records"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]
