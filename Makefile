@@ -24,8 +24,12 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py setup_demo --contacts $(DEMO_CONTACTS) --seed $(DEMO_SEED)
 
+# The webhook delivery loop runs next to the web server (no request sends a
+# webhook) and stops with it.
 run: demo
 	@echo "PilotCRM is at http://$(HOST):$(PORT)/ (logins printed above)"
+	$(BIN)/python manage.py deliver_webhooks & LOOP=$$!; \
+	trap 'kill $$LOOP 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -237,6 +237,12 @@ CELERY_BEAT_SCHEDULE = {
 # configured; `manage.py run_due_jobs` runs what is due in the embedded set-up.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+# Catch up on webhook delivery after a restart or a lost message (with a broker;
+# the embedded set-up runs `manage.py deliver_webhooks`).
+CELERY_BEAT_SCHEDULE["webhooks-catch-up"] = {
+    "task": "crmcore.integrations.webhook_retry_due",
+    "schedule": 60.0,
+}
 
 # The apps' own settings (CRMCORE_*, AI_FEATURES_*, AI_<CAPABILITY>_*,
 # TRAINING_SANDBOX_*) are declared with their types and defaults in each app's

@@ -1,4 +1,4 @@
-"""Writes of the training sandbox: create, reset and delete sandboxes; lessons; outbound.
+"""Writes of the training sandbox: create, reset and delete sandboxes; lessons; events.
 
 A sandbox is built by the deterministic generator
 (``training_sandbox.generator``) from its seed, so a reset (clear, then
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from django.apps import apps
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -24,7 +22,7 @@ from crmcore.models import Workspace
 from training_sandbox.conf import app_settings
 from training_sandbox.lessons import get_lesson
 from training_sandbox.lessons.checks import CheckContext, CheckResult, run_check
-from training_sandbox.models import LessonProgress, OutboundRecord, Sandbox, SandboxEvent
+from training_sandbox.models import LessonProgress, Sandbox, SandboxEvent
 from training_sandbox.selectors import passed_cache_key
 
 # -- sandboxes ----------------------------------------------------------------
@@ -252,78 +250,16 @@ def lesson_check(*, user, lesson: str, workspace: Workspace) -> LessonCheckOutco
     return outcome
 
 
-# -- events and outbound effects ---------------------------------------------
-
-OUTBOUND_EMAIL_EVENT = "outbound.email"
-OUTBOUND_WEBHOOK_EVENT = "outbound.webhook"
+# -- events -------------------------------------------------------------------
+#
+# Outbound effects (emails, webhooks) are crmcore's: ``crmcore.outbound`` records
+# what a sandbox would have sent (``crmcore.OutboundRecord``), for every sender.
 
 
 def sandbox_event_record(*, event: Event) -> SandboxEvent | None:
-    """Keep a domain event that happened in a sandbox; outbound ones become records."""
+    """Keep a domain event that happened in a sandbox (what lessons check besides rows)."""
     if not event.is_sandbox:
         return None
-    row = SandboxEvent.objects.create(
+    return SandboxEvent.objects.create(
         workspace_id=event.workspace_id, name=event.name, payload=event.payload
     )
-    if event.name in (OUTBOUND_EMAIL_EVENT, OUTBOUND_WEBHOOK_EVENT):
-        payload = event.payload
-        OutboundRecord.objects.create(
-            workspace_id=event.workspace_id,
-            kind=(
-                OutboundRecord.Kind.EMAIL
-                if event.name == OUTBOUND_EMAIL_EVENT
-                else OutboundRecord.Kind.WEBHOOK
-            ),
-            recipient=str(payload.get("to") or payload.get("url") or "")[:1000],
-            subject=str(payload.get("subject") or payload.get("event") or "")[:250],
-            body=str(payload.get("body") or ""),
-            payload=payload,
-            source=str(payload.get("source") or "")[:100],
-        )
-    return row
-
-
-def outbound_record(
-    *,
-    workspace: Workspace,
-    kind: str,
-    recipient: str,
-    subject: str = "",
-    body: str = "",
-    payload: dict[str, Any] | None = None,
-    source: str = "",
-) -> OutboundRecord:
-    """Record an outbound effect a sandbox would have had (shown as "would have sent")."""
-    if not workspace.is_sandbox:
-        raise ValidationError("Only a sandbox records outbound effects instead of sending them.")
-    return OutboundRecord.objects.create(
-        workspace=workspace,
-        kind=kind,
-        recipient=recipient[:1000],
-        subject=subject[:250],
-        body=body,
-        payload=payload or {},
-        source=source[:100],
-    )
-
-
-@transaction.atomic
-def email_send(
-    *, workspace: Workspace, to: list[str], subject: str, body: str, source: str = ""
-) -> int:
-    """Send an email from a workspace: sent from production, only recorded from a sandbox.
-
-    Returns the number of emails sent (0 from a sandbox).
-    """
-    if workspace.is_sandbox:
-        for address in to:
-            outbound_record(
-                workspace=workspace,
-                kind=OutboundRecord.Kind.EMAIL,
-                recipient=address,
-                subject=subject,
-                body=body,
-                source=source,
-            )
-        return 0
-    return send_mail(subject, body, None, to)

@@ -25,6 +25,10 @@ class IntegrationSettings(AppSettings):
     WEBHOOKS_RETRY_MAX_SECONDS: float = 6 * 3600.0
     #: Seconds a webhook delivery may take.
     WEBHOOKS_TIMEOUT_SECONDS: float = 10.0
+    #: Seconds ``manage.py deliver_webhooks`` sleeps when it found nothing to do.
+    WEBHOOKS_DELIVERY_INTERVAL_SECONDS: float = 1.0
+    #: Dispatched outbox events are deleted after this many days.
+    OUTBOX_RETENTION_DAYS: float = 7.0
     #: The largest CSV file the import page and API accept (bytes). Uploads are
     #: counted while they arrive and dropped past this size.
     IMPORT_MAX_UPLOAD_BYTES: int = 20 * 1024 * 1024

@@ -53,6 +53,7 @@ class ImportRunCreateView(LoginRequiredMixin, View):
                 upload=data["file"],
                 mapping=data["mapping_data"],
                 dry_run=data["dry_run"],
+                notify_subscribers=not data["quiet"],
                 user=request.user,
             )
         except importer.ImportInputError as exc:
