@@ -28,6 +28,8 @@ from crmcore.models import (
     Interaction,
     Order,
     OrderLine,
+    OutboundRecord,
+    OutboxEvent,
     Product,
     Team,
     Workspace,
@@ -265,3 +267,28 @@ class CampaignAdmin(WorkspaceScopedAdmin):
     list_select_related = ["created_by", "workspace"]
     autocomplete_fields = ["workspace", "created_by"]
     readonly_fields = ["created_at", "updated_at"]
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "name", "workspace", "notify_subscribers", "created_at", "dispatched_at"]
+    list_filter = ["name", "notify_subscribers", ("dispatched_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["workspace"]
+
+
+@admin.register(OutboundRecord)
+class OutboundRecordAdmin(_ReadOnlyAdmin):
+    """What sandboxes would have sent (emails, webhooks): recorded, never sent."""
+
+    list_display = ["created_at", "workspace", "kind", "recipient", "subject", "source"]
+    list_filter = ["kind"]
+    list_select_related = ["workspace"]
+    search_fields = ["recipient", "subject"]

@@ -18,7 +18,7 @@ Events live in ``crmcore.events``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +127,7 @@ class Registry:
     def unregister(self, key: str) -> None:
         self._items.pop(key, None)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         items: Iterable[Any] = self._items.values()
         return iter(sorted(items, key=lambda item: (getattr(item, "order", 100), str(item))))
 

@@ -23,9 +23,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -43,8 +42,12 @@ from crmcore.models import (
     Product,
     Team,
     Workspace,
+    WorkspaceScoped,
 )
 from crmcore.selectors import contact_with_email
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # --------------------------------------------------------------------------- helpers
 
@@ -53,7 +56,7 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _ensure_same_workspace(workspace_id: int, **related: models.Model | None) -> None:
+def _ensure_same_workspace(workspace_id: int, **related: WorkspaceScoped | None) -> None:
     """Raise a ValidationError naming each related object of another workspace."""
     errors = {
         name: f"{type(obj).__name__} {obj.pk} does not exist in this workspace."
@@ -244,7 +247,7 @@ def contact_create(
     email: str = "",
     phone: str = "",
     account: Account | None = None,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
     team: Team | None = None,
     lifecycle_stage: str = Contact.Stage.LEAD,
     region: str = "",
@@ -338,7 +341,7 @@ def interaction_create(
     subject: str = "",
     body: str = "",
     occurred_at: dt.datetime | None = None,
-    author: AbstractBaseUser | None = None,
+    author: User | None = None,
 ) -> Interaction:
     """Log an interaction (``occurred_at`` defaults to now) and emit ``interaction.created``."""
     _ensure_same_workspace(workspace.pk, contact=contact)
@@ -394,7 +397,7 @@ def deal_create(
     stage: str = Deal.Stage.LEAD,
     amount: Decimal | int | str = Decimal("0"),
     expected_close: dt.date | None = None,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
 ) -> Deal:
     """Create a deal. A deal created already won or lost gets ``closed_at`` = now."""
     _ensure_same_workspace(workspace.pk, account=account, contact=contact)
@@ -645,7 +648,7 @@ def campaign_create(
     subject_template: str = "",
     body_template: str = "",
     status: str = Campaign.Status.DRAFT,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> Campaign:
     campaign = Campaign(
         workspace=workspace,

@@ -7,7 +7,7 @@ seed gives the same data: names come from Faker seeded through factory_boy
 (``factory.random.reseed_random``), everything else from one
 ``random.Random(seed)``, and dates count back from today's midnight (or the
 ``now`` passed in). Rows are built as plain model instances and written in
-chunks of ``CHUNK_SIZE`` contacts by ``writer.insert`` (multi-row inserts,
+chunks of ``CHUNK_SIZE`` contacts by ``crmcore.db.insert_instances`` (multi-row inserts,
 several times faster than ``bulk_create``), never one query per row.
 
 Planted patterns (what the prediction, sentiment and personalization
@@ -70,7 +70,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from crmcore.db import planner_statistics_refresh
+from crmcore.db import insert_instances, planner_statistics_refresh
 from crmcore.models import (
     Account,
     Campaign,
@@ -84,7 +84,7 @@ from crmcore.models import (
     Workspace,
 )
 from training_sandbox.generator import catalogue, texts
-from training_sandbox.generator.writer import Builder, insert
+from training_sandbox.generator.writer import Builder
 
 __all__ = [
     "CHUNK_SIZE",
@@ -740,7 +740,7 @@ def generate_workspace_data(
     )
 
     account_rows = gen.accounts(max(1, math.ceil(contacts / 3)) if contacts else 0)
-    insert(Account, [account for account, _ in account_rows], returning=True)
+    insert_instances(Account, [account for account, _ in account_rows], returning=True)
     gen.accounts_by_pk = {account.pk: account for account, _ in account_rows}
 
     totals, deals, last_chunk = _Totals(), 0, _Chunk()
@@ -792,19 +792,19 @@ def generate_workspace_data(
 
 def _write(chunk: _Chunk) -> None:
     """Write a chunk parents first, filling in foreign keys as primary keys arrive."""
-    insert(Contact, chunk.contacts, returning=True)
+    insert_instances(Contact, chunk.contacts, returning=True)
     for order, contact in zip(chunk.orders, chunk.order_contacts, strict=True):
         order.contact_id = contact.pk
-    insert(Order, chunk.orders, returning=True)
+    insert_instances(Order, chunk.orders, returning=True)
     for line, order in zip(chunk.lines, chunk.line_orders, strict=True):
         line.order_id = order.pk
-    insert(OrderLine, chunk.lines, returning=False)
+    insert_instances(OrderLine, chunk.lines, returning=False)
     for interaction, contact in zip(chunk.interactions, chunk.interaction_contacts, strict=True):
         interaction.contact_id = contact.pk
-    insert(Interaction, chunk.interactions, returning=False)
+    insert_instances(Interaction, chunk.interactions, returning=False)
     for deal, contact in zip(chunk.deals, chunk.deal_contacts, strict=True):
         deal.contact_id = contact.pk
-    insert(Deal, chunk.deals, returning=False)
+    insert_instances(Deal, chunk.deals, returning=False)
 
 
 CLEAR_BATCH = 2000

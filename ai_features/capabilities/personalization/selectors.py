@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from ai_features.capabilities.personalization.builder import Composed, compose, compose_reply
-from ai_features.capabilities.personalization.conf import get_setting
+from ai_features.capabilities.personalization.conf import app_settings
 from ai_features.capabilities.personalization.facts import (
     Access,
     contact_rows,
@@ -120,7 +120,7 @@ def campaign_preview(
     *, workspace: Workspace, campaign: Campaign, access: Access, limit: int | None = None
 ) -> Preview:
     """A sample of the campaign's messages, composed now and not stored."""
-    limit = limit or int(get_setting("PREVIEW_SIZE"))
+    limit = limit or app_settings.PREVIEW_SIZE
     selected = audience(workspace=workspace, spec=campaign.audience, access=access)
     ids = list(selected.contact_ids[:limit])
     return Preview(

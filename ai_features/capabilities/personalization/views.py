@@ -18,7 +18,7 @@ from django.views.generic import TemplateView
 
 from ai_features.capabilities.personalization import selectors, services
 from ai_features.capabilities.personalization.builder import AI_PLACEHOLDERS, PLAIN_PLACEHOLDERS
-from ai_features.capabilities.personalization.conf import get_setting
+from ai_features.capabilities.personalization.conf import app_settings
 from ai_features.capabilities.personalization.facts import CAPABILITY, access_for
 from ai_features.capabilities.personalization.forms import (
     CampaignBuilderForm,
@@ -175,7 +175,7 @@ class CampaignMessageListView(BuilderMixin, TemplateView):
     def get_context_data(self, **kwargs):
         campaign = self.campaign()
         items = selectors.campaign_messages(workspace=self.request.workspace, campaign=campaign)
-        page = Paginator(items, int(get_setting("MESSAGES_PER_PAGE"))).get_page(
+        page = Paginator(items, app_settings.MESSAGES_PER_PAGE).get_page(
             self.request.GET.get("page")
         )
         return super().get_context_data(campaign=campaign, page=page, **kwargs)
