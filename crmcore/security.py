@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from axes.backends import AxesStandaloneBackend
-from axes.helpers import get_cool_off
+from axes.backends import AxesStandaloneBackend  # type: ignore[import-untyped]
+from axes.helpers import get_cool_off  # type: ignore[import-untyped]
 from django.shortcuts import render
 
 

@@ -172,7 +172,7 @@ X_FRAME_OPTIONS = "DENY"
 # only, no inline script; the API docs page's one inline style carries the
 # request's nonce. Inline style attributes are allowed (style-src-attr), scripts
 # never. CSP_REPORT_ONLY=true sends the same policy as report-only.
-CONTENT_SECURITY_POLICY = {
+CSP_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
@@ -188,8 +188,9 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 if env.bool("CSP_REPORT_ONLY", default=False):
-    CONTENT_SECURITY_POLICY_REPORT_ONLY = CONTENT_SECURITY_POLICY
-    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = CSP_POLICY
+else:
+    CONTENT_SECURITY_POLICY = CSP_POLICY
 # /api/schema/ and /api/docs/ for logged-in users only (crmcore.api.docs_urls).
 API_DOCS_REQUIRE_LOGIN = env.bool("API_DOCS_REQUIRE_LOGIN", default=not DEBUG)
 

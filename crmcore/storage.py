@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from whitenoise.storage import CompressedManifestStaticFilesStorage
+from whitenoise.storage import CompressedManifestStaticFilesStorage  # type: ignore[import-untyped]
 
 logger = logging.getLogger(__name__)
 
