@@ -200,6 +200,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
+# Campaign templates (crmcore.placeholders): longest body template, longest
+# rendered body and subject, in characters.
+CRMCORE_TEMPLATE_MAX_LENGTH = env.int("CRMCORE_TEMPLATE_MAX_LENGTH", default=10_000)
+CRMCORE_MESSAGE_MAX_LENGTH = env.int("CRMCORE_MESSAGE_MAX_LENGTH", default=20_000)
+CRMCORE_SUBJECT_MAX_LENGTH = env.int("CRMCORE_SUBJECT_MAX_LENGTH", default=150)
+
 # Webhooks (crmcore.integrations.defaults has the other settings and their defaults):
 # targets on private or loopback addresses are refused unless this is on.
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)

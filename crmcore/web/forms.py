@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import string
 
 from django import forms
 from django.utils import timezone
 
+from crmcore import placeholders
 from crmcore.models import Account, Campaign, Contact, Deal, Interaction
 
 
@@ -289,20 +289,9 @@ class AccountForm(forms.Form):
         return {name: getattr(account, name) for name in ("name", "domain", "industry", "region")}
 
 
-def template_check(value: str) -> str:
-    """Refuse unbalanced braces and ``{name!r}``/``{name:spec}`` placeholders."""
-    try:
-        parsed = list(string.Formatter().parse(value))
-    except ValueError:
-        raise forms.ValidationError(
-            "Unbalanced braces: write placeholders as {first_name}, and {{ or }} for a brace."
-        ) from None
-    for _, name, spec, conversion in parsed:
-        if name is not None and (not name.isidentifier() or spec or conversion):
-            raise forms.ValidationError(
-                f"“{{{name}}}” is not a placeholder: write a plain name such as {{first_name}}."
-            )
-    return value
+def template_check(value: str, *, subject: bool = False) -> str:
+    """The placeholder language's rules (``crmcore.placeholders``), as a form error."""
+    return placeholders.validate_template(value, subject=subject)
 
 
 class CampaignForm(forms.Form):
@@ -331,8 +320,15 @@ class CampaignForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "segment-values", "placeholder": "Any segment"}),
     )
     team = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any team")
-    subject_template = forms.CharField(label="Subject", max_length=250, required=False)
-    body_template = forms.CharField(label="Body", widget=forms.Textarea(attrs={"rows": 8}))
+    subject_template = forms.CharField(
+        label="Subject",
+        required=False,
+        widget=forms.TextInput(attrs={"data-template-check": "subject_template"}),
+    )
+    body_template = forms.CharField(
+        label="Body",
+        widget=forms.Textarea(attrs={"rows": 8, "data-template-check": "body_template"}),
+    )
 
     def __init__(self, *args, teams, campaign: Campaign | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -351,7 +347,7 @@ class CampaignForm(forms.Form):
         }
 
     def clean_subject_template(self) -> str:
-        return template_check(self.cleaned_data["subject_template"])
+        return template_check(self.cleaned_data["subject_template"], subject=True)
 
     def clean_body_template(self) -> str:
         return template_check(self.cleaned_data["body_template"])
