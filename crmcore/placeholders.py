@@ -106,7 +106,12 @@ class TemplateError(ValueError):
         return f"Line {self.line}, column {self.column}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "column": self.column, "message": self.message, "text": str(self)}
+        return {
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "text": str(self),
+        }
 
 
 @dataclass(frozen=True)
@@ -571,13 +576,13 @@ def render(
 # -- checks of a finished message ------------------------------------------------
 
 _LEFT_PLACEHOLDER = re.compile(r"\{\s*[A-Za-z_][A-Za-z0-9_]*\s*(?:\|[^{}\n]*)?\}")
-_EMPTY_PAIR = re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}|“\s*”|‘\s*’|«\s*»|\"\s*\"|''")
+_EMPTY_PAIR = re.compile(r"\(\s*\)|\[\s*\]|\{\s*\}|“\s*”|‘\s*’|«\s*»|\"\s*\"|''")  # noqa: RUF001
 _DOUBLE_SPACE = re.compile(r"(?<=\S)[ \t]{2,}(?=\S)")
 _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\w)[ \t]+[,;:.!?](?=\s|$)")
 _PUNCT = ",;:.!?"
 _DOUBLE_PUNCT = re.compile(r"[,;:.!?][ \t]*[,;:.!?]")
 _ELLIPSIS = re.compile(r"(?<!\.)\.\.\.(?!\.)")
-_SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’)]*\s+)[\"“‘(]*([a-z])")
+_SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’)]*\s+)[\"“‘(]*([a-z])")  # noqa: RUF001
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "cf.")
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 
@@ -602,7 +607,7 @@ def _double_punctuation(text: str) -> re.Match | None:
 def _lower_start(text: str) -> int | None:
     for paragraph in _PARAGRAPHS.split(text):
         for match in _SENTENCE_START.finditer(paragraph.strip()):
-            before = paragraph.strip()[: match.start(1)].rstrip(" \t\"“‘(")
+            before = paragraph.strip()[: match.start(1)].rstrip(' \t"“‘(')  # noqa: RUF001
             if before.lower().endswith(_ABBREVIATIONS):
                 continue
             return text.find(paragraph.strip()) + match.start(1)
@@ -652,7 +657,7 @@ def message_problems(
         if len(body) >= get_setting("MESSAGE_MAX_LENGTH"):
             problems.append(f"Body: {get_setting('MESSAGE_MAX_LENGTH'):,} characters or more.")
         for number, paragraph in enumerate(_PARAGRAPHS.split(body.strip()), start=1):
-            if not paragraph.strip(" \t\n" + _PUNCT + "()[]{}\"'“”‘’«»-–—"):
+            if not paragraph.strip(" \t\n" + _PUNCT + "()[]{}\"'“”‘’«»-–—"):  # noqa: RUF001
                 problems.append(f"Body: paragraph {number} is empty.")
                 break
         problems.extend(text_problems(body, where="body"))

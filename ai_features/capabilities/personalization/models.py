@@ -34,6 +34,8 @@ class CampaignMessage(models.Model):
     edited = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     skip_reason = models.CharField(max_length=200, blank=True)
+    #: Why the message may not be sent, one reason a line (empty: it passed the checks).
+    problems = models.TextField(blank=True)
     interaction = models.ForeignKey(
         "crmcore.Interaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
