@@ -90,6 +90,11 @@ def merge_fields() -> dict[str, MergeField]:
     return fields
 
 
+def visible_fields(request) -> list[MergeField]:
+    """The merge fields the builder pages list for this user (the others are still valid)."""
+    return [f for f in merge_fields().values() if f.visible(request)]
+
+
 # -- the tree ------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 
 from crmcore import placeholders
@@ -323,16 +324,15 @@ class CampaignForm(forms.Form):
     subject_template = forms.CharField(
         label="Subject",
         required=False,
-        widget=forms.TextInput(attrs={"data-template-check": "subject_template"}),
     )
-    body_template = forms.CharField(
-        label="Body",
-        widget=forms.Textarea(attrs={"rows": 8, "data-template-check": "body_template"}),
-    )
+    body_template = forms.CharField(label="Body", widget=forms.Textarea(attrs={"rows": 8}))
 
     def __init__(self, *args, teams, campaign: Campaign | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
+        check_url = reverse("campaign-template-check")
+        for name in ("subject_template", "body_template"):
+            self.fields[name].widget.attrs["data-template-check"] = check_url
         self.campaign = campaign
 
     @classmethod

@@ -174,6 +174,10 @@ class Composed:
     #: Why the message may not be sent (``crmcore.placeholders.message_problems``).
     problems: tuple[str, ...] = ()
 
+    @property
+    def problem_list(self) -> list[str]:
+        return list(self.problems)
+
     def fact_lines(self) -> list[str]:
         return [f"{f['label']}: {f['text']}" for f in self.facts]
 

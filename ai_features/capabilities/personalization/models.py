@@ -56,6 +56,10 @@ class CampaignMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.subject or 'Message'} (contact {self.contact_id})"
 
+    @property
+    def problem_list(self) -> list[str]:
+        return self.problems.splitlines()
+
 
 class SuggestedReply(models.Model):
     """A reply suggested to a rep for an inbound interaction, and what they did with it."""

@@ -20,7 +20,6 @@ from django.views.generic import TemplateView
 
 from ai_features import gate
 from ai_features.capabilities.personalization import selectors, services
-from ai_features.capabilities.personalization.builder import AI_PLACEHOLDERS, PLAIN_PLACEHOLDERS
 from ai_features.capabilities.personalization.conf import get_setting
 from ai_features.capabilities.personalization.facts import CAPABILITY, access_for
 from ai_features.capabilities.personalization.forms import (
@@ -28,6 +27,7 @@ from ai_features.capabilities.personalization.forms import (
     MessageEditForm,
     ReplyDecisionForm,
 )
+from crmcore import placeholders
 
 
 def _errors(exc: ValidationError) -> str:
@@ -58,8 +58,7 @@ class BuilderMixin(LoginRequiredMixin):
         access = self.access()
         return {
             "access": access,
-            "placeholders": PLAIN_PLACEHOLDERS
-            + (AI_PLACEHOLDERS if access.personalization else ()),
+            "merge_fields": placeholders.visible_fields(self.request),
         }
 
     def save(self, form, campaign=None):
@@ -175,7 +174,10 @@ class CampaignMessageListView(BuilderMixin, TemplateView):
         page = Paginator(items, int(get_setting("MESSAGES_PER_PAGE"))).get_page(
             self.request.GET.get("page")
         )
-        return super().get_context_data(campaign=campaign, page=page, **kwargs)
+        failing = selectors.campaign_message_counts(
+            workspace=self.request.workspace, campaign=campaign
+        )["failing"]
+        return super().get_context_data(campaign=campaign, page=page, failing=failing, **kwargs)
 
 
 class CampaignMessageEditView(BuilderMixin, View):

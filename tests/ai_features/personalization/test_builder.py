@@ -121,9 +121,7 @@ def test_compose__personalization_off__plain_mail_merge(workspace, campaign, cus
     assert ben_msg.subject == "Ben, we miss you"
 
 
-def test_compose__ai_placeholders_off__fallbacks_used_and_sentences_left_out(
-    workspace, customers
-):
+def test_compose__ai_placeholders_off__fallbacks_used_and_sentences_left_out(workspace, customers):
     ada, _ = customers
     campaign = factories.CampaignFactory(
         workspace=workspace,
