@@ -251,7 +251,7 @@ def test_render__subject__line_breaks_in_values_folded():
 
 # -- property: any text is either a template or the language's own error --------
 
-ALPHABET = st.sampled_from(list("{}[]|:!.>_ \nab0é") + ["first_name", "company", "{{", "]]"])
+ALPHABET = st.sampled_from([*"{}[]|:!.>_ \nab0é", "first_name", "company", "{{", "]]"])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
