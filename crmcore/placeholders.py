@@ -505,6 +505,11 @@ class _Output:
             if not piece:
                 return
             self.after_omission = False
+        if piece[0] == "." and piece[:2] != ".." and self._tail() == ".":
+            # A value that ends a sentence itself ("Robles B.V.") takes the template's period.
+            piece = piece[1:]
+            if not piece:
+                return
         room = self.limit - self.size
         if len(piece) > room:
             piece, self.truncated = piece[:room], True
@@ -588,7 +593,25 @@ _PUNCT = ",;:.!?"
 _DOUBLE_PUNCT = re.compile(r"[,;:.!?][ \t]*[,;:.!?]")
 _ELLIPSIS = re.compile(r"(?<!\.)\.\.\.(?!\.)")
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’)]*\s+)[\"“‘(]*([a-z])")  # noqa: RUF001
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "cf.")
+_ABBREVIATIONS = frozenset(
+    {
+        "approx",
+        "cf",
+        "co",
+        "corp",
+        "dr",
+        "etc",
+        "inc",
+        "jr",
+        "ltd",
+        "mr",
+        "mrs",
+        "ms",
+        "no",
+        "st",
+        "vs",
+    }
+)
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 
 
@@ -609,13 +632,23 @@ def _double_punctuation(text: str) -> re.Match | None:
     return None
 
 
+def _abbreviation(before: str) -> bool:
+    """Whether ``before`` (text up to a period) ends in an abbreviation: "B.V.", "e.g.", "Inc."."""
+    words = before.split()
+    if not words or not words[-1].endswith("."):
+        return False
+    word = words[-1][:-1].strip('"“‘(')  # noqa: RUF001
+    return "." in word or len(word) == 1 or word.lower() in _ABBREVIATIONS
+
+
 def _lower_start(text: str) -> int | None:
     for paragraph in _PARAGRAPHS.split(text):
-        for match in _SENTENCE_START.finditer(paragraph.strip()):
-            before = paragraph.strip()[: match.start(1)].rstrip(' \t"“‘(')  # noqa: RUF001
-            if before.lower().endswith(_ABBREVIATIONS):
+        stripped = paragraph.strip()
+        for match in _SENTENCE_START.finditer(stripped):
+            before = stripped[: match.start(1)].rstrip(' \t"“‘(')  # noqa: RUF001
+            if _abbreviation(before):
                 continue
-            return text.find(paragraph.strip()) + match.start(1)
+            return text.find(stripped) + match.start(1)
     return None
 
 

@@ -232,6 +232,13 @@ def test_render__sentence_left_out__spaces_and_blank_lines_go_with_it(source, te
     assert _render(source, first_name="Ada").text == text
 
 
+def test_render__value_ending_a_sentence__period_not_doubled():
+    assert _render("Good fit for {company|you}. Next", company="Robles B.V.").text == (
+        "Good fit for Robles B.V. Next"
+    )
+    assert _render("Wait.. {first_name}..", first_name="Ada").text == "Wait.. Ada.."
+
+
 def test_render__values_are_text_only__never_formatted_or_evaluated():
     result = _render("{first_name} {company|x}", first_name="{0.__class__}", company="{{}}[")
     assert result.text == "{0.__class__} {{}}["
