@@ -144,4 +144,6 @@ merge_fields = Registry("merge_fields")
 
 
 def providers_for(model_label: str) -> list[ApiFieldProvider]:
-    return [p for p in api_field_providers if p.model_label == model_label]
+    """Providers for a model, by its label in any case ("crmcore.Contact" or "crmcore.contact")."""
+    wanted = model_label.lower()
+    return [p for p in api_field_providers if p.model_label.lower() == wanted]

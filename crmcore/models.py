@@ -337,6 +337,3 @@ class Campaign(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.name
-
-
-from crmcore.integrations.models import *  # noqa: E402, F403

@@ -38,6 +38,7 @@ CORE_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "crmcore",
 ]
 PLUGIN_APPS = [
@@ -199,6 +200,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Periodic jobs are rows of django-celery-beat (apps declare them; admins edit
+# them in the Django admin). Celery beat reads them where a broker is
+# configured; `manage.py run_due_jobs` runs what is due in the embedded set-up.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
 
 # Campaign templates (crmcore.placeholders): longest body template, longest
 # rendered body and subject, in characters.
