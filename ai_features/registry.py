@@ -58,6 +58,11 @@ class Capability:
     facade: ClassVar[str | None] = None
     #: Audience of a nav item (by key) that is not for pilot users only.
     nav_audience: ClassVar[dict[str, Audience]] = {}
+    #: Jobs (declared in ``jobs()``) that make a new or reset training sandbox
+    #: ready for this capability, run in this order ...
+    prepare_jobs: ClassVar[tuple[str, ...]] = ()
+    #: ... after those of capabilities with a lower number (tone before churn).
+    prepare_order: ClassVar[int] = 100
 
     def panels(self) -> list[extensions.ContactPanel]:
         """Contact page panels, rendered only where the gate says yes."""
@@ -197,6 +202,9 @@ class CapabilityRegistry:
             if schedule.job not in job_names:
                 raise CapabilityError(f"{capability!r}: schedule {schedule.name!r} names no job")
             schedule.cron_fields()
+        for job in capability.prepare_jobs:
+            if job not in job_names:
+                raise CapabilityError(f"{capability!r}: prepare job {job!r} is not declared")
         for panel in capability.panels():
             extensions.contact_panels.register(surfaces.gated_panel(key, panel))
         for pages in capability.pages():

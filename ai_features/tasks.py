@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
 from ai_features.jobs import job_run
+from ai_features.preparation import workspace_prepare
 from ai_features.services import SuggestionEventInput, suggestion_events_record
+from crmcore.models import Workspace
 
 
 @shared_task(name="ai_features.record_suggestion_events", acks_late=True)
@@ -18,8 +21,24 @@ def record_suggestion_events(events: list[dict]) -> int:
     divides its failed jobs by them. Counting a run per page view that showed
     a suggestion would have hidden a failing capability behind its traffic.
     """
-    with job_run(name="record_suggestion_events", capability="", total=len(events)) as job:
-        count = suggestion_events_record(events=[SuggestionEventInput(**e) for e in events])
+    with (
+        job_run(name="record_suggestion_events", capability="", total=len(events)) as job,
+        transaction.atomic(),
+    ):
+        # The events and the run's progress commit together: a delivery that
+        # takes over a run whose events are recorded does not record them twice.
+        count = job.done_before or suggestion_events_record(
+            events=[SuggestionEventInput(**e) for e in events]
+        )
         job.advance(count)
         job.set_result(recorded=count)
     return count
+
+
+@shared_task(name="ai_features.prepare_workspace", acks_late=True)
+def prepare_workspace_task(workspace_id: int) -> dict:
+    """Make a workspace's AI ready (a new or reset training sandbox)."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return {"skipped": "The workspace no longer exists."}
+    return workspace_prepare(workspace=workspace)

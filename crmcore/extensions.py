@@ -13,6 +13,8 @@ small, explicit registries:
 * ``merge_fields``: placeholder names that campaign templates may use beyond
   crmcore's own (``crmcore.placeholders.CORE_FIELDS``), for example the
   personal facts of a capability.
+* ``run_reapers``: functions that interrupt (and queue again) an app's runs
+  whose heartbeat stopped; ``manage.py reap_stale_runs`` calls them all.
 
 Events live in ``crmcore.events``.
 """
@@ -104,6 +106,34 @@ class MergeField:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class ReapReport:
+    """What one reaper did: the runs it marked interrupted, and those it queued again."""
+
+    key: str
+    interrupted: tuple[int, ...] = ()
+    requeued: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunReaper:
+    """``reap`` (a callable or its dotted path) takes ``stale_after`` (seconds or None
+    for the setting) as a keyword and returns a ReapReport."""
+
+    key: str
+    label: str
+    reap: Callable[..., ReapReport] | str
+    order: int = 100
+
+    def __call__(self, *, stale_after: float | None = None) -> ReapReport:
+        reap = self.reap
+        if isinstance(reap, str):
+            from django.utils.module_loading import import_string
+
+            reap = import_string(reap)
+        return reap(stale_after=stale_after)
+
+
 class Registry:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -141,6 +171,7 @@ api_routes = Registry("api_routes")
 page_urls = Registry("page_urls")
 api_field_providers = Registry("api_field_providers")
 merge_fields = Registry("merge_fields")
+run_reapers = Registry("run_reapers")
 
 
 def providers_for(model_label: str) -> list[ApiFieldProvider]:

@@ -14,8 +14,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Count, F, Prefetch, Q, QuerySet, Sum, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import (
+    CharField,
+    Count,
+    EmailField,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, Lower, RowNumber
 from django.utils import timezone
 
 from crmcore.models import (
@@ -74,6 +85,29 @@ def contact_get(*, workspace: Workspace, pk: int) -> Contact | None:
         .select_related("account", "team", "owner")
         .filter(pk=pk)
         .first()
+    )
+
+
+def contact_with_email(
+    *, workspace: Workspace | int, email: str, exclude_pk: int | None = None
+) -> Contact | None:
+    """The workspace's contact with this email, whatever its case (the database's own rule).
+
+    Compared with the database's ``LOWER`` on both sides, as the unique
+    constraint ``contact_email_ci_per_workspace`` compares them.
+    """
+    if not email:
+        return None
+    found = (
+        Contact.objects.in_workspace(workspace)
+        .alias(email_lower=Lower("email"))
+        .filter(email_lower=Lower(Value(email, output_field=EmailField())))
+        .exclude(email="")
+    )
+    if exclude_pk is not None:
+        found = found.exclude(pk=exclude_pk)
+    return (
+        found.only("pk", "workspace_id", "first_name", "last_name", "email").order_by("pk").first()
     )
 
 

@@ -157,6 +157,15 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Uploads. A CSV import is cut off while it arrives past IMPORT_MAX_UPLOAD_BYTES
+# (crmcore.integrations.defaults; 20 MB unless set here); below that, files up to
+# FILE_UPLOAD_MAX_MEMORY_SIZE stay in memory and larger ones go to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+if "IMPORT_MAX_UPLOAD_BYTES" in env.ENVIRON:
+    IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES")
+if "IMPORT_MAX_ATTRIBUTE_KEYS" in env.ENVIRON:
+    IMPORT_MAX_ATTRIBUTE_KEYS = env.int("IMPORT_MAX_ATTRIBUTE_KEYS")
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -198,8 +207,35 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Tasks are idempotent and acknowledged once they finish, so a task whose
+# worker is killed runs again; one that opts out (``acks_late=False``) is
+# acknowledged on receipt and never re-queued by the reaper.
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process dies (killed, out of memory) goes back on the queue.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per process: a killed worker takes no queued tasks with it.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A redelivered message whose task already succeeded (per the result backend) is not run again.
+CELERY_WORKER_DEDUPLICATE_SUCCESSFUL_TASKS = True
+# Redis hands an unacknowledged message to another worker after this many
+# seconds. It must outlast the longest job and the longest webhook retry
+# countdown (a task waiting for its countdown is held unacknowledged), or
+# a running task is delivered twice. A killed worker's runs are caught sooner
+# by the reaper (RUN_HEARTBEAT_TIMEOUT_SECONDS).
+BROKER_VISIBILITY_TIMEOUT_SECONDS = env.int("BROKER_VISIBILITY_TIMEOUT_SECONDS", default=8 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS}
+# A JobRun or ImportRun still "running" whose heartbeat is older than this is
+# marked interrupted and re-queued (``manage.py reap_stale_runs``, and the
+# ``crmcore.reap_stale_runs`` task every RUN_REAP_INTERVAL_SECONDS under beat).
+RUN_HEARTBEAT_TIMEOUT_SECONDS = env.int("RUN_HEARTBEAT_TIMEOUT_SECONDS", default=600)
+RUN_REAP_INTERVAL_SECONDS = env.int("RUN_REAP_INTERVAL_SECONDS", default=300)
+# The django-celery-beat scheduler (below) installs this entry as a periodic task.
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-runs": {
+        "task": "crmcore.reap_stale_runs",
+        "schedule": float(RUN_REAP_INTERVAL_SECONDS),
+    },
+}
 # Periodic jobs are rows of django-celery-beat (apps declare them; admins edit
 # them in the Django admin). Celery beat reads them where a broker is
 # configured; `manage.py run_due_jobs` runs what is due in the embedded set-up.

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from crmcore import events as crm_events
 from crmcore.db import planner_statistics_refresh
+from crmcore.extensions import ReapReport
 from crmcore.integrations import importer, webhooks
 from crmcore.integrations.defaults import get_setting
 from crmcore.integrations.models import (
@@ -28,6 +33,8 @@ from crmcore.integrations.models import (
     WebhookEndpoint,
 )
 from crmcore.models import Workspace
+
+logger = logging.getLogger(__name__)
 
 # Imports ---------------------------------------------------------------------
 
@@ -51,30 +58,39 @@ def import_mapping_save(
     return saved
 
 
-def text_source_for_path(path: str | Path) -> Callable[[], Iterable[str]]:
-    def source() -> Iterator[str]:
-        with open(path, encoding="utf-8-sig", newline="") as text:
-            yield from text
+def byte_source_for_path(path: str | Path) -> importer.ByteSource:
+    """Opens a file on disk, as bytes, once per pass of the importer."""
+
+    def source():
+        return open(path, "rb")
 
     return source
 
 
-def text_source_for_file(file) -> Callable[[], Iterable[str]]:
-    """A re-readable text source over a stored or uploaded binary file."""
+def byte_source_for_file(file) -> importer.ByteSource:
+    """A re-readable binary source over a stored or uploaded file (left open for Django)."""
 
-    def source() -> Iterator[str]:
+    @contextmanager
+    def source() -> Iterator[Any]:
         file.open("rb")
         raw = file
         while not isinstance(raw, io.IOBase) and hasattr(raw, "file"):
             raw = raw.file  # Django's File wrappers around the Python file object
         raw.seek(0)
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        try:
-            yield from text
-        finally:
-            text.detach()
+        yield raw
 
     return source
+
+
+def import_upload_check(upload: UploadedFile) -> None:
+    """ImportInputError when the upload is larger than ``IMPORT_MAX_UPLOAD_BYTES``."""
+    limit = int(get_setting("IMPORT_MAX_UPLOAD_BYTES"))
+    size = getattr(upload, "size", None) or 0
+    if getattr(upload, "too_large", False) or size > limit:
+        raise importer.ImportInputError(
+            f"The file is larger than the {filesizeformat(limit)} an import may be "
+            f"(IMPORT_MAX_UPLOAD_BYTES); split it into smaller files"
+        )
 
 
 @transaction.atomic
@@ -93,6 +109,7 @@ def import_run_create(
     """
     spec = importer.kind_spec(kind)
     importer.parse_mapping(mapping, spec=spec)
+    import_upload_check(upload)
     if isinstance(mapping, (str, bytes)):
         import json
 
@@ -116,7 +133,7 @@ def import_run_create(
 def import_run_execute(
     *,
     run: ImportRun,
-    source: Callable[[], Iterable[str]] | None = None,
+    source: importer.ByteSource | None = None,
     chunk_size: int | None = None,
     on_chunk: Callable[[importer.ImportResult, list[importer.RowError]], None] | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -126,14 +143,23 @@ def import_run_execute(
     Not atomic as a whole on purpose: each chunk is its own transaction, so
     the progress is visible while it runs and memory stays bounded.
     """
-    source = source or text_source_for_file(run.file)
-    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+    source = source or import_run_source(run)
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.RUNNING, heartbeat_at=timezone.now()
+    )
     dry_errors: list[importer.RowError] = []
 
     def started(total: int) -> None:
         ImportRun.objects.filter(pk=run.pk).update(total_rows=total)
         if on_start is not None:
             on_start(total)
+
+    def format_known(file_format: importer.FileFormat) -> None:
+        ImportRun.objects.filter(pk=run.pk).update(
+            encoding=file_format.encoding,
+            delimiter=file_format.delimiter,
+            delimiter_detected=file_format.delimiter_detected,
+        )
 
     def chunk_done(result: importer.ImportResult, errors: list[importer.RowError]) -> None:
         if run.dry_run:
@@ -153,6 +179,7 @@ def import_run_execute(
             chunk_size=chunk_size or int(get_setting("IMPORT_CHUNK_SIZE")),
             on_chunk=chunk_done,
             on_start=started,
+            on_format=format_known,
         )
     except importer.ImportInputError as exc:
         ImportRun.objects.filter(pk=run.pk).update(
@@ -186,15 +213,28 @@ def _record_progress(
         [ImportRowError(run=run, line=e.line, reason=e.reason[:500]) for e in errors]
     )
     ImportRun.objects.filter(pk=run.pk).update(
-        processed_rows=result.counts.processed, **result.counts.as_dict()
+        processed_rows=result.counts.processed,
+        heartbeat_at=timezone.now(),
+        **result.counts.as_dict(),
     )
 
 
 @transaction.atomic
 def import_run_start(
-    *, workspace: Workspace, kind: str, file_name: str, mapping: Any, dry_run: bool, user=None
+    *,
+    workspace: Workspace,
+    kind: str,
+    file_name: str,
+    mapping: Any,
+    dry_run: bool,
+    user=None,
+    source_path: str = "",
 ) -> ImportRun:
-    """An import run for a file read in place (the management command)."""
+    """An import run for a file read in place (the management command).
+
+    ``source_path`` (the file's absolute path) lets the reaper run it again
+    if the command is killed.
+    """
     spec = importer.kind_spec(kind)
     importer.parse_mapping(mapping, spec=spec)
     return ImportRun.objects.create(
@@ -204,7 +244,96 @@ def import_run_start(
         dry_run=dry_run,
         file_name=file_name[:255],
         created_by=user,
+        source_path=source_path[:1000],
+        status=ImportRun.Status.RUNNING,
+        heartbeat_at=timezone.now(),
+        attempts=1,
     )
+
+
+def import_run_source(run: ImportRun) -> importer.ByteSource:
+    """The run's bytes: its uploaded file, or the file it read in place."""
+    if run.file:
+        return byte_source_for_file(run.file)
+    return byte_source_for_path(run.source_path)
+
+
+def import_run_can_rerun(run: ImportRun) -> bool:
+    if run.file:
+        return run.file.storage.exists(run.file.name)
+    return bool(run.source_path) and Path(run.source_path).is_file()
+
+
+@transaction.atomic
+def import_run_claim(*, run_id: int) -> ImportRun | None:
+    """Take a pending or interrupted run for execution; None if it is not one (any more).
+
+    One conditional update: of two deliveries of the same run, one gets it.
+    An interrupted run starts again from the top: its counts and rejected
+    rows are cleared, and rows its first attempt wrote are found again as
+    unchanged (the importer matches records by their keys).
+    """
+    claimed = ImportRun.objects.filter(
+        pk=run_id, status__in=[ImportRun.Status.PENDING, ImportRun.Status.INTERRUPTED]
+    ).update(
+        status=ImportRun.Status.RUNNING,
+        heartbeat_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        error="",
+        total_rows=0,
+        processed_rows=0,
+        created=0,
+        updated=0,
+        unchanged=0,
+        rejected=0,
+        finished_at=None,
+    )
+    if not claimed:
+        return None
+    ImportRowError.objects.filter(run_id=run_id).delete()
+    return ImportRun.objects.select_related("workspace").get(pk=run_id)
+
+
+def import_runs_reap(*, stale_after: float | None = None) -> ReapReport:
+    """Interrupt running imports whose heartbeat stopped, and queue them again.
+
+    A run is stale when its heartbeat (or, for runs from before heartbeats,
+    its creation) is older than ``stale_after`` seconds (default
+    ``RUN_HEARTBEAT_TIMEOUT_SECONDS``). Each is marked interrupted by one
+    conditional update (two reapers never both take it) and, when its file
+    is still there, queued again (``tasks.import_run_execute``).
+    """
+    from crmcore.integrations import tasks
+
+    seconds = settings.RUN_HEARTBEAT_TIMEOUT_SECONDS if stale_after is None else stale_after
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=seconds)
+    stale = Q(status=ImportRun.Status.RUNNING) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    interrupted: list[int] = []
+    requeued: list[int] = []
+    for run in ImportRun.objects.filter(stale).order_by("pk"):
+        rerun = import_run_can_rerun(run)
+        error = (
+            "Interrupted: its heartbeat stopped; queued again."
+            if rerun
+            else "Interrupted: its heartbeat stopped and its file is gone; import it again."
+        )
+        if not ImportRun.objects.filter(stale, pk=run.pk).update(
+            status=ImportRun.Status.INTERRUPTED, error=error, finished_at=now
+        ):
+            continue
+        interrupted.append(run.pk)
+        if not rerun:
+            continue
+        try:
+            tasks.import_run_execute.delay(run.pk)
+        except Exception:  # the broker is down, or an eager (embedded) re-run failed
+            logger.exception("Queueing import run #%s again failed", run.pk)
+        else:
+            requeued.append(run.pk)
+    return ReapReport(key="imports", interrupted=tuple(interrupted), requeued=tuple(requeued))
 
 
 # Webhooks --------------------------------------------------------------------

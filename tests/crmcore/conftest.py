@@ -8,8 +8,8 @@ def core_only(monkeypatch):
     """Pin crmcore's own behaviour and query counts: nothing from other apps.
 
     Empties the extension registries (panels, nav items, API field providers,
-    merge fields)
-    for one test; the apps' own tests pin what their contributions add.
+    merge fields) for one test; the apps' own tests pin what their
+    contributions add.
     """
     for registry in (
         extensions.contact_panels,

@@ -17,6 +17,8 @@ class PredictionCapability(Capability):
     description = "Predicts churn risk and what each customer needs next, with the reasons shown."
     lesson = "prediction-basics"
     facade = "ai_features.capabilities.prediction.facade.PredictionFacade"
+    prepare_jobs = ("retrain_and_score",)  # reads tone: after sentiment's analysis
+    prepare_order = 20
     events = {
         "contact.churn_risk_high": (
             "A customer's churn risk crossed into the high band "

@@ -12,6 +12,8 @@ class SentimentCapability(Capability):
     description = "Reads the tone of every interaction and explains which words moved it."
     lesson = "sentiment-basics"
     facade = "ai_features.capabilities.sentiment.facade.SentimentFacade"
+    prepare_jobs = ("analyze",)
+    prepare_order = 10
     events = {
         "contact.sentiment_dropped": (
             "A contact's recent tone fell below their own baseline "
