@@ -29,7 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from crmcore import json_limits
+from crmcore import json_limits, placeholders
 from crmcore.events import emit_on_commit
 from crmcore.models import (
     Account,
@@ -661,8 +661,22 @@ def campaign_create(
         created_by=created_by,
     )
     _validate(campaign)
+    _templates_validate(campaign, ["subject_template", "body_template"])
     campaign.save()
     return campaign
+
+
+def _templates_validate(campaign: Campaign, changed: list[str]) -> None:
+    """The placeholder language's rules (``crmcore.placeholders``), for changed templates.
+
+    A template saved before a rule existed stays usable: only what changes is checked.
+    """
+    errors = placeholders.campaign_template_errors(
+        subject_template=campaign.subject_template, body_template=campaign.body_template
+    )
+    errors = {name: problems for name, problems in errors.items() if name in changed}
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -670,6 +684,7 @@ def campaign_update(*, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
     changed = _apply(campaign, data, CAMPAIGN_UPDATABLE)
     if changed:
         _validate(campaign)
+        _templates_validate(campaign, changed)
         campaign.save(update_fields=[*changed, "updated_at"])
     return campaign
 

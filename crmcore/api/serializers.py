@@ -23,7 +23,7 @@ from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crmcore import extensions, json_limits, services
+from crmcore import extensions, json_limits, placeholders, services
 from crmcore.models import (
     Account,
     Campaign,
@@ -313,6 +313,27 @@ class CampaignSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_by"]
+        extra_kwargs = {
+            "subject_template": {"help_text": placeholders.SYNTAX_SUMMARY},
+            "body_template": {"help_text": placeholders.SYNTAX_SUMMARY},
+        }
+
+    def validate_subject_template(self, value: str) -> str:
+        return self._template(value, subject=True)
+
+    def validate_body_template(self, value: str) -> str:
+        return self._template(value, subject=False)
+
+    @staticmethod
+    def _template(value: str, *, subject: bool) -> str:
+        """The placeholder language's rules, as the web form and the admin apply them.
+
+        Each problem names its line and column: ``Line 1, column 4: ...``.
+        """
+        problems = placeholders.template_problems(value, subject=subject)
+        if problems:
+            raise serializers.ValidationError([str(p) for p in problems])
+        return value
 
 
 class TokenResponseSerializer(serializers.Serializer):

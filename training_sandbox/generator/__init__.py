@@ -680,8 +680,12 @@ class _Generator:
                 audience={"lifecycle_stage": "churned"},
                 subject_template="We miss you, {first_name}",
                 body_template=(
-                    "Hi {first_name}, a lot has improved since you left. "
-                    "Would you like a month on us to try it again?"
+                    "Hi {first_name},\n\n"
+                    "[Since your last order of {last_purchase}, we have improved a lot.] "
+                    "{next_product|Our Analytics add-on} might be a good fit for "
+                    "{company|your team}.\n\n"
+                    "Would you like a month on us to try it again?\n\n"
+                    "Best regards"
                 ),
                 status=Campaign.Status.DRAFT,
                 created_by=admin,
@@ -693,8 +697,11 @@ class _Generator:
                 audience={"lifecycle_stage": "customer", "segment": "Mid-market"},
                 subject_template="{first_name}, see your numbers at a glance",
                 body_template=(
-                    "Hi {first_name}, the Analytics add-on turns your pipeline into "
-                    "dashboards your whole team can read."
+                    "Hi {first_name},\n\n"
+                    "[As you already use {last_purchase}, you know what a clear pipeline is "
+                    "worth.] The Analytics add-on turns it into dashboards "
+                    "{company|your whole team} can read.\n\n"
+                    "Best regards"
                 ),
                 status=Campaign.Status.APPROVED,
                 created_by=admin,
@@ -705,7 +712,12 @@ class _Generator:
                 goal=Campaign.Goal.THANK,
                 audience={"lifecycle_stage": "customer", "segment": "Enterprise"},
                 subject_template="Thank you, {first_name}",
-                body_template="Hi {first_name}, thank you for another great year together.",
+                body_template=(
+                    "Hi {first_name},\n\n"
+                    "Thank you for another great year together"
+                    "[ and for trusting us with {last_purchase}].\n\n"
+                    "Best regards"
+                ),
                 status=Campaign.Status.SENT,
                 created_by=admin,
             ),

@@ -61,6 +61,7 @@ def message_data(message) -> dict[str, Any]:
         "apology_first": message.apology_first,
         "edited": message.edited,
         "status": message.status,
+        "problems": message.problem_list,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from ai_features.capabilities.personalization.builder import Composed, compose, compose_reply
@@ -146,15 +146,17 @@ def campaign_message_get(*, workspace: Workspace, campaign: Campaign, pk: int) -
 
 
 def campaign_message_counts(*, workspace: Workspace, campaign: Campaign) -> dict[str, int]:
-    rows = (
+    rows = list(
         CampaignMessage.objects.filter(workspace=workspace, campaign=campaign)
         .values("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
+        .annotate(n=Count("id"), failing=Count("id", filter=~Q(problems="")))
+        .values_list("status", "n", "failing")
     )
     counts = dict.fromkeys(CampaignMessage.Status.values, 0)
-    counts.update(dict(rows))
+    counts.update({status: n for status, n, _ in rows})
     counts["total"] = sum(counts[s] for s in CampaignMessage.Status.values)
+    #: Draft messages that fail the checks of a finished message (they cannot be sent).
+    counts["failing"] = sum(f for status, _, f in rows if status == CampaignMessage.Status.DRAFT)
     return counts
 
 

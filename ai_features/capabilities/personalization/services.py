@@ -24,6 +24,7 @@ from crmcore import outbound
 from crmcore import services as crm
 from crmcore.events import emit_on_commit
 from crmcore.models import Campaign, Contact, Interaction, Workspace
+from crmcore.placeholders import message_problems
 
 MESSAGE_SENT_EVENT = "campaign.message_sent"
 AUDIENCE_CHOICES = {
@@ -166,6 +167,7 @@ def campaign_messages_write(
             channel=c.channel,
             best_hour=c.best_hour,
             apology_first=c.apology_first,
+            problems="\n".join(c.problems),
             built_at=now,
         )
         for c in composed
@@ -185,6 +187,7 @@ def campaign_messages_write(
             "channel",
             "best_hour",
             "apology_first",
+            "problems",
             "built_at",
         ],
     )
@@ -264,7 +267,8 @@ def campaign_message_edit(
     if not body.strip():
         raise ValidationError({"body": "A message needs a body."})
     message.subject, message.body, message.edited = subject[:250], body, True
-    message.save(update_fields=["subject", "body", "edited"])
+    message.problems = "\n".join(message_problems(subject=message.subject, body=body))
+    message.save(update_fields=["subject", "body", "edited", "problems"])
     campaign = message.campaign
     if campaign.status == Campaign.Status.APPROVED:
         crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.DRAFT})
@@ -287,6 +291,11 @@ def campaign_approve(*, campaign: Campaign, user) -> Campaign:
     counts = selectors.campaign_message_counts(workspace=campaign.workspace, campaign=campaign)
     if not counts["draft"]:
         raise CampaignError("Build the messages before approving the campaign.")
+    if counts["failing"]:
+        raise CampaignError(
+            f"{counts['failing']} message(s) fail the checks: edit them or the template, "
+            "then approve."
+        )
     personalized = CampaignMessage.objects.filter(campaign=campaign, personalized=True).count()
     crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.APPROVED})
     if personalized:
@@ -341,6 +350,11 @@ def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> Sen
     mails: list[outbound.Email] = []
     now = timezone.now()
     for message in messages:
+        if message.problems:
+            message.status = CampaignMessage.Status.SKIPPED
+            message.skip_reason = f"Fails the checks: {message.problems}"[:200]
+            result.skipped += 1
+            continue
         if not message.contact.email:
             message.status, message.skip_reason = (
                 CampaignMessage.Status.SKIPPED,
