@@ -176,3 +176,19 @@ def test_interaction_create__provider__response_has_field(
     assert response.status_code == 201
     assert response.json()["shouting"] is True
     assert Interaction.objects.count() == 1
+
+
+def test_providers_for__registered_as_model_label__found_by_lower_label():
+    provider = ApiFieldProvider(key="test-label", model_label="crmcore.Contact", provide=dict)
+    extensions.api_field_providers.register(provider)
+    try:
+        found_lower = [p.key for p in extensions.providers_for("crmcore.contact")]
+        found_label = [p.key for p in extensions.providers_for(Contact._meta.label)]
+    finally:
+        extensions.api_field_providers.unregister(provider.key)
+
+    assert (found_lower, found_label, provider.model_label) == (
+        ["test-label"],
+        ["test-label"],
+        "crmcore.contact",
+    )
