@@ -174,7 +174,7 @@ def import_run_execute(
             **result.counts.as_dict(),
         )
     if not run.dry_run:
-        planner_statistics_refresh()
+        planner_statistics_refresh(models=[importer.kind_spec(run.kind).model])
     run.refresh_from_db()
     return run
 
