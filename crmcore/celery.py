@@ -8,8 +8,13 @@ import os
 
 from celery import Celery
 
+from crmcore import observability
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crmcore.settings")
 
 app = Celery("pilotcrm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Job durations and failures for /metrics (crmcore.observability).
+observability.connect_celery_signals()

@@ -51,6 +51,8 @@ PLUGIN_APPS = [
 INSTALLED_APPS = CORE_APPS + PLUGIN_APPS
 
 MIDDLEWARE = [
+    # First: every request gets its id and its latency measured, redirects too.
+    "crmcore.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -159,6 +161,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Probes and the metrics scraper talk plain HTTP to the private port.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics asks for "Authorization: Bearer <token>" when this is set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 X_FRAME_OPTIONS = "DENY"
 
 # REST API
@@ -204,6 +210,15 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The worker logs through LOGGING below (JSON lines), not its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Periodic jobs run by `celery -A crmcore beat`.
+CELERY_BEAT_SCHEDULE = {
+    "crmcore-heartbeat": {
+        "task": "crmcore.heartbeat",
+        "schedule": env.float("HEARTBEAT_SECONDS", default=60.0),
+    },
+}
 
 # Webhooks (crmcore.integrations.defaults has the other settings and their defaults):
 # targets on private or loopback addresses are refused unless this is on.
@@ -218,9 +233,28 @@ WAFFLE_FLAG_MODEL = "ai_features.Flag"
 WAFFLE_CREATE_MISSING_FLAGS = False
 WAFFLE_FLAG_DEFAULT = False
 
+# Logs: JSON lines with the request id (LOG_FORMAT=json, the default with
+# DEBUG off) or plain text. One line per request at INFO from
+# "pilotcrm.request" (REQUEST_LOG_LEVEL, INFO with DEBUG off).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "crmcore.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "crmcore.observability.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "loggers": {
+        "pilotcrm": {"level": env.str("REQUEST_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
+        "crmcore": {"level": env.str("APP_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
+    },
 }

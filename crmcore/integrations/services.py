@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from crmcore import events as crm_events
+from crmcore import observability
 from crmcore.db import planner_statistics_refresh
 from crmcore.integrations import importer, webhooks
 from crmcore.integrations.defaults import get_setting
@@ -366,6 +367,7 @@ def _record_attempt(
         fields.update(status=WebhookDelivery.Status.SUCCEEDED, delivered_at=now)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0)
+        observability.webhook_delivery(outcome="succeeded")
         return None
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         consecutive_failures=F("consecutive_failures") + 1
@@ -390,4 +392,5 @@ def _record_attempt(
     else:
         fields["status"] = WebhookDelivery.Status.FAILED
     WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    observability.webhook_delivery(outcome="retrying" if delay is not None else "failed")
     return delay
