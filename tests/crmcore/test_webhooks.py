@@ -334,3 +334,38 @@ def test_deliveries_create__endpoint_created_after_warm_cache__gets_the_delivery
         secret="whsec_dGVzdA==",
     )
     assert len(services.webhook_deliveries_create(event=event)) == 1
+
+
+def _deliveries_counted() -> dict[str, float]:
+    from prometheus_client import REGISTRY
+
+    return {
+        outcome: REGISTRY.get_sample_value(
+            "pilotcrm_webhook_deliveries_total", {"outcome": outcome}
+        )
+        or 0.0
+        for outcome in ("succeeded", "retrying", "failed")
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("statuses", "counted"),
+    [
+        ((500, 200), {"succeeded": 1, "retrying": 1, "failed": 0}),
+        ((500, 500), {"succeeded": 0, "retrying": 1, "failed": 1}),
+    ],
+)
+def test_webhook__attempts__outcomes_counted_for_metrics(
+    webhook_settings, receiver_factory, statuses, counted
+):
+    webhook_settings.WEBHOOKS_MAX_ATTEMPTS = 2
+    workspace = factories.WorkspaceFactory(name="Production")
+    receiver = receiver_factory(*statuses)
+    subscribe(workspace, factories.UserFactory(), receiver.url)
+    before = _deliveries_counted()
+
+    emit_committed("contact.created", workspace, {"id": 1})
+
+    after = _deliveries_counted()
+    assert {k: after[k] - before[k] for k in after} == counted
