@@ -23,6 +23,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import F, Model, Q, QuerySet
+from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleLessThan
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import BasePagination, PageNumberPagination, _positive_int
 from rest_framework.response import Response
@@ -245,11 +246,15 @@ def _value(row: Any, name: str) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def _after(model: type[Model], ordering: list[str], values: list[Any]) -> Q:
+def _after(model: type[Model], ordering: list[str], values: list[Any]) -> Any:
     """Rows strictly after ``values`` in ``ordering`` (NULLs last), as one filter.
 
-    For (a desc, id desc) from (x, y): ``a <= x AND (a < x OR (a = x AND id < y))``;
-    the redundant first bound lets the database start its index range at x.
+    When every key goes the same way and none may be NULL (the default
+    ``(-created_at, -id)``), a row comparison ``(a, id) < (x, y)``: an index
+    on ``(workspace, a, id)`` starts exactly at the cursor, however many rows
+    share ``a`` (bulk loads write thousands with one timestamp). Otherwise
+    ``a <= x AND (a < x OR (a = x AND id < y))``, NULLs handled, with the
+    redundant first bound so that the index range starts at x.
     """
     fields = []
     for key, raw in zip(ordering, values, strict=True):
@@ -263,6 +268,10 @@ def _after(model: type[Model], ordering: list[str], values: list[Any]) -> Q:
             raise NotFound(KeysetPagination.invalid_cursor_message)
         fields.append((name, key.startswith("-"), field.null, value))
 
+    directions = {descending for _, descending, _, _ in fields}
+    if len(directions) == 1 and not any(nullable for _, _, nullable, _ in fields):
+        lookup = TupleLessThan if directions == {True} else TupleGreaterThan
+        return lookup(tuple(F(name) for name, _, _, _ in fields), tuple(v for _, _, _, v in fields))
     condition = Q(pk__in=[])  # nothing is after the last key's own row
     for name, descending, nullable, value in reversed(fields):
         if value is None:
