@@ -24,6 +24,7 @@ class AiFeaturesConfig(AppConfig):
         from ai_features import signals  # noqa: F401  (cache invalidation receivers)
         from ai_features.conf import get_setting
         from ai_features.registry import registry
+        from ai_features.scheduling import schedules_ensure
         from ai_features.services import capability_flags_ensure
         from crmcore import extensions
 
@@ -32,6 +33,9 @@ class AiFeaturesConfig(AppConfig):
 
         post_migrate.connect(
             capability_flags_ensure, sender=self, dispatch_uid="ai_capability_flags_ensure"
+        )
+        post_migrate.connect(
+            schedules_ensure, sender=self, dispatch_uid="ai_capability_schedules_ensure"
         )
         extensions.page_urls.register(
             extensions.PageUrls(prefix="ai", urlconf="ai_features.urls", namespace="ai")

@@ -17,7 +17,8 @@ check makes at most three queries (switch, flag, members and memberships).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
@@ -25,7 +26,6 @@ from waffle import get_waffle_flag_model, switch_is_active
 
 from ai_features.models import flag_rule
 from crmcore import observability
-from crmcore.extensions import ContactPanel
 
 KILL_SWITCH = "ai_kill_switch"
 
@@ -89,8 +89,54 @@ def kill_switch_active() -> bool:
     return active
 
 
-def _flag(cap):
+def _flag(cap: Any) -> Any:
     return get_waffle_flag_model().get(cap.flag_name)
+
+
+@dataclass(frozen=True)
+class JobDecision:
+    """May a capability's background job run for a workspace, and why (not)."""
+
+    allowed: bool
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def jobs_allowed(capability: Any, workspace: Any) -> JobDecision:
+    """The gate for work without a request (analysis, training, scoring).
+
+    Same rules and caches as ``is_enabled``, asked of the workspace instead of
+    one user: never under the kill switch; always in a sandbox (its trainee
+    has every capability there); in production while the flag is on for
+    someone: everyone, every signed-in user, staff, superusers, a percentage,
+    or named users, teams or groups. Nothing is computed that nobody may see.
+    """
+    from ai_features.registry import registry
+
+    cap = registry.resolve(capability)
+    if kill_switch_active():
+        return JobDecision(False, "AI features are switched off for everyone (kill switch).")
+    if workspace is not None and workspace.is_sandbox:
+        return JobDecision(True, f"{cap.title} is on in a training sandbox.")
+    snapshot = get_waffle_flag_model().snapshot_get(cap.flag_name)
+    if not snapshot.exists or snapshot.everyone is False:
+        return JobDecision(False, f"{cap.title} is not enabled for anyone.")
+    if snapshot.everyone:
+        return JobDecision(True, f"{cap.title} is on for everyone.")
+    for on, who in (
+        (snapshot.authenticated, "every signed-in user"),
+        (snapshot.staff, "staff"),
+        (snapshot.superusers, "superusers"),
+        (bool(snapshot.percent), f"{Decimal(snapshot.percent or 0).normalize():f}% of users"),
+        (bool(snapshot.users), "named users"),
+        (bool(snapshot.teams), "pilot teams"),
+        (bool(snapshot.groups), "groups"),
+    ):
+        if on:
+            return JobDecision(True, f"{cap.title} is on for {who}.")
+    return JobDecision(False, f"{cap.title} is not enabled for anyone.")
 
 
 def is_enabled(capability: Any, user: Any, workspace: Any) -> bool:
@@ -137,15 +183,3 @@ def disabled_reason(capability: Any, user: Any, workspace: Any) -> str:
     if flag.is_active_for_user(user) and flag.requires_training:
         return f"{cap.title} needs its lesson first: pass it in your training sandbox."
     return f"{cap.title} is not enabled for your team."
-
-
-def gated_panel(capability: Any, panel: ContactPanel) -> ContactPanel:
-    """Wrap a panel so it renders only where the gate says yes."""
-    inner = panel.render
-
-    def render(request, contact):
-        if not is_enabled(capability, request.user, request.workspace):
-            return None
-        return inner(request, contact)
-
-    return replace(panel, render=render)

@@ -259,6 +259,23 @@ class Flag(AbstractUserFlag):
             cache.set(user_key, memberships, CACHE_TIMEOUT)
         return snapshot, memberships
 
+    @classmethod
+    def snapshot_get(cls, name: str) -> FlagSnapshot:
+        """The flag's snapshot alone (for decisions without a user), cached like the gate's."""
+        cache = get_cache()
+        snapshot_key = FLAG_SNAPSHOT_KEY.format(name=name)
+        snapshot = cache.get(snapshot_key)
+        if snapshot is None:
+            flag = cls.get(name)
+            members = (
+                flag._members_and_memberships(None)[0]
+                if flag.pk and flag.everyone is None
+                else {"users": (), "teams": (), "groups": ()}
+            )
+            snapshot = flag.snapshot(members)
+            cache.set(snapshot_key, snapshot, CACHE_TIMEOUT)
+        return snapshot
+
     def _is_active_for_percent(self, request: HttpRequest, read_only: bool) -> bool | None:
         """Sticky: the bucket of the request's user, never a random cookie."""
         user = getattr(request, "user", None)
@@ -279,6 +296,7 @@ class SuggestionEvent(models.Model):
         ACCEPTED = "accepted", "Accepted"
         DISMISSED = "dismissed", "Dismissed"
         CORRECTED = "corrected", "Corrected"
+        EDITED = "edited", "Edited"
 
     workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
     capability = models.CharField(max_length=40)

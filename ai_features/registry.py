@@ -7,10 +7,12 @@ registered. The built-in capabilities are registered explicitly by
 ``AiFeaturesConfig.ready()``; a project adds its own with the
 ``AI_FEATURES_EXTRA_CAPABILITIES`` setting (dotted paths). No autodiscovery.
 
-Everything a capability contributes is installed into crmcore's extension
-points *through the gate*: panels are wrapped so they render only for users
-the capability is enabled for, and API views get the capability permission.
-A capability cannot forget to ask the gate.
+Everything a capability contributes (panels, pages, nav items, API routes,
+API fields) is installed into crmcore's extension points *through the gate*
+(``ai_features.surfaces``): panels render only for users the capability is on
+for, every page view and API view is wrapped, nav items and API fields are
+filtered. Registering a surface from ``ready()`` is refused, so a capability
+cannot forget to ask the gate.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from typing import Any, ClassVar
 
 from django.utils.module_loading import import_string
 
+from ai_features import surfaces
+from ai_features.declarations import Job, Schedule
+from ai_features.surfaces import Audience
 from crmcore import extensions
 from crmcore.events import register_event
 
@@ -32,7 +37,13 @@ class CapabilityError(ValueError):
 
 
 class Capability:
-    """Base class of every AI capability. Subclasses end in ``Capability``."""
+    """Base class of every AI capability. Subclasses end in ``Capability``.
+
+    Everything it contributes is declared by the methods below and installed by
+    the registry behind the gate (``ai_features.surfaces``). ``ready()`` may wire
+    listeners, but registering a surface there directly is refused: that would
+    bypass the gate.
+    """
 
     key: ClassVar[str] = ""
     title: ClassVar[str] = ""
@@ -43,24 +54,58 @@ class Capability:
     lesson: ClassVar[str | None] = None
     #: Events it emits: name -> description.
     events: ClassVar[dict[str, str]] = {}
+    #: Dotted path of its facade class (what other capabilities may read), if any.
+    facade: ClassVar[str | None] = None
+    #: Audience of a nav item (by key) that is not for pilot users only.
+    nav_audience: ClassVar[dict[str, Audience]] = {}
+    #: Jobs (declared in ``jobs()``) that make a new or reset training sandbox
+    #: ready for this capability, run in this order ...
+    prepare_jobs: ClassVar[tuple[str, ...]] = ()
+    #: ... after those of capabilities with a lower number (tone before churn).
+    prepare_order: ClassVar[int] = 100
 
     def panels(self) -> list[extensions.ContactPanel]:
-        """Contact page panels. Installed behind the gate by the registry."""
+        """Contact page panels, rendered only where the gate says yes."""
+        return []
+
+    def pages(self) -> list[extensions.PageUrls]:
+        """HTML URLconfs; every view in them is put behind the gate."""
+        return []
+
+    def nav_items(self) -> list[extensions.NavItem]:
+        """Header links, shown where the gate (or ``nav_audience``) says so."""
         return []
 
     def api_routes(self) -> list[extensions.ApiRoute]:
-        """API routes under /api/v1/. Their views must use CapabilityPermission."""
+        """API routes under /api/v1/; every view gets ``CapabilityPermission``."""
         return []
 
-    def jobs(self) -> dict[str, str]:
-        """Background jobs: a name -> the dotted path of the Celery task."""
-        return {}
+    def api_fields(self) -> list[extensions.ApiFieldProvider]:
+        """Extra fields on API items (and exports), filled only where the gate says yes."""
+        return []
+
+    def jobs(self) -> list[Job]:
+        """Background jobs, queued with ``scheduling.job_queue``."""
+        return []
+
+    def schedules(self) -> list[Schedule]:
+        """Periodic jobs (Celery beat, or ``manage.py run_due_jobs``)."""
+        return []
 
     def ready(self) -> None:
-        """Wire anything else (event listeners, signals). No database access."""
+        """Wire anything else (event listeners). No database access, no surfaces."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.key!r}>"
+
+
+_SURFACE_REGISTRIES = (
+    extensions.contact_panels,
+    extensions.page_urls,
+    extensions.nav_items,
+    extensions.api_routes,
+    extensions.api_field_providers,
+)
 
 
 class CapabilityRegistry:
@@ -86,8 +131,14 @@ class CapabilityRegistry:
             return
         for panel in capability.panels():
             extensions.contact_panels.unregister(panel.key)
+        for pages in capability.pages():
+            extensions.page_urls.unregister(pages.prefix)
+        for item in capability.nav_items():
+            extensions.nav_items.unregister(item.key)
         for route in capability.api_routes():
             extensions.api_routes.unregister(route.prefix)
+        for provider in capability.api_fields():
+            extensions.api_field_providers.unregister(provider.key)
 
     def register_path(self, dotted_path: str) -> type[Capability]:
         try:
@@ -143,19 +194,38 @@ class CapabilityRegistry:
 
     @staticmethod
     def _install(capability: Capability) -> None:
-        from ai_features.gate import gated_panel
-
+        key = capability.key
+        job_names = [job.name for job in capability.jobs()]
+        if len(set(job_names)) != len(job_names):
+            raise CapabilityError(f"{capability!r}: job names must be unique")
+        for schedule in capability.schedules():
+            if schedule.job not in job_names:
+                raise CapabilityError(f"{capability!r}: schedule {schedule.name!r} names no job")
+            schedule.cron_fields()
+        for job in capability.prepare_jobs:
+            if job not in job_names:
+                raise CapabilityError(f"{capability!r}: prepare job {job!r} is not declared")
         for panel in capability.panels():
-            extensions.contact_panels.register(gated_panel(capability, panel))
+            extensions.contact_panels.register(surfaces.gated_panel(key, panel))
+        for pages in capability.pages():
+            extensions.page_urls.register(surfaces.gated_page_urls(key, pages))
+        for item in capability.nav_items():
+            audience = capability.nav_audience.get(item.key, surfaces.Audience.PILOT)
+            extensions.nav_items.register(surfaces.gated_nav_item(key, item, audience))
         for route in capability.api_routes():
-            extensions.api_routes.register(route)
+            extensions.api_routes.register(surfaces.gated_api_route(key, route))
+        for provider in capability.api_fields():
+            extensions.api_field_providers.register(surfaces.gated_field_provider(key, provider))
         for event_name, description in capability.events.items():
             register_event(event_name, description)
+        before = [len(r) for r in _SURFACE_REGISTRIES]
         capability.ready()
+        if [len(r) for r in _SURFACE_REGISTRIES] != before:
+            raise CapabilityError(
+                f"{capability!r}: ready() registered a surface directly; declare it in "
+                "panels(), pages(), nav_items(), api_routes() or api_fields() so the gate "
+                "is put in front of it"
+            )
 
 
 registry = CapabilityRegistry()
-
-
-def get_capability(key: str | Capability) -> Capability:
-    return registry.resolve(key)

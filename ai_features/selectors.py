@@ -23,13 +23,14 @@ from ai_features.conf import get_setting
 from ai_features.models import JobRun, RolloutAuditEntry, SuggestionEvent
 from ai_features.registry import registry
 from ai_features.services import flag_state, phase_of
-from crmcore.models import Contact, Deal, Team
+from crmcore.models import Contact, Deal, Team, Workspace
 from crmcore.workspaces import production_workspace
 
 RESPONSES = (
     SuggestionEvent.Action.ACCEPTED,
     SuggestionEvent.Action.DISMISSED,
     SuggestionEvent.Action.CORRECTED,
+    SuggestionEvent.Action.EDITED,
 )
 
 
@@ -174,9 +175,14 @@ def _week_start(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
+#: Pilot evidence counts production only: practice in a training sandbox is not evidence.
+PRODUCTION = Q(workspace__kind=Workspace.Kind.PRODUCTION)
+
+
 def _event_counts(weeks: int):
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in SuggestionEvent.objects.values("capability", "action").annotate(n=Count("id")):
+    events = SuggestionEvent.objects.filter(PRODUCTION)
+    for row in events.values("capability", "action").annotate(n=Count("id")):
         totals[row["capability"]][row["action"]] += row["n"]
     today = timezone.localdate()
     first_week = _week_start(today) - dt.timedelta(weeks=weeks - 1)
@@ -185,7 +191,7 @@ def _event_counts(weeks: int):
         lambda: defaultdict(lambda: defaultdict(int))
     )
     rows = (
-        SuggestionEvent.objects.filter(created_at__gte=since)
+        events.filter(created_at__gte=since)
         .annotate(week=TruncWeek("created_at"))
         .values("capability", "week", "action")
         .annotate(n=Count("id"))
@@ -201,7 +207,7 @@ def _event_counts(weeks: int):
 def _job_counts(days: int) -> dict[str, tuple[int, int]]:
     since = timezone.now() - dt.timedelta(days=days)
     rows = (
-        JobRun.objects.filter(started_at__gte=since)
+        JobRun.objects.filter(PRODUCTION, started_at__gte=since)
         .exclude(status=JobRun.Status.RUNNING)
         .values("capability")
         .annotate(total=Count("id"), failed=Count("id", filter=Q(status=JobRun.Status.FAILED)))

@@ -6,7 +6,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from ai_features.jobs import job_run
+from ai_features.preparation import workspace_prepare
 from ai_features.services import SuggestionEventInput, suggestion_events_record
+from crmcore.models import Workspace
 
 
 @shared_task(name="ai_features.record_suggestion_events", acks_late=True)
@@ -23,3 +25,12 @@ def record_suggestion_events(events: list[dict]) -> int:
         job.advance(count)
         job.set_result(recorded=count)
     return count
+
+
+@shared_task(name="ai_features.prepare_workspace", acks_late=True)
+def prepare_workspace_task(workspace_id: int) -> dict:
+    """Make a workspace's AI ready (a new or reset training sandbox)."""
+    workspace = Workspace.objects.filter(pk=workspace_id).first()
+    if workspace is None:
+        return {"skipped": "The workspace no longer exists."}
+    return workspace_prepare(workspace=workspace)

@@ -82,7 +82,7 @@ def main() -> None:
     workspace = Workspace.objects.create(name="Benchmark")
     path = Path(tempfile.mkdtemp(prefix="pilotcrm-bench-import-")) / "contacts.csv"
     write_csv(path, args.rows)
-    source = services.text_source_for_path(path)
+    source = services.byte_source_for_path(path)
 
     def run_import() -> importer.ImportResult:
         return importer.run_import(

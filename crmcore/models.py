@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 
 class Workspace(models.Model):
@@ -146,6 +147,19 @@ class Contact(WorkspaceScoped):
             models.Index(fields=["workspace", "-created_at"], name="contact_ws_created"),
             models.Index(fields=["workspace", "team"], name="contact_ws_team"),
             models.Index(fields=["workspace", "owner"], name="contact_ws_owner"),
+        ]
+        constraints = [
+            # One contact per email in a workspace, whatever its case; contacts
+            # without an email are not concerned.
+            models.UniqueConstraint(
+                "workspace",
+                Lower("email"),
+                condition=~Q(email=""),
+                name="contact_email_ci_per_workspace",
+                violation_error_message=(
+                    "A contact with this email already exists in this workspace."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -342,6 +356,3 @@ class Campaign(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.name
-
-
-from crmcore.integrations.models import *  # noqa: E402, F403

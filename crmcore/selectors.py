@@ -14,8 +14,19 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import CharField, Count, F, Prefetch, Q, QuerySet, Sum, Value, Window
-from django.db.models.functions import Coalesce, Concat, RowNumber
+from django.db.models import (
+    CharField,
+    Count,
+    EmailField,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, Concat, Lower, RowNumber
 from django.utils import timezone
 
 from crmcore.models import (
@@ -51,7 +62,7 @@ def contact_list(
     Ada Lovelace and "ada acme" finds Ada at Acme.
 
     On PostgreSQL each word is looked up in two trigram indexes (migration
-    ``0004_search_trigram_indexes``): one on the contact's names and email
+    ``0007_search_trigram_indexes``): one on the contact's names and email
     together, one on account names. The matching accounts are read first
     (one small query per word) so the contacts' condition is an OR of two
     indexed conditions on one table, not a join that must scan every
@@ -86,7 +97,7 @@ SEARCH_ACCOUNTS_MAX = 500
 def contact_search_text() -> Concat:
     """First name, last name and email in one text: the expression the search index holds.
 
-    Migration ``0004_search_trigram_indexes`` indexes ``UPPER()`` of exactly
+    Migration ``0007_search_trigram_indexes`` indexes ``UPPER()`` of exactly
     this expression, which is what ``icontains`` compares on PostgreSQL.
     """
     return Concat(
@@ -112,6 +123,29 @@ def contact_get(*, workspace: Workspace, pk: int) -> Contact | None:
         .select_related("account", "team", "owner")
         .filter(pk=pk)
         .first()
+    )
+
+
+def contact_with_email(
+    *, workspace: Workspace | int, email: str, exclude_pk: int | None = None
+) -> Contact | None:
+    """The workspace's contact with this email, whatever its case (the database's own rule).
+
+    Compared with the database's ``LOWER`` on both sides, as the unique
+    constraint ``contact_email_ci_per_workspace`` compares them.
+    """
+    if not email:
+        return None
+    found = (
+        Contact.objects.in_workspace(workspace)
+        .alias(email_lower=Lower("email"))
+        .filter(email_lower=Lower(Value(email, output_field=EmailField())))
+        .exclude(email="")
+    )
+    if exclude_pk is not None:
+        found = found.exclude(pk=exclude_pk)
+    return (
+        found.only("pk", "workspace_id", "first_name", "last_name", "email").order_by("pk").first()
     )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from crmcore.events import emit_on_commit
@@ -43,6 +43,7 @@ from crmcore.models import (
     Team,
     Workspace,
 )
+from crmcore.selectors import contact_with_email
 
 # --------------------------------------------------------------------------- helpers
 
@@ -175,6 +176,44 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
     }
 
 
+def _email_taken(existing: Contact) -> ValidationError:
+    return ValidationError(
+        {
+            "email": ValidationError(
+                "A contact with this email already exists in this workspace: "
+                "%(name)s (contact %(contact_id)s).",
+                code="duplicate_email",
+                params={"name": existing.full_name, "contact_id": existing.pk},
+            )
+        }
+    )
+
+
+def _save_contact(contact: Contact, *, email_changed: bool = True, **save_kwargs: Any) -> None:
+    """Save, refusing an email another contact of the workspace has (whatever its case).
+
+    Checked before writing (when the email is new or changed) for a clear
+    error; the database's unique constraint settles a concurrent write of the
+    same email, reported the same way.
+    """
+    if email_changed:
+        existing = contact_with_email(
+            workspace=contact.workspace_id, email=contact.email, exclude_pk=contact.pk
+        )
+        if existing is not None:
+            raise _email_taken(existing)
+    try:
+        with transaction.atomic():
+            contact.save(**save_kwargs)
+    except IntegrityError:
+        existing = contact_with_email(
+            workspace=contact.workspace_id, email=contact.email, exclude_pk=contact.pk
+        )
+        if existing is None:
+            raise
+        raise _email_taken(existing) from None
+
+
 @transaction.atomic
 def contact_create(
     *,
@@ -210,7 +249,7 @@ def contact_create(
         attributes=dict(attributes or {}),
     )
     _validate(contact)
-    contact.save()
+    _save_contact(contact)
     emit_on_commit("contact.created", workspace=workspace, payload=contact_payload(contact))
     return contact
 
@@ -226,7 +265,9 @@ def contact_update(*, contact: Contact, data: Mapping[str, Any]) -> Contact:
     changed = _apply(contact, data, CONTACT_UPDATABLE)
     if changed:
         _validate(contact)
-        contact.save(update_fields=[*changed, "updated_at"])
+        _save_contact(
+            contact, email_changed="email" in changed, update_fields=[*changed, "updated_at"]
+        )
         payload = contact_payload(contact) | {"changed": sorted(changed)}
         emit_on_commit("contact.updated", workspace=contact.workspace, payload=payload)
     return contact

@@ -38,6 +38,7 @@ CORE_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "crmcore",
 ]
 PLUGIN_APPS = [
@@ -167,6 +168,15 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 X_FRAME_OPTIONS = "DENY"
 
+# Uploads. A CSV import is cut off while it arrives past IMPORT_MAX_UPLOAD_BYTES
+# (crmcore.integrations.defaults; 20 MB unless set here); below that, files up to
+# FILE_UPLOAD_MAX_MEMORY_SIZE stay in memory and larger ones go to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+if "IMPORT_MAX_UPLOAD_BYTES" in env.ENVIRON:
+    IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES")
+if "IMPORT_MAX_ATTRIBUTE_KEYS" in env.ENVIRON:
+    IMPORT_MAX_ATTRIBUTE_KEYS = env.int("IMPORT_MAX_ATTRIBUTE_KEYS")
+
 # REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -210,9 +220,14 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Periodic jobs are rows of django-celery-beat (apps declare them; admins edit
+# them in the Django admin). Celery beat reads them where a broker is
+# configured; `manage.py run_due_jobs` runs what is due in the embedded set-up.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
 # The worker logs through LOGGING below (JSON lines), not its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Periodic jobs run by `celery -A crmcore beat`.
+# crmcore's own periodic jobs; beat copies them into django-celery-beat's rows.
 CELERY_BEAT_SCHEDULE = {
     "crmcore-heartbeat": {
         "task": "crmcore.heartbeat",

@@ -9,5 +9,8 @@ DEFAULT_SEED: int = 42
 WEB_MAX_CONTACTS: int = 10_000
 #: Largest sandbox at all.
 MAX_CONTACTS: int = 100_000
+#: Prepare a new or reset sandbox's AI in the background (analyse tones, train,
+#: score), so every capability works when the trainee enters it.
+PREPARE_AI: bool = True
 #: Extra directories of lesson JSON files.
 LESSON_DIRS: list[str] = []

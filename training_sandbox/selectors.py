@@ -9,7 +9,7 @@ from typing import Any
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 
 from crmcore.models import Contact, Team, Workspace
 from training_sandbox.lessons import Lesson, lesson_for_capability, lessons
@@ -46,15 +46,6 @@ def sandbox_get(*, pk: int) -> Workspace | None:
     )
 
 
-def sandbox_list() -> QuerySet[Workspace]:
-    """Every sandbox with its owner and settings, by owner (staff page)."""
-    return (
-        Workspace.objects.filter(kind=Workspace.Kind.SANDBOX)
-        .select_related("owner", "sandbox_settings")
-        .order_by("owner__username")
-    )
-
-
 def sandbox_contact_counts(*, workspace_ids: Iterable[int]) -> dict[int, int]:
     rows = (
         Contact.objects.filter(workspace_id__in=list(workspace_ids))
@@ -63,10 +54,6 @@ def sandbox_contact_counts(*, workspace_ids: Iterable[int]) -> dict[int, int]:
         .annotate(n=Count("id"))
     )
     return dict(rows)
-
-
-def workspace_is_sandbox_of(*, workspace: Workspace, user) -> bool:
-    return bool(workspace.is_sandbox and workspace.owner_id == user.pk)
 
 
 # -- lessons and progress -----------------------------------------------------

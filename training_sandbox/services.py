@@ -18,6 +18,7 @@ from django.core.mail import send_mail
 from django.db import models, transaction
 from django.utils import timezone
 
+from ai_features.tasks import prepare_workspace_task
 from crmcore.events import Event
 from crmcore.models import Workspace
 from training_sandbox.conf import get_setting
@@ -72,7 +73,16 @@ def sandbox_create(
         contacts=contacts,
         generation_seconds=round(time.perf_counter() - started, 3),
     )
+    _prepare_ai_queue(workspace)
     return workspace
+
+
+def _prepare_ai_queue(workspace: Workspace) -> None:
+    """Analyse, train and score the sandbox in the background once its data is committed."""
+    if not get_setting("PREPARE_AI"):
+        return
+    workspace_id = workspace.pk
+    transaction.on_commit(lambda: prepare_workspace_task.delay(workspace_id))
 
 
 def _cascade_models(*, include_crmcore: bool) -> list[type[models.Model]]:
@@ -138,6 +148,7 @@ def sandbox_reset(*, workspace: Workspace, progress=None) -> Workspace:
         },
     )
     _restart_open_lessons(workspace)
+    _prepare_ai_queue(workspace)
     return workspace
 
 

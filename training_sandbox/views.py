@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from ai_features.preparation import preparation_status
 from crmcore.workspaces import workspace_enter, workspace_leave
 from training_sandbox import selectors, services
 from training_sandbox.forms import SandboxCreateForm
@@ -33,6 +34,7 @@ class SandboxHomeView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(
             sandbox=sandbox,
             summary=selectors.sandbox_summary(workspace=sandbox) if sandbox else None,
+            ai_status=preparation_status(workspace=sandbox) if sandbox else None,
             form=kwargs.pop("form", None) or SandboxCreateForm(),
             inside=self.request.workspace.is_sandbox,
             **kwargs,

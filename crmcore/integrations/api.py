@@ -28,6 +28,7 @@ from crmcore import events
 from crmcore.api.permissions import InRequestWorkspace
 from crmcore.integrations import exports, importer, selectors, services
 from crmcore.integrations.models import ImportKind, ImportRun, WebhookDelivery, WebhookEndpoint
+from crmcore.integrations.uploads import limit_import_uploads
 
 # Hooks -----------------------------------------------------------------------
 
@@ -167,6 +168,9 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "dry_run",
             "status",
             "error",
+            "encoding",
+            "delimiter",
+            "delimiter_detected",
             "total_rows",
             "processed_rows",
             "progress_percent",
@@ -187,6 +191,13 @@ class ImportRunCreateSerializer(serializers.Serializer):
     mapping_name = serializers.CharField(required=False, help_text="A saved mapping's name.")
     dry_run = serializers.BooleanField(required=False, default=False)
 
+    def validate_file(self, upload):
+        try:
+            services.import_upload_check(upload)
+        except importer.ImportInputError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return upload
+
     def validate(self, attrs):
         if bool(attrs.get("mapping")) == bool(attrs.get("mapping_name")):
             raise serializers.ValidationError("Give either mapping or mapping_name")
@@ -200,6 +211,11 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = ImportRunSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     filter_backends: list = []
+
+    def initialize_request(self, request, *args, **kwargs):
+        if request.method == "POST":
+            limit_import_uploads(request)  # before anything reads the body
+        return super().initialize_request(request, *args, **kwargs)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator

@@ -19,6 +19,12 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOKS_TIMEOUT_SECONDS": 10.0,
     # Rows written per transaction by the CSV importer.
     "IMPORT_CHUNK_SIZE": 1000,
+    # The largest CSV file the import page and API accept (bytes). Uploads are
+    # counted while they arrive and dropped past this size.
+    "IMPORT_MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
+    # At most this many attributes per contact; an imported row that would give a
+    # contact more is rejected.
+    "IMPORT_MAX_ATTRIBUTE_KEYS": 100,
     # Contacts per query by the exports.
     "EXPORT_CHUNK_SIZE": 1000,
 }

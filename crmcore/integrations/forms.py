@@ -6,7 +6,7 @@ import json
 
 from django import forms
 
-from crmcore.integrations import importer, selectors
+from crmcore.integrations import importer, selectors, services
 from crmcore.integrations.models import ImportKind
 
 
@@ -29,6 +29,14 @@ class ImportForm(forms.Form):
     def __init__(self, *args, workspace, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["saved_mapping"].queryset = selectors.import_mapping_list(workspace=workspace)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            services.import_upload_check(upload)
+        except importer.ImportInputError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return upload
 
     def clean(self):
         data = super().clean()

@@ -5,7 +5,7 @@ A mapping is JSON::
     {"columns": {"CSV column": "field", ...},
      "values": {"field": {"raw": "stored", ...}},
      "unmapped": "attributes",
-     "date_order": "dmy", "phone_region": "GB", "delimiter": ","}
+     "date_order": "dmy", "phone_region": "GB", "delimiter": ";"}
 
 Only ``columns`` is required. ``unmapped: "attributes"`` (contacts only)
 keeps every other column in the contact's ``attributes``; a column may also
@@ -13,6 +13,16 @@ be mapped to ``attributes.<name>`` and given a type in ``"types"``
 (``{"attributes.signup_date": "date"}``: cleaned, and the row rejected when
 invalid, like built-in fields). ``date_order`` settles dates such as
 03/04/2024 (``dmy``, the default, or ``mdy``); a part above 12 always decides.
+
+The file's encoding (UTF-8 with or without a byte order mark, UTF-16 with
+one, else Windows-1252) and delimiter (comma, semicolon, tab or vertical bar;
+``"delimiter"`` in the mapping overrides it) are detected and recorded. A
+record that is not well-formed CSV (a stray quote, say) is rejected with its
+line number and the reading resumes on the next line; the whole file is
+refused, with nothing written, only when its header or every row is
+unreadable, or when it cannot be decoded (the message says where). Duplicated
+headers are refused by name; a cell holding a NUL character and a contact
+with more than ``IMPORT_MAX_ATTRIBUTE_KEYS`` attributes are row errors.
 
 Rows are read with ``csv.reader`` and written in chunks (one transaction, a
 few bulk queries each). A row is matched against existing records and
@@ -24,19 +34,27 @@ twice changes nothing. Empty cells never erase a stored value.
 from __future__ import annotations
 
 import abc
+import codecs
 import csv
 import datetime as dt
+import functools
+import io
 import itertools
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crmcore.integrations import cleaning
+from crmcore.integrations.defaults import get_setting
 from crmcore.integrations.models import ImportKind
 from crmcore.models import Account, Contact, Interaction, Order, Workspace
 
@@ -169,14 +187,12 @@ class Mapping:
     day_first: bool
     attribute_types: dict[str, str]
     phone_region: str | None
-    delimiter: str
+    delimiter: str | None  # None: detected from the file
 
 
 def parse_mapping(data: Any, *, spec: KindSpec) -> Mapping:
     """Validate a mapping (a dict, or JSON text) for ``spec``; ImportInputError if unusable."""
     if isinstance(data, (str, bytes)):
-        import json
-
         try:
             data = json.loads(data)
         except ValueError as exc:
@@ -237,9 +253,15 @@ def parse_mapping(data: Any, *, spec: KindSpec) -> Mapping:
     date_order = data.get("date_order", "dmy")
     if date_order not in ("dmy", "mdy"):
         raise ImportInputError('"date_order" must be "dmy" or "mdy"')
-    delimiter = data.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise ImportInputError('"delimiter" must be one character')
+    delimiter = data.get("delimiter")
+    if delimiter is not None and (
+        not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n\x00'
+    ):
+        raise ImportInputError('"delimiter" must be one character (not a quote or a line break)')
+    texts = [*columns, *columns.values()]
+    texts += [text for table in values.values() for pair in table.items() for text in pair]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise ImportInputError("The mapping contains a NUL character")
     region = data.get("phone_region")
     if region is not None and not (isinstance(region, str) and len(region) == 2):
         raise ImportInputError('"phone_region" must be a two-letter country code')
@@ -290,52 +312,287 @@ class ImportCounts:
         }
 
 
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with a byte order mark",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252",
+}
+DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """How the file was read: its encoding (a Python codec name) and delimiter."""
+
+    encoding: str
+    delimiter: str
+    delimiter_detected: bool = True
+
+    @property
+    def encoding_label(self) -> str:
+        return ENCODING_LABELS.get(self.encoding, self.encoding)
+
+    @property
+    def delimiter_label(self) -> str:
+        return DELIMITER_LABELS.get(self.delimiter, repr(self.delimiter))
+
+
 @dataclass
 class ImportResult:
     kind: str
     total_rows: int
     dry_run: bool
     counts: ImportCounts = field(default_factory=ImportCounts)
+    file_format: FileFormat | None = None
 
 
 # Reading ---------------------------------------------------------------------
 
+#: Opens the file for reading, as bytes (called once per pass over the file).
+ByteSource = Callable[[], AbstractContextManager[BinaryIO]]
 TextSource = Callable[[], Iterable[str]]
+
+_BLOCK = 1 << 20
+# Bytes Windows-1252 leaves undefined: a file holding one is not Windows-1252.
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_SAMPLE_LINES = 50
+_SAMPLE_CHARS = 65536
+
+
+def _blocks(raw: BinaryIO) -> Iterator[bytes]:
+    return iter(functools.partial(raw.read, _BLOCK), b"")
+
+
+def detect_encoding(source: ByteSource) -> str:
+    """The file's encoding: UTF-8 (with or without BOM), UTF-16 (with BOM) or Windows-1252.
+
+    UTF-8 is tried over the whole file first; a file that is UTF-8 up to a
+    point and then not is refused with the line where it breaks, rather than
+    read as Windows-1252 mojibake.
+    """
+    with source() as raw:
+        head = raw.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        if head.startswith(b"PK\x03\x04"):
+            raise ImportInputError(
+                "The file is a spreadsheet or an archive (zip), not CSV text; save it as CSV first"
+            )
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        line, multibyte = 1, False
+        try:
+            for block in itertools.chain([head], _blocks(raw)):
+                text = decoder.decode(block)
+                multibyte = multibyte or not text.isascii()
+                line += text.count("\n")
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError as exc:
+            if multibyte or not exc.object[: exc.start].isascii():
+                where = line + exc.object.count(b"\n", 0, exc.start)
+                raise ImportInputError(
+                    f"The file is UTF-8 text until line {where}, where it is not "
+                    f"(byte 0x{exc.object[exc.start]:02X}); save it again as UTF-8"
+                ) from None
+    with source() as raw:
+        line = 1
+        for block in _blocks(raw):
+            bad = _CP1252_UNDEFINED.search(block)
+            if bad is not None:
+                where = line + block.count(b"\n", 0, bad.start())
+                raise ImportInputError(
+                    f"The file is neither UTF-8 nor Windows-1252 text: line {where} holds "
+                    f"byte 0x{block[bad.start()]:02X}; save it again as UTF-8"
+                )
+            line += block.count(b"\n")
+    return "cp1252"
+
+
+def text_lines(source: ByteSource, encoding: str) -> TextSource:
+    """The file's lines, decoded (line endings kept, as ``csv`` wants them)."""
+
+    def lines() -> Iterator[str]:
+        with source() as raw:
+            text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+            try:
+                yield from text
+            finally:
+                if not raw.closed:
+                    text.detach()  # the source owns the binary file
+
+    return lines
+
+
+def detect_delimiter(lines: Iterable[str]) -> str:
+    """Comma, semicolon, tab or vertical bar: the one that splits the first lines alike.
+
+    Each candidate reads a sample of the file; the winner gives the header
+    at least two columns and the most rows as wide as the header (then the
+    widest header); a tie goes to the comma.
+    """
+    sample: list[str] = []
+    size = 0
+    for line in itertools.islice(lines, _SAMPLE_LINES):
+        sample.append(line)
+        size += len(line)
+        if size > _SAMPLE_CHARS:
+            break
+    best, best_score = ",", (0, 0)
+    for candidate in DELIMITER_LABELS:
+        rows = []
+        reader = csv.reader(sample, delimiter=candidate)
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                continue
+            if any(c.strip() for c in cells):
+                rows.append(cells)
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        score = (sum(1 for cells in rows[1:] if len(cells) == width), width)
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _detect_delimiter_of(lines: TextSource) -> str:
+    sample = iter(lines())
+    try:
+        return detect_delimiter(sample)
+    finally:
+        close = getattr(sample, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass(frozen=True)
 class _Row:
     line: int
     cells: list[str]
+    problem: str = ""  # why the record is not readable CSV
 
 
-def _records(lines: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(line where the record starts, cells); the header is line 1."""
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    start = 1
-    for cells in reader:
-        yield start, cells
-        start = reader.line_num + 1
+class _HeldLines:
+    """Lines handed to ``csv.reader``, holding those of the record being read."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.held: list[str] = []
+
+    def __iter__(self) -> _HeldLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.held.append(line)
+        return line
 
 
-def _scan(source: TextSource, delimiter: str) -> tuple[list[str], int]:
-    """Read the whole file once: its header and the number of data rows."""
-    try:
-        records = _records(source(), delimiter)
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "expected after" in text:
+        return (
+            "not readable CSV: a quoted value is followed by other text "
+            "(quote the whole value and double the quotes inside it)"
+        )
+    if "unexpected end of data" in text:
+        return "not readable CSV: a quoted value is never closed"
+    if "field larger than field limit" in text:
+        return (
+            f"not readable CSV: a value is longer than {csv.field_size_limit()} characters "
+            "(a quote never closed?)"
+        )
+    return f"not readable CSV: {text}"
+
+
+def _records(lines: Iterable[str], delimiter: str) -> Iterator[_Row]:
+    """Records with the line they start on (the header is line 1).
+
+    A record ``csv`` cannot read comes back with its problem; reading resumes
+    on the line after the one where that record started, so one stray quote
+    costs one row, not the rest of the file. (A quote left open swallows at
+    most the field size limit before it is reported.)
+    """
+    pending: Iterator[str] = iter(lines)
+    first = 1
+    while True:
+        feed = _HeldLines(pending)
+        reader = csv.reader(feed, delimiter=delimiter, strict=True)
+        base = first - 1
         try:
-            _, header = next(records)
-        except StopIteration:
-            raise ImportInputError("The file is empty") from None
-        total = sum(1 for _, cells in records if any(c.strip() for c in cells))
+            for cells in reader:
+                yield _Row(first, cells)
+                first = base + reader.line_num + 1
+                feed.held.clear()
+            return
+        except csv.Error as exc:
+            yield _Row(first, [], _csv_problem(exc))
+            pending = itertools.chain(feed.held[1:], pending)
+            first += 1
+
+
+def _is_blank(row: _Row) -> bool:
+    return not row.problem and not any(c.strip() for c in row.cells)
+
+
+def _scan(lines: TextSource, delimiter: str) -> tuple[list[str], int]:
+    """Read the whole file once: its header and the number of data rows.
+
+    The file is refused (ImportInputError, nothing written) when its header is
+    unreadable, empty, duplicated or holds a NUL, or when no row is readable.
+    """
+    try:
+        records = _records(lines(), delimiter)
+        first = next(records, None)
+        if first is None:
+            raise ImportInputError("The file is empty")
+        if first.problem:
+            raise ImportInputError(f"The header (line 1) is {first.problem}")
+        total = readable = 0
+        first_problem: _Row | None = None
+        for row in records:
+            if _is_blank(row):
+                continue
+            total += 1
+            if row.problem:
+                first_problem = first_problem or row
+            else:
+                readable += 1
     except UnicodeDecodeError as exc:
-        raise ImportInputError(f"The file is not UTF-8 text: {exc.reason}") from None
-    except csv.Error as exc:
-        raise ImportInputError(f"The file is not readable CSV: {exc}") from None
+        raise ImportInputError(f"The file cannot be decoded: {exc.reason}") from None
     except OSError as exc:
         raise ImportInputError(f"The file cannot be read: {exc}") from None
-    header = [cleaning.clean_text(h) for h in header]
+    header = [cleaning.clean_text(h) for h in first.cells]
     if not any(header):
         raise ImportInputError("The file has no header row")
+    with_nul = [i + 1 for i, name in enumerate(header) if "\x00" in name]
+    if with_nul:
+        raise ImportInputError(
+            f"The header holds a NUL character (column {', '.join(map(str, with_nul))})"
+        )
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        if name:
+            positions.setdefault(name, []).append(i + 1)
+    doubled = [(name, places) for name, places in positions.items() if len(places) > 1]
+    if doubled:
+        listed = "; ".join(
+            f"{name!r} (columns {', '.join(map(str, places))})" for name, places in doubled
+        )
+        raise ImportInputError(f"Duplicated column headers: {listed}; rename or remove them")
+    if total and not readable and first_problem is not None:
+        raise ImportInputError(
+            f"No row is readable CSV with the {DELIMITER_LABELS.get(delimiter, repr(delimiter))} "
+            f"delimiter; the first problem is on line {first_problem.line}: "
+            f"{first_problem.problem}"
+        )
     return header, total
 
 
@@ -373,12 +630,18 @@ class _Converter:
             if mapping.unmapped_to_attributes
             else []
         )
+        self.header = header
+        self.used = sorted(mapped | {i for i, _ in self.extra})
+        self.max_attributes = int(get_setting("IMPORT_MAX_ATTRIBUTE_KEYS"))
         self.tz = timezone.get_current_timezone()
 
     def convert(self, row: _Row) -> _Clean:
         cells = row.cells
         if len(cells) != self.width:
             raise _Rejected(f"has {len(cells)} columns, the header has {self.width}")
+        for i in self.used:
+            if "\x00" in cells[i]:
+                raise _Rejected(f"{self.header[i]} holds a NUL character, which cannot be stored")
         values: dict[str, Any] = {}
         attributes: dict[str, str] = {}
         for i, target in self.targets:
@@ -396,6 +659,10 @@ class _Converter:
             text = cleaning.clean_text(cells[i])
             if text:
                 attributes[name] = text
+        if len(attributes) > self.max_attributes:
+            raise _Rejected(
+                f"has {len(attributes)} attributes; a contact has at most {self.max_attributes}"
+            )
         for name, spec in self.spec.fields.items():
             if spec.required and values.get(name) in (None, ""):
                 raise _Rejected(f"missing required field {name}")
@@ -483,6 +750,10 @@ class _Writer(abc.ABC):
         }
         return self.spec.model(workspace=self.workspace, **values)
 
+    def refusal(self, row: _Clean, obj: Any, existing: dict[str, Any]) -> str | None:
+        """Why the row cannot update ``obj`` (another of its keys is another record's), or None."""
+        return None
+
     def changes(self, obj: Any, row: _Clean) -> list[str]:
         changed = []
         for name in self.stored_fields:
@@ -519,6 +790,10 @@ class _Writer(abc.ABC):
             if obj is None:
                 to_create.append(self.build(row))
                 counts.created += 1
+                continue
+            refused = self.refusal(row, obj, existing)
+            if refused:
+                errors.append(RowError(row.line, refused))
                 continue
             if obj.pk in self.matched:
                 errors.append(
@@ -633,7 +908,26 @@ class _ContactWriter(_Writer):
         contact.attributes = dict(row.attributes)
         return contact
 
+    def refusal(self, row: _Clean, obj: Any, existing: dict[str, Any]) -> str | None:
+        email = row.values.get("email")
+        other = existing.get(f"e:{email}") if email else None
+        if other is not None and other.pk != obj.pk:
+            return (
+                f"email {email!r} belongs to another contact (id {other.pk}) than "
+                f"external_id {row.values['external_id']!r} (id {obj.pk})"
+            )
+        if row.attributes:
+            keys = len(set(obj.attributes or {}) | set(row.attributes))
+            most = int(get_setting("IMPORT_MAX_ATTRIBUTE_KEYS"))
+            if keys > most:
+                return (
+                    f"would give contact {obj.pk} {keys} attributes; a contact has at most {most}"
+                )
+        return None
+
     def changes(self, obj: Any, row: _Clean) -> list[str]:
+        if row.values.get("email") and row.values["email"] == (obj.email or "").lower():
+            row.values["email"] = obj.email  # the same address: its stored case is kept
         changed = super().changes(obj, row)
         if row.attributes:
             merged = {**(obj.attributes or {}), **row.attributes}
@@ -647,18 +941,25 @@ class _ContactWriter(_Writer):
         emails = {r.values["email"] for r in rows if r.values.get("email")}
         match = Q(external_id__in=ext) if ext else Q()
         if emails:
-            match = match | Q(email__in=emails) if ext else Q(email__in=emails)
+            # Emails are cleaned to lower case; stored ones are compared as the
+            # unique constraint compares them (lower case, in the database).
+            match = match | Q(email_lower__in=emails) if ext else Q(email_lower__in=emails)
         found: dict[str, Any] = {}
         if not ext and not emails:
             return found
-        contacts = list(Contact.objects.in_workspace(self.workspace).filter(match).order_by("id"))
+        contacts = list(
+            Contact.objects.in_workspace(self.workspace)
+            .alias(email_lower=Lower("email"))
+            .filter(match)
+            .order_by("id")
+        )
         # External ids first: a row matches by external id before email.
         for contact in contacts:
             if contact.external_id in ext:
                 found.setdefault(f"x:{contact.external_id}", contact)
         for contact in contacts:
-            if contact.email in emails:
-                found.setdefault(f"e:{contact.email}", contact)
+            if contact.email and contact.email.lower() in emails:
+                found.setdefault(f"e:{contact.email.lower()}", contact)
         return found
 
 
@@ -675,8 +976,9 @@ class _ContactChildWriter(_Writer):
             for pk, key in scoped.filter(external_id__in=ext).values_list("pk", "external_id"):
                 by_ext.setdefault(key, pk)
         if emails:
-            for pk, key in scoped.filter(email__in=emails).values_list("pk", "email"):
-                by_email.setdefault(key, pk)
+            matching = scoped.alias(email_lower=Lower("email")).filter(email_lower__in=emails)
+            for pk, key in matching.values_list("pk", "email"):
+                by_email.setdefault(key.lower(), pk)
         kept = []
         for row in rows:
             ext_id = row.values.pop("contact_external_id", "")
@@ -763,33 +1065,48 @@ def run_import(
     *,
     workspace: Workspace,
     kind: str,
-    source: TextSource,
+    source: ByteSource,
     mapping: Any,
     dry_run: bool = False,
     chunk_size: int = 1000,
     on_chunk: Callable[[ImportResult, list[RowError]], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    on_format: Callable[[FileFormat], None] | None = None,
 ) -> ImportResult:
-    """Import the CSV text that ``source()`` yields (called twice: scan, then import).
+    """Import the CSV file that ``source()`` opens (as bytes; opened once per pass).
 
     Raises ImportInputError, with nothing written, when the kind, file or
-    mapping is unusable. ``on_chunk(result, errors)`` is called after each
-    chunk is written (in its transaction) with that chunk's rejected rows.
-    With ``dry_run`` everything is computed and rolled back.
+    mapping is unusable. ``on_format(file_format)`` is called once the
+    encoding and delimiter are known, ``on_start(total)`` once the rows are
+    counted, ``on_chunk(result, errors)`` after each chunk is written (in its
+    transaction) with that chunk's rejected rows. With ``dry_run`` everything
+    is computed and rolled back.
     """
     spec = kind_spec(kind)
     parsed = parse_mapping(mapping, spec=spec)
-    header, total = _scan(source, parsed.delimiter)
+    encoding = detect_encoding(source)
+    lines = text_lines(source, encoding)
+    file_format = FileFormat(
+        encoding=encoding,
+        delimiter=parsed.delimiter or _detect_delimiter_of(lines),
+        delimiter_detected=parsed.delimiter is None,
+    )
+    if on_format is not None:
+        on_format(file_format)
+    delimiter = file_format.delimiter
+    header, total = _scan(lines, delimiter)
     converter = _Converter(spec, parsed, header)
     writer = _WRITERS[spec.kind](workspace, spec, dry_run)
-    result = ImportResult(kind=spec.kind, total_rows=total, dry_run=dry_run)
+    result = ImportResult(
+        kind=spec.kind, total_rows=total, dry_run=dry_run, file_format=file_format
+    )
     if on_start is not None:
         on_start(total)
 
     def chunks() -> Iterator[list[_Row]]:
-        records = _records(source(), parsed.delimiter)
+        records = _records(lines(), delimiter)
         next(records)
-        rows = (_Row(line, cells) for line, cells in records if any(c.strip() for c in cells))
+        rows = (row for row in records if not _is_blank(row))
         while batch := list(itertools.islice(rows, chunk_size)):
             yield batch
 
@@ -797,6 +1114,9 @@ def run_import(
         errors: list[RowError] = []
         clean: list[_Clean] = []
         for row in batch:
+            if row.problem:
+                errors.append(RowError(row.line, row.problem))
+                continue
             try:
                 clean.append(converter.convert(row))
             except _Rejected as exc:
@@ -818,8 +1138,19 @@ def run_import(
                 pass
         else:
             for batch in chunks():
-                with transaction.atomic():
-                    process(batch)
-    except (UnicodeDecodeError, csv.Error) as exc:  # the file changed between the passes
-        raise ImportInputError(f"The file is not readable CSV: {exc}") from None
+                # A record written meanwhile by someone else (a contact with one
+                # of the chunk's emails, say) fails the chunk on a unique
+                # constraint: it is rolled back and read again once, matching
+                # that record this time.
+                before = (replace(result.counts), dict(writer.seen), dict(writer.matched))
+                try:
+                    with transaction.atomic():
+                        process(batch)
+                except IntegrityError:
+                    result.counts = replace(before[0])
+                    writer.seen, writer.matched = dict(before[1]), dict(before[2])
+                    with transaction.atomic():
+                        process(batch)
+    except UnicodeDecodeError as exc:  # the file changed between the passes
+        raise ImportInputError(f"The file cannot be decoded: {exc.reason}") from None
     return result

@@ -62,6 +62,13 @@ class ImportRun(WorkspaceScoped):
     dry_run = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True, help_text="Why the whole file was refused.")
+    encoding = models.CharField(
+        max_length=20, blank=True, help_text="The file's encoding, as detected (a codec name)."
+    )
+    delimiter = models.CharField(max_length=1, blank=True)
+    delimiter_detected = models.BooleanField(
+        default=True, help_text="False when the mapping named the delimiter."
+    )
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
@@ -81,6 +88,18 @@ class ImportRun(WorkspaceScoped):
 
     def __str__(self) -> str:
         return f"Import #{self.pk} ({self.kind})"
+
+    @property
+    def encoding_label(self) -> str:
+        from crmcore.integrations.importer import ENCODING_LABELS
+
+        return ENCODING_LABELS.get(self.encoding, self.encoding)
+
+    @property
+    def delimiter_label(self) -> str:
+        from crmcore.integrations.importer import DELIMITER_LABELS
+
+        return DELIMITER_LABELS.get(self.delimiter, repr(self.delimiter)) if self.delimiter else ""
 
     @property
     def progress_percent(self) -> int:

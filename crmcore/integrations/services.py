@@ -6,7 +6,8 @@ import datetime as dt
 import io
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from crmcore import events as crm_events
@@ -52,30 +54,39 @@ def import_mapping_save(
     return saved
 
 
-def text_source_for_path(path: str | Path) -> Callable[[], Iterable[str]]:
-    def source() -> Iterator[str]:
-        with open(path, encoding="utf-8-sig", newline="") as text:
-            yield from text
+def byte_source_for_path(path: str | Path) -> importer.ByteSource:
+    """Opens a file on disk, as bytes, once per pass of the importer."""
+
+    def source():
+        return open(path, "rb")
 
     return source
 
 
-def text_source_for_file(file) -> Callable[[], Iterable[str]]:
-    """A re-readable text source over a stored or uploaded binary file."""
+def byte_source_for_file(file) -> importer.ByteSource:
+    """A re-readable binary source over a stored or uploaded file (left open for Django)."""
 
-    def source() -> Iterator[str]:
+    @contextmanager
+    def source() -> Iterator[Any]:
         file.open("rb")
         raw = file
         while not isinstance(raw, io.IOBase) and hasattr(raw, "file"):
             raw = raw.file  # Django's File wrappers around the Python file object
         raw.seek(0)
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        try:
-            yield from text
-        finally:
-            text.detach()
+        yield raw
 
     return source
+
+
+def import_upload_check(upload: UploadedFile) -> None:
+    """ImportInputError when the upload is larger than ``IMPORT_MAX_UPLOAD_BYTES``."""
+    limit = int(get_setting("IMPORT_MAX_UPLOAD_BYTES"))
+    size = getattr(upload, "size", None) or 0
+    if getattr(upload, "too_large", False) or size > limit:
+        raise importer.ImportInputError(
+            f"The file is larger than the {filesizeformat(limit)} an import may be "
+            f"(IMPORT_MAX_UPLOAD_BYTES); split it into smaller files"
+        )
 
 
 @transaction.atomic
@@ -94,6 +105,7 @@ def import_run_create(
     """
     spec = importer.kind_spec(kind)
     importer.parse_mapping(mapping, spec=spec)
+    import_upload_check(upload)
     if isinstance(mapping, (str, bytes)):
         import json
 
@@ -117,7 +129,7 @@ def import_run_create(
 def import_run_execute(
     *,
     run: ImportRun,
-    source: Callable[[], Iterable[str]] | None = None,
+    source: importer.ByteSource | None = None,
     chunk_size: int | None = None,
     on_chunk: Callable[[importer.ImportResult, list[importer.RowError]], None] | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -127,7 +139,7 @@ def import_run_execute(
     Not atomic as a whole on purpose: each chunk is its own transaction, so
     the progress is visible while it runs and memory stays bounded.
     """
-    source = source or text_source_for_file(run.file)
+    source = source or byte_source_for_file(run.file)
     ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
     dry_errors: list[importer.RowError] = []
 
@@ -135,6 +147,13 @@ def import_run_execute(
         ImportRun.objects.filter(pk=run.pk).update(total_rows=total)
         if on_start is not None:
             on_start(total)
+
+    def format_known(file_format: importer.FileFormat) -> None:
+        ImportRun.objects.filter(pk=run.pk).update(
+            encoding=file_format.encoding,
+            delimiter=file_format.delimiter,
+            delimiter_detected=file_format.delimiter_detected,
+        )
 
     def chunk_done(result: importer.ImportResult, errors: list[importer.RowError]) -> None:
         if run.dry_run:
@@ -154,6 +173,7 @@ def import_run_execute(
             chunk_size=chunk_size or int(get_setting("IMPORT_CHUNK_SIZE")),
             on_chunk=chunk_done,
             on_start=started,
+            on_format=format_known,
         )
     except importer.ImportInputError as exc:
         ImportRun.objects.filter(pk=run.pk).update(

@@ -6,15 +6,20 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from crmcore.integrations import api, importer, selectors, services
+from crmcore.integrations.defaults import get_setting
 from crmcore.integrations.forms import ImportForm
+from crmcore.integrations.uploads import limit_import_uploads
 
 RECENT_RUNS = 10
 ERRORS_SHOWN = 50
 
 
+@method_decorator(csrf_exempt, name="dispatch")  # checked in post, once the limit is in place
 class ImportRunCreateView(LoginRequiredMixin, View):
     template_name = "integrations/import_form.html"
 
@@ -22,6 +27,13 @@ class ImportRunCreateView(LoginRequiredMixin, View):
         return self._render(request, ImportForm(workspace=request.workspace))
 
     def post(self, request):
+        # The upload limit must be in place before anything reads the body,
+        # the CSRF check included (Django's documented pattern).
+        limit_import_uploads(request)
+        return self._post(request)
+
+    @method_decorator(csrf_protect)
+    def _post(self, request):
         form = ImportForm(request.POST, request.FILES, workspace=request.workspace)
         if not form.is_valid():
             return self._render(request, form, status=400)
@@ -51,7 +63,12 @@ class ImportRunCreateView(LoginRequiredMixin, View):
 
     def _render(self, request, form, status=200):
         runs = selectors.import_run_list(workspace=request.workspace)[:RECENT_RUNS]
-        return render(request, self.template_name, {"form": form, "runs": runs}, status=status)
+        context = {
+            "form": form,
+            "runs": runs,
+            "max_upload_bytes": int(get_setting("IMPORT_MAX_UPLOAD_BYTES")),
+        }
+        return render(request, self.template_name, context, status=status)
 
 
 class ImportRunDetailView(LoginRequiredMixin, View):

@@ -236,8 +236,12 @@ def test_overview__weekly_trend_and_readiness(workspace, user, settings):
         ]
         + [SuggestionEvent(workspace=workspace, capability="prediction", action="accepted")] * 3
     )
-    JobRun.objects.create(name="score", capability="prediction", status="succeeded")
-    JobRun.objects.create(name="score", capability="prediction", status="failed")
+    JobRun.objects.create(
+        name="score", capability="prediction", workspace=workspace, status="succeeded"
+    )
+    JobRun.objects.create(
+        name="score", capability="prediction", workspace=workspace, status="failed"
+    )
     cap = next(c for c in rollout_overview().capabilities if c.key == "prediction")
     assert [p.acceptance_rate for p in cap.weekly][-2:] == [0.5, 1.0]
     assert len(cap.weekly) == 8
@@ -253,7 +257,9 @@ def test_overview__pilot_metrics_recorded__not_counted_as_the_capabilitys_jobs(
 ):
     from ai_features.selectors import rollout_overview
 
-    JobRun.objects.create(name="score", capability="prediction", status="failed")
+    JobRun.objects.create(
+        name="score", capability="prediction", workspace=workspace, status="failed"
+    )
     shown = [
         services.SuggestionEventInput(
             capability="prediction",

@@ -255,16 +255,20 @@ def test_import_csv__mapping_not_json__clear_error(workspace, tmp_path):
     assert Contact.objects.count() == 0
 
 
-def test_import_csv__file_not_utf8__clear_error_and_nothing_changed(workspace, tmp_path):
-    path = tmp_path / "latin1.csv"
-    path.write_bytes(
-        "First Name,Email\nAda,ada@example.com\nJos\xe9,jose@example.com\n".encode("latin-1")
-    )
+def test_import_csv__file_neither_utf8_nor_windows_1252__clear_error_and_nothing_changed(
+    workspace, tmp_path
+):
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"First Name,Email\nAda,ada@example.com\nJo\x81,jo@example.com\n")
     mapping = write_mapping(tmp_path, {"columns": {"First Name": "first_name", "Email": "email"}})
 
-    with pytest.raises(CommandError, match="The file is not UTF-8 text"):
+    with pytest.raises(CommandError) as excinfo:
         run_command("contacts", str(path), "--mapping", str(mapping))
 
+    assert str(excinfo.value) == (
+        "The file is neither UTF-8 nor Windows-1252 text: line 3 holds byte 0x81; "
+        "save it again as UTF-8. Nothing was imported."
+    )
     assert Contact.objects.count() == 0
     assert ImportRun.objects.get().status == ImportRun.Status.FAILED
 
@@ -405,7 +409,7 @@ def test_run_import__on_chunk__called_per_chunk_with_its_errors(workspace):
     result = importer.run_import(
         workspace=workspace,
         kind="contacts",
-        source=services.text_source_for_path(SAMPLE),
+        source=services.byte_source_for_path(SAMPLE),
         mapping=json.loads(SAMPLE_MAPPING.read_text()),
         chunk_size=10,
         on_chunk=lambda result, errors: seen.append(

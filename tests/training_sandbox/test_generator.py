@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 from django.db import connection
+from django.db.models import Min
 from django.test.utils import CaptureQueriesContext
 
 from crmcore import factories
@@ -345,3 +346,51 @@ def test_insert__returning__sets_primary_keys_and_auto_dates(workspace):
     assert [a.pk for a in accounts] == [a.pk for a in stored]
     assert [a.name for a in stored] == ["Acme 0", "Acme 1", "Acme 2"]
     assert all(a.created_at is not None and a.updated_at is not None for a in stored)
+
+
+def test_generate__customer_since__one_date_in_profile_attributes_and_first_order(workspace):
+    generate_workspace_data(workspace=workspace, contacts=200, seed=42, now=NOW)
+    contacts = list(Contact.objects.in_workspace(workspace))
+    first_orders = dict(
+        Order.objects.in_workspace(workspace)
+        .values("contact_id")
+        .annotate(first=Min("ordered_at"))
+        .values_list("contact_id", "first")
+    )
+
+    customers = [c for c in contacts if c.lifecycle_stage != Contact.Stage.LEAD]
+    assert customers
+    for c in customers:
+        since = dt.date.fromisoformat(c.attributes["customer_since"])
+        # The profile's "Since" (created_at) is the day they became a customer ...
+        assert c.created_at.date() == since, c.pk
+        # ... on or before their first stored order, never after it
+        if c.pk in first_orders:
+            assert since <= first_orders[c.pk].date(), c.pk
+    # Leads were captured before the story's today, and their activity starts after
+    leads = [c for c in contacts if c.lifecycle_stage == Contact.Stage.LEAD]
+    assert leads
+    assert all(c.created_at < NOW for c in leads)
+    first_touch = dict(
+        Interaction.objects.in_workspace(workspace)
+        .filter(contact__lifecycle_stage=Contact.Stage.LEAD)
+        .values("contact_id")
+        .annotate(first=Min("occurred_at"))
+        .values_list("contact_id", "first")
+    )
+    assert all(
+        c.created_at.date() <= first_touch[c.pk].date() for c in leads if c.pk in first_touch
+    )
+
+
+def test_insert__auto_date_given__kept_for_that_row(workspace):
+    build = writer.Builder(Account)
+    given = dt.datetime(2024, 9, 12, tzinfo=dt.UTC)
+    accounts = [build(workspace_id=workspace.pk, name="Old", created_at=given)]
+    accounts.append(build(workspace_id=workspace.pk, name="New"))
+
+    writer.insert(Account, accounts, returning=True)
+
+    stored = dict(Account.objects.in_workspace(workspace).values_list("name", "created_at"))
+    assert stored["Old"] == given
+    assert stored["New"] > given

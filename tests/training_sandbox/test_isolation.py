@@ -20,7 +20,7 @@ from ai_features import services as ai_services
 from ai_features.registry import registry
 from crmcore import factories
 from crmcore import services as crm
-from crmcore.models import Campaign, Contact, Deal, Workspace
+from crmcore.models import Campaign, Contact, Deal, Interaction, Workspace
 from training_sandbox import services
 from training_sandbox.lessons import lessons
 
@@ -62,15 +62,19 @@ def _api_answers(api: APIClient) -> dict[str, object]:
 def _run_every_ai_job(workspace: Workspace, user) -> int:
     ran = 0
     for capability in registry:
-        for path in capability.jobs().values():
-            task = import_string(path)
-            params = inspect.signature(task.run).parameters
-            kwargs = {"workspace_id": workspace.pk}
-            if "user_id" in params:
-                kwargs["user_id"] = user.pk
-            if "workspace_id" in params:
-                task.apply(kwargs=kwargs).get()
-                ran += 1
+        for job in capability.jobs():
+            if not job.gated:  # per-campaign jobs; the lessons run those
+                continue
+            task = import_string(job.task)
+            params = inspect.signature(task.run_now).parameters
+            kwargs = {"user_id": user.pk} if "user_id" in params else {}
+            if "interaction_ids" in params:
+                kwargs["interaction_ids"] = list(
+                    Interaction.objects.in_workspace(workspace).values_list("pk", flat=True)
+                )
+            result = task.apply(args=[workspace.pk], kwargs=kwargs).get()
+            assert "skipped" not in result, (job.name, result)
+            ran += 1
     return ran
 
 

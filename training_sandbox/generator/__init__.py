@@ -485,6 +485,7 @@ class _Generator:
         rng = self.rng
         contact.lifecycle_stage = Contact.Stage.LEAD
         age = rng.randint(3, 120)
+        contact.created_at = self.anchor - timedelta(days=age)  # captured as a lead then
         chain = catalogue.CHAINS[_weighted(rng, tuple(catalogue.CHAIN_WEIGHTS.items()))]
         ctx = {**ctx, "product": self.products[chain[0]].name}
         trial = rng.random() < 0.2
@@ -643,12 +644,15 @@ class _Generator:
             key=catalogue.PLAN_RANK.__getitem__,
         )
         low, high = catalogue.SEATS_BY_SEGMENT[segment]
+        since = self.today - timedelta(days=start)
         contact.attributes = {
             "plan": plan,
             "seats": rng.randint(low, high),
             "nps": min(10, max(0, round(8.2 - 1.4 * z + rng.gauss(0.0, 1.6)))),
-            "customer_since": (self.today - timedelta(days=start)).isoformat(),
+            "customer_since": since.isoformat(),
         }
+        # In the CRM since they became a customer: the profile's "Since" says the same.
+        contact.created_at = self.anchor - timedelta(days=start)
         # Deals: upsells of the next product for some, lost ones for some churned.
         if churned:
             if rng.random() < 0.15:

@@ -72,7 +72,15 @@ def insert(model: type[models.Model], objs: Sequence[models.Model], *, returning
     now = timezone.now()
     plan: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
     for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+        if getattr(f, "auto_now_add", False) and any(
+            obj.__dict__.get(f.attname) is not None for obj in objs
+        ):
+            # A date the story gave (a customer's signup): kept, the rest get now.
+            for obj in objs:
+                if obj.__dict__.get(f.attname) is None:
+                    obj.__dict__[f.attname] = now
+            plan.append((f.attname, None, _converter(f, connection)))
+        elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             for obj in objs:
                 obj.__dict__[f.attname] = now
             converter = _converter(f, connection)

@@ -1,9 +1,8 @@
+from ai_features.capabilities.personalization.panels import render_reply_panel
 from ai_features.registry import Capability
+from ai_features.scheduling import Job
+from ai_features.surfaces import Audience
 from crmcore import extensions
-
-
-def _signed_in(request) -> bool:
-    return bool(request.user.is_authenticated)
 
 
 class PersonalizationCapability(Capability):
@@ -18,16 +17,36 @@ class PersonalizationCapability(Capability):
             "personalized, facts, sent_at."
         ),
     }
+    # The campaign builder is there for every signed-in user: a plain mail
+    # merge where the capability is off, personalized where it is on.
+    nav_audience = {"campaign-builder": Audience.SIGNED_IN}
 
     def panels(self) -> list[extensions.ContactPanel]:
-        from ai_features.capabilities.personalization.panels import render_reply_panel
-
         return [
             extensions.ContactPanel(
                 key="personalization",
                 title="Suggested reply",
                 render=render_reply_panel,
                 order=40,
+            )
+        ]
+
+    def pages(self) -> list[extensions.PageUrls]:
+        return [
+            extensions.PageUrls(
+                prefix="campaigns/builder",
+                urlconf="ai_features.capabilities.personalization.urls",
+                namespace="personalization",
+            )
+        ]
+
+    def nav_items(self) -> list[extensions.NavItem]:
+        return [
+            extensions.NavItem(
+                key="campaign-builder",
+                label="Campaign builder",
+                url_name="personalization:campaign-list",
+                order=45,
             )
         ]
 
@@ -39,28 +58,16 @@ class PersonalizationCapability(Capability):
             )
         ]
 
-    def jobs(self) -> dict[str, str]:
-        return {
-            "build_campaign": "ai_features.capabilities.personalization.tasks.build_campaign_task",
-            "send_campaign": "ai_features.capabilities.personalization.tasks.send_campaign_task",
-        }
-
-    def ready(self) -> None:
-        # The campaign builder is there for every signed-in user: a plain mail
-        # merge where the capability is off, personalized where it is on.
-        extensions.page_urls.register(
-            extensions.PageUrls(
-                prefix="campaigns/builder",
-                urlconf="ai_features.capabilities.personalization.urls",
-                namespace="personalization",
-            )
-        )
-        extensions.nav_items.register(
-            extensions.NavItem(
-                key="campaign-builder",
-                label="Campaign builder",
-                url_name="personalization:campaign-list",
-                visible=_signed_in,
-                order=45,
-            )
-        )
+    def jobs(self) -> list[Job]:
+        return [
+            Job(
+                "build_campaign",
+                "ai_features.capabilities.personalization.tasks.build_campaign_task",
+                gated=False,
+            ),
+            Job(
+                "send_campaign",
+                "ai_features.capabilities.personalization.tasks.send_campaign_task",
+                gated=False,
+            ),
+        ]

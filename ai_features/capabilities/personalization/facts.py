@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from ai_features import gate
 from ai_features.capabilities.personalization.conf import get_setting
+from ai_features.facades import facade_for, id_filter
 from crmcore.models import Contact, Interaction, Order, OrderLine, Workspace
 
 CAPABILITY = "personalization"
@@ -124,14 +126,6 @@ def days_phrase(days: int) -> str:
     return f"{days} days ago"
 
 
-def _contact_filter(field: str, contact_ids: list[int]) -> dict:
-    """``field`` in the chunk: a range when the ids are dense (cheaper to build and run)."""
-    lo, hi = min(contact_ids), max(contact_ids)
-    if hi - lo < 2 * len(contact_ids):
-        return {f"{field}__gte": lo, f"{field}__lte": hi}
-    return {f"{field}__in": contact_ids}
-
-
 def contact_rows(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, ContactRow]:
     """The mail-merge fields of a chunk of contacts (one query)."""
     if not contact_ids:
@@ -139,7 +133,7 @@ def contact_rows(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, C
     wanted = set(contact_ids)
     rows = (
         Contact.objects.in_workspace(workspace)
-        .filter(**_contact_filter("pk", contact_ids))
+        .filter(**id_filter("pk", contact_ids))
         .values_list("pk", "first_name", "last_name", "email", "account__name", "region", "segment")
     )
     return {
@@ -170,7 +164,7 @@ def _last_products(*, workspace: Workspace, contact_ids: list[int]) -> dict[int,
     lines = OrderLine.objects.filter(
         workspace=workspace,
         order__workspace=workspace,
-        **_contact_filter("order__contact_id", contact_ids),
+        **id_filter("order__contact_id", contact_ids),
         order__status__in=[Order.Status.PAID, Order.Status.PLACED],
     )
     rows = _ranked(
@@ -186,7 +180,7 @@ def _interactions(
     *, workspace: Workspace, contact_ids: list[int], inbound_only: bool, limit: int
 ) -> dict[int, list[tuple]]:
     qs = Interaction.objects.filter(
-        workspace=workspace, **_contact_filter("contact_id", contact_ids)
+        workspace=workspace, **id_filter("contact_id", contact_ids)
     ).exclude(channel=Interaction.Channel.NOTE)
     if inbound_only:
         qs = qs.filter(direction=Interaction.Direction.INBOUND)
@@ -206,22 +200,20 @@ def _interactions(
     return out
 
 
-def _next_products(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, tuple]:
-    """contact id -> (band, next products) from prediction's stored scores (one query)."""
-    from ai_features.capabilities.prediction.models import ContactScore
-
-    rows = ContactScore.objects.filter(
-        workspace=workspace, **_contact_filter("contact_id", contact_ids)
-    ).values_list("contact_id", "band", "next_products")
-    return {contact_id: (band, products) for contact_id, band, products in rows}
+def _outlooks(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, Any]:
+    """contact id -> prediction's stored outlook, through its facade (one query)."""
+    prediction = facade_for("prediction", workspace=workspace)
+    if not prediction.available:
+        return {}
+    return prediction.contact_outlooks(workspace_id=workspace.pk, contact_ids=contact_ids)
 
 
 def _tones(*, workspace: Workspace, interaction_ids: list[int]) -> dict[int, str]:
-    """interaction id -> stored tone, through sentiment's selector (one query)."""
-    from ai_features.capabilities.sentiment.selectors import interaction_fields
-
-    fields = interaction_fields(workspace=workspace, interaction_ids=interaction_ids)
-    return {pk: row["sentiment_tone"] for pk, row in fields.items()}
+    """interaction id -> stored tone, through sentiment's facade (one query)."""
+    sentiment = facade_for("sentiment", workspace=workspace)
+    if not sentiment.available:
+        return {}
+    return sentiment.interaction_tones(workspace_id=workspace.pk, interaction_ids=interaction_ids)
 
 
 def _most_common(values: list) -> tuple:
@@ -259,9 +251,7 @@ def facts_load(
     if access.sentiment:
         ids = [row[0] for rows in inbound.values() for row in rows[:tone_window]]
         tones = _tones(workspace=workspace, interaction_ids=ids) if ids else {}
-    scores = (
-        _next_products(workspace=workspace, contact_ids=contact_ids) if access.prediction else {}
-    )
+    outlooks = _outlooks(workspace=workspace, contact_ids=contact_ids) if access.prediction else {}
     complaint_tones = set(get_setting("COMPLAINT_TONES"))
 
     def recent(row: tuple) -> RecentInteraction:
@@ -282,10 +272,8 @@ def facts_load(
         hour, hour_count = _most_common([r[4].astimezone(tz).hour for r in rows])
         read = [(r, tones[r[0]]) for r in rows[:tone_window] if r[0] in tones]
         complaint = next(((r, tone) for r, tone in read if tone in complaint_tones), None)
-        score = scores.get(contact_id)
-        next_product = None
-        if score and score[1]:
-            next_product = str(score[1][0].get("name") or "") or None
+        outlook = outlooks.get(contact_id)
+        next_product = outlook.next_products[0] if outlook and outlook.next_products else None
         unavailable = dict(access.reasons)
         if access.prediction and next_product is None:
             unavailable["prediction"] = "no stored prediction for this contact"
@@ -303,8 +291,8 @@ def facts_load(
             best_hour=hour,
             best_hour_count=hour_count,
             next_product=next_product,
-            churn_band=score[0] if score else None,
-            has_prediction=score is not None,
+            churn_band=outlook.band if outlook else None,
+            has_prediction=outlook is not None,
             recent_tone=read[0][1] if read else None,
             complaint=recent(complaint[0]) if complaint else None,
             complaint_tone=complaint[1] if complaint else None,

@@ -172,13 +172,6 @@ def campaign_jobs(*, workspace: Workspace, campaign: Campaign, limit: int = 5) -
     )
 
 
-def job_get(*, workspace: Workspace, pk: int) -> JobRun:
-    job = JobRun.objects.filter(workspace=workspace, capability="personalization", pk=pk).first()
-    if job is None:
-        raise Http404("No such job")
-    return job
-
-
 def audience_choices(*, workspace: Workspace) -> dict[str, list]:
     """Teams, products, segments and regions of the workspace, for the audience form."""
     contacts = Contact.objects.in_workspace(workspace)

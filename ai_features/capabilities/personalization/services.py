@@ -19,6 +19,8 @@ from ai_features.capabilities.personalization.builder import Composed, TemplateE
 from ai_features.capabilities.personalization.conf import get_setting
 from ai_features.capabilities.personalization.facts import CAPABILITY, Access, access_for
 from ai_features.capabilities.personalization.models import CampaignMessage, SuggestedReply
+from ai_features.metrics import metric_record
+from ai_features.scheduling import job_queue
 from crmcore import services as crm
 from crmcore.events import emit_on_commit, registered_events
 from crmcore.models import Campaign, Contact, Interaction, Workspace
@@ -239,16 +241,17 @@ def campaign_messages_build(
 
 def campaign_build_queue(*, campaign: Campaign, user) -> None:
     """Build the messages in the background, after the current transaction commits."""
-    from ai_features.capabilities.personalization.tasks import build_campaign_task
-
-    user_id = user.pk if user is not None else None
-    transaction.on_commit(lambda: build_campaign_task.delay(campaign.pk, user_id))
+    job_queue(
+        CAPABILITY,
+        "build_campaign",
+        workspace=campaign.workspace,
+        campaign_id=campaign.pk,
+        user_id=user.pk if user is not None else None,
+    )
 
 
 def _metric(*, action: str, user, workspace: Workspace, obj, detail: dict[str, Any]) -> None:
-    from ai_features.services import suggestion_event_record
-
-    suggestion_event_record(
+    metric_record(
         capability=CAPABILITY, action=action, user=user, workspace=workspace, obj=obj, detail=detail
     )
 
@@ -417,17 +420,20 @@ def campaign_send(
 
 
 def campaign_send_queue(*, campaign: Campaign, user) -> None:
-    from ai_features.capabilities.personalization.tasks import send_campaign_task
-
     if campaign.status != Campaign.Status.APPROVED:
         raise CampaignError("Approve the campaign before sending it.")
-    user_id = user.pk if user is not None else None
-    transaction.on_commit(lambda: send_campaign_task.delay(campaign.pk, user_id))
+    job_queue(
+        CAPABILITY,
+        "send_campaign",
+        workspace=campaign.workspace,
+        campaign_id=campaign.pk,
+        user_id=user.pk if user is not None else None,
+    )
 
 
 # -- suggested replies ---------------------------------------------------------
 
-REPLY_METRIC = {"accepted": "accepted", "edited": "corrected", "dismissed": "dismissed"}
+REPLY_METRIC = {"accepted": "accepted", "edited": "edited", "dismissed": "dismissed"}
 
 
 @transaction.atomic

@@ -68,13 +68,13 @@ def send_campaign(*, campaign: Campaign, user, progress=None) -> dict:
     return summary
 
 
-@shared_task(name="personalization.build_campaign")
+@shared_task(name="personalization.build_campaign", acks_late=True)
 def build_campaign_task(campaign_id: int, user_id: int | None = None) -> dict:
     campaign, user = _load(campaign_id, user_id)
     return build_campaign(campaign=campaign, user=user)
 
 
-@shared_task(name="personalization.send_campaign")
+@shared_task(name="personalization.send_campaign", acks_late=True)
 def send_campaign_task(campaign_id: int, user_id: int | None = None) -> dict:
     campaign, user = _load(campaign_id, user_id)
     return send_campaign(campaign=campaign, user=user)

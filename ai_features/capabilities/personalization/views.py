@@ -3,22 +3,19 @@
 Every signed-in user has it: where personalization is off for them (or the
 kill switch is on) it is a plain mail merge with no AI fields; where it is on,
 each message is tailored and lists the facts it used. The suggested-reply
-decision only exists where the capability is on (404 otherwise).
+decision only exists where the capability is on (403 with the reason otherwise).
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from ai_features import gate
 from ai_features.capabilities.personalization import selectors, services
 from ai_features.capabilities.personalization.builder import AI_PLACEHOLDERS, PLAIN_PLACEHOLDERS
 from ai_features.capabilities.personalization.conf import get_setting
@@ -28,6 +25,7 @@ from ai_features.capabilities.personalization.forms import (
     MessageEditForm,
     ReplyDecisionForm,
 )
+from ai_features.surfaces import Audience, CapabilityPageMixin
 
 
 def _errors(exc: ValidationError) -> str:
@@ -36,7 +34,12 @@ def _errors(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-class BuilderMixin(LoginRequiredMixin):
+class BuilderMixin(CapabilityPageMixin):
+    """The campaign builder: a plain mail merge where personalization is off for the user."""
+
+    capability = CAPABILITY
+    capability_audience = Audience.SIGNED_IN
+
     def access(self):
         if not hasattr(self, "_access"):
             self._access = access_for(user=self.request.user, workspace=self.request.workspace)
@@ -210,13 +213,13 @@ class CampaignMessageEditView(BuilderMixin, View):
         return render(request, self.template_name, {"message": message, "form": form}, status=400)
 
 
-class SuggestedReplyDecideView(LoginRequiredMixin, View):
+class SuggestedReplyDecideView(CapabilityPageMixin, View):
     """Accept, edit or dismiss the suggested reply (the panel posts here)."""
+
+    capability = CAPABILITY
 
     def post(self, request, pk: int):
         workspace = request.workspace
-        if not gate.is_enabled(CAPABILITY, request.user, workspace):
-            raise Http404("Personalization is not enabled for you.")
         interaction = selectors.interaction_get(workspace=workspace, pk=pk)
         form = ReplyDecisionForm(request.POST)
         target = reverse("contact-detail", args=[interaction.contact_id])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -18,8 +17,9 @@ from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ai_features.capabilities.prediction import access, selectors
+from ai_features.capabilities.prediction import selectors
 from ai_features.permissions import CapabilityPermission
+from ai_features.scheduling import job_queue
 
 
 class PredictionApi(APIView):
@@ -137,15 +137,11 @@ class ModelRetrainApi(PredictionAdminApi):
         summary="Retrain and rescore the workspace",
     )
     def post(self, request):
-        from ai_features.capabilities.prediction.tasks import retrain_and_score_task
-
-        allowed, reason = access.jobs_enabled(request.workspace)
-        if not allowed:
-            return Response({"detail": reason}, status=status.HTTP_409_CONFLICT)
-        workspace_id, user_id = request.workspace.pk, request.user.pk
-        transaction.on_commit(
-            lambda: retrain_and_score_task.delay(workspace_id=workspace_id, user_id=user_id)
+        decision = job_queue(
+            "prediction", "retrain_and_score", workspace=request.workspace, user_id=request.user.pk
         )
+        if not decision:
+            return Response({"detail": decision.reason}, status=status.HTTP_409_CONFLICT)
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -189,9 +185,7 @@ urlpatterns = [
 
 
 def provide_contact_fields(request, objects: list) -> dict[int, dict[str, Any]]:
-    """``churn_risk`` and ``churn_band`` on API contacts, in one query; {} when off."""
-    if not objects or not access.is_enabled(request.user, request.workspace):
-        return {}
+    """``churn_risk`` and ``churn_band`` on API contacts, in one query (the gate is in front)."""
     scores = selectors.contact_scores_for(
         workspace=request.workspace, contact_ids=[o.pk for o in objects]
     )

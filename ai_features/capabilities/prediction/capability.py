@@ -1,14 +1,11 @@
+from ai_features.capabilities.prediction.panels import contact_panel
 from ai_features.registry import Capability
+from ai_features.scheduling import Job, Schedule
 from crmcore import extensions
 
 
-def _nav_visible(request) -> bool:
-    from ai_features.capabilities.prediction.access import is_enabled
-
-    return is_enabled(request.user, request.workspace)
-
-
 def _provide_contact_fields(request, objects):
+    # Wiring only: the API module (and scikit-learn behind it) loads on first use.
     from ai_features.capabilities.prediction.api import provide_contact_fields
 
     return provide_contact_fields(request, objects)
@@ -19,6 +16,9 @@ class PredictionCapability(Capability):
     title = "Prediction"
     description = "Predicts churn risk and what each customer needs next, with the reasons shown."
     lesson = "prediction-basics"
+    facade = "ai_features.capabilities.prediction.facade.PredictionFacade"
+    prepare_jobs = ("retrain_and_score",)  # reads tone: after sentiment's analysis
+    prepare_order = 20
     events = {
         "contact.churn_risk_high": (
             "A customer's churn risk crossed into the high band "
@@ -27,9 +27,23 @@ class PredictionCapability(Capability):
     }
 
     def panels(self) -> list[extensions.ContactPanel]:
-        from ai_features.capabilities.prediction.panels import contact_panel
-
         return [contact_panel()]
+
+    def pages(self) -> list[extensions.PageUrls]:
+        return [
+            extensions.PageUrls(
+                prefix="ai/prediction",
+                urlconf="ai_features.capabilities.prediction.urls",
+                namespace="prediction",
+            )
+        ]
+
+    def nav_items(self) -> list[extensions.NavItem]:
+        return [
+            extensions.NavItem(
+                key="prediction", label="Churn models", url_name="prediction:model-list", order=40
+            )
+        ]
 
     def api_routes(self) -> list[extensions.ApiRoute]:
         return [
@@ -38,30 +52,8 @@ class PredictionCapability(Capability):
             )
         ]
 
-    def jobs(self) -> dict[str, str]:
-        return {
-            "train_models": "ai_features.capabilities.prediction.tasks.train_models_task",
-            "score_contacts": "ai_features.capabilities.prediction.tasks.score_contacts_task",
-        }
-
-    def ready(self) -> None:
-        extensions.page_urls.register(
-            extensions.PageUrls(
-                prefix="ai/prediction",
-                urlconf="ai_features.capabilities.prediction.urls",
-                namespace="prediction",
-            )
-        )
-        extensions.nav_items.register(
-            extensions.NavItem(
-                key="prediction",
-                label="Churn models",
-                url_name="prediction:model-list",
-                visible=_nav_visible,
-                order=40,
-            )
-        )
-        extensions.api_field_providers.register(
+    def api_fields(self) -> list[extensions.ApiFieldProvider]:
+        return [
             extensions.ApiFieldProvider(
                 key="prediction",
                 model_label="crmcore.Contact",
@@ -71,4 +63,30 @@ class PredictionCapability(Capability):
                     "churn_band": "low, medium or high churn risk.",
                 },
             )
-        )
+        ]
+
+    def jobs(self) -> list[Job]:
+        return [
+            Job("train_models", "ai_features.capabilities.prediction.tasks.train_models_task"),
+            Job("score_contacts", "ai_features.capabilities.prediction.tasks.score_contacts_task"),
+            Job(
+                "retrain_and_score",
+                "ai_features.capabilities.prediction.tasks.retrain_and_score_task",
+            ),
+        ]
+
+    def schedules(self) -> list[Schedule]:
+        return [
+            Schedule(
+                "nightly scoring",
+                job="score_contacts",
+                cron="30 2 * * *",
+                description="Re-score every customer with the published churn model.",
+            ),
+            Schedule(
+                "weekly retraining",
+                job="retrain_and_score",
+                cron="0 4 * * 0",
+                description="Train a new churn model (published only past the quality gate).",
+            ),
+        ]

@@ -9,8 +9,15 @@ from django.utils.safestring import SafeString, mark_safe
 
 
 def coefficient_chart(names: list[str], coefficients: list[float], *, top: int = 12) -> SafeString:
-    """The largest standardized coefficients: red raises churn risk, green lowers it."""
-    pairs = sorted(zip(names, coefficients, strict=False), key=lambda nc: -abs(nc[1]))[:top]
+    """The largest standardized coefficients: red raises churn risk, green lowers it.
+
+    Features are shown by their human labels ("Days since the last order")."""
+    from ai_features.capabilities.prediction.explain import feature_label
+
+    pairs = sorted(
+        ((feature_label(n), c) for n, c in zip(names, coefficients, strict=False)),
+        key=lambda nc: -abs(nc[1]),
+    )[:top]
     if not pairs:
         return mark_safe("")
     width, label_w, row_h = 520, 230, 20

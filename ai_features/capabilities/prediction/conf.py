@@ -16,6 +16,8 @@ DEFAULTS: dict[str, Any] = {
     # Too little history below these counts (labelled contacts of each class).
     "MIN_CHURNED": 10,
     "MIN_CUSTOMERS": 10,
+    # Currency of amounts in explanations (ISO code; $, €, £ and ¥ get their symbol).
+    "CURRENCY": "USD",
     # Risk bands; the high band is also the action threshold of the bias audit.
     "HIGH_RISK": 0.6,
     "MEDIUM_RISK": 0.3,

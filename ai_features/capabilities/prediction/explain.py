@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from django.utils.html import escape
+
+from ai_features.capabilities.prediction.conf import get_setting
 
 PHRASES = {
     "orders_total": ("{n} order{s} in total", "No order yet"),
@@ -38,45 +42,154 @@ PHRASES = {
     "lost_deals": ("{n} lost deal{s}", "No lost deal"),
 }
 
+#: What each built-in feature measures, for the model card.
+FEATURE_LABELS = {
+    "days_since_last_order": "Days since the last order",
+    "orders_total": "Orders in total",
+    "orders_90d": "Orders in the last 90 days",
+    "orders_prev_90d": "Orders in the 90 days before",
+    "order_trend": "Orders compared with the 90 days before",
+    "spend_total": "Spend in total",
+    "spend_90d": "Spend in the last 90 days",
+    "avg_order_value": "Average order value",
+    "refunds": "Refunded orders",
+    "days_since_last_interaction": "Days since the last contact",
+    "emails_90d": "Emails in the last 90 days",
+    "calls_90d": "Calls in the last 90 days",
+    "meetings_90d": "Meetings in the last 90 days",
+    "chats_90d": "Chats in the last 90 days",
+    "tickets_90d": "Tickets in the last 90 days",
+    "tickets_30d": "Tickets in the last 30 days",
+    "negative_30d": "Negative interactions in the last 30 days",
+    "sentiment_90d": "Tone of the last 90 days",
+    "open_deals": "Open deals",
+    "won_deals": "Won deals",
+    "lost_deals": "Lost deals",
+    "tenure_days": "Time as a customer",
+}
+ACRONYMS = frozenset({"nps", "id", "sla", "arr", "mrr", "crm", "vat", "csat", "api", "sms"})
+#: Attribute keys that hold amounts of money: shown with the currency.
+MONEY_KEY = re.compile(r"charge|revenue|spend|price|amount|cost|fee|mrr|arr|value|total", re.I)
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+#: Category values that mean "none": "Plan: not none" reads "Has a plan".
+NONE_VALUES = frozenset({"none", "no", "n/a", "na", "-"})
+#: Recency at or past this many days is the cap (see ``features.MAX_DAYS``).
+RECENCY_CAP = 730
 
-def describe(name: str, value: Any) -> str:
-    """A factor in words a rep understands, e.g. "No order in 94 days"."""
+
+def money(amount: float, currency: str | None = None) -> str:
+    """An amount with the workspace currency: "$1,166", "1,166 CHF"."""
+    code = str(currency or get_setting("CURRENCY")).upper()
+    symbol = CURRENCY_SYMBOLS.get(code)
+    sign = "-" if amount < 0 else ""
+    digits = f"{abs(amount):,.0f}"
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {code}"
+
+
+def humanize(key: str) -> str:
+    """An imported column name as words: "customer_since" -> "Customer since"."""
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key.strip())
+    words = [w for w in re.split(r"[\s_\-.]+", text) if w]
+    words = [w.upper() if w.lower() in ACRONYMS else w.lower() for w in words]
+    if not words:
+        return key
+    first = words[0]
+    return " ".join([first[:1].upper() + first[1:], *words[1:]])
+
+
+def _span(days: float) -> str:
+    n = round(days)
+    if n < 60:
+        return f"{n} day{'' if n == 1 else 's'}"
+    months = round(days / 30.4375)
+    if months < 36:
+        return f"{months} months"
+    years, rest = divmod(months, 12)
+    return f"{years} years" + (f" {rest} month{'' if rest == 1 else 's'}" if rest else "")
+
+
+def _month(days: float, as_of: dt.datetime | None) -> str:
+    day = (as_of or timezone.now()).date() - dt.timedelta(days=round(days))
+    return f"{day.day} {day:%b %Y}" if days < 60 else f"{day:%b %Y}"
+
+
+def feature_label(name: str) -> str:
+    """What a model column measures, in words (for the model card)."""
+    if name in FEATURE_LABELS:
+        return FEATURE_LABELS[name]
+    column = name[5:] if name.startswith("attr:") else name
+    if name.startswith("attr:") and name.endswith(" missing"):
+        return f"{humanize(column[:-8])} not recorded"
+    if name.endswith(" (yes/no)"):
+        return f"{humanize(column[:-9])} (yes/no)"
+    if name.endswith(" (days ago)"):
+        return f"{humanize(column[:-11])} (days ago)"
+    if "=" in column:
+        key, _, value = column.partition("=")
+        return f"{humanize(key)}: {value}"
+    return humanize(column)
+
+
+def describe(name: str, value: Any, *, as_of: dt.datetime | None = None) -> str:
+    """A factor in words a rep understands, e.g. "Last order 94 days ago".
+
+    ``as_of`` is when the features were taken (the score's time, default now):
+    ages become dates from it ("Customer since Sep 2024 (27 months)").
+    """
     if value is None:
-        return f"{name} unknown"
+        return f"{feature_label(name)}: unknown"
     v = float(value)
     n = round(v)
     s = "" if n == 1 else "s"
     if name == "days_since_last_order":
-        return "Never ordered" if v >= 730 else f"No order in {n} day{s}"
+        if v >= RECENCY_CAP:
+            return "No order in 2 years or more"
+        return f"Last order {n} day{s} ago"
     if name == "days_since_last_interaction":
-        return "No contact on record" if v >= 730 else f"Last contact {n} day{s} ago"
+        if v >= RECENCY_CAP:
+            return "No contact in 2 years or more"
+        return f"Last contact {n} day{s} ago"
     if name == "order_trend":
         if n == 0:
             return "Orders steady over the last 90 days"
         word = "more" if n > 0 else "fewer"
         return f"{abs(n)} {word} order{'' if abs(n) == 1 else 's'} than the 90 days before"
     if name == "sentiment_90d":
-        tone = "positive" if v > 0.1 else "negative" if v < -0.1 else "neutral"
-        return f"Tone of the last 90 days {tone} ({v:+.2f})"
+        tone = "Positive" if v > 0.1 else "Negative" if v < -0.1 else "Neutral"
+        return f"{tone} tone in the last 90 days ({v:+.2f})"
     if name == "tenure_days":
-        return f"Customer for {n} day{s}" if n < 60 else f"Customer for {n // 30} months"
+        if v < 1:
+            return "New customer"
+        return f"Customer since {_month(v, as_of)} ({_span(v)})"
     if name in PHRASES:
         some, none = PHRASES[name]
         if n == 0 and abs(v) < 0.5:
             return none
-        return some.format(n=n, s=s, money=f"{v:,.0f}")
-    if name.endswith(" missing") and name.startswith("attr:"):
-        key = name[5:-8]
-        return f"{key} unknown" if v else f"{key} recorded"
-    if "=" in name:
+        return some.format(n=n, s=s, money=money(v))
+    if not name.startswith("attr:") and "=" in name:
         column, _, category = name.partition("=")
-        column = column[5:] if column.startswith("attr:") else column.capitalize()
-        return f"{column} is {category}" if v else f"{column} is not {category}"
-    if name.startswith("attr:"):
-        if v > 600_000:  # a date attribute, stored as its day number
-            return f"{name[5:]}: {dt.date.fromordinal(int(v)).isoformat()}"
-        return f"{name[5:]}: {v:g}"
-    return f"{name}: {v:g}"
+        return f"{humanize(column)}: {category}" if v else f"{humanize(column)}: not {category}"
+    if not name.startswith("attr:"):
+        return f"{humanize(name)}: {v:g}"
+    column = name[5:]
+    if column.endswith(" missing"):
+        key = humanize(column[:-8])
+        return f"{key} not recorded" if v else f"{key} recorded"
+    if column.endswith(" (yes/no)"):
+        return f"{humanize(column[:-9])}: {'yes' if v >= 0.5 else 'no'}"
+    if column.endswith(" (days ago)"):
+        return f"{humanize(column[:-11])}: {_month(v, as_of)} ({_span(v)} ago)"
+    if "=" in column:
+        key, _, category = column.partition("=")
+        label = humanize(key)
+        if category.strip().lower() in NONE_VALUES:
+            return f"No {label.lower()}" if v else f"Has a {label.lower()}"
+        return f"{label}: {category}" if v else f"{label}: not {category}"
+    if v > 600_000:  # a date attribute of a model trained before types, as its day number
+        return f"{humanize(column)}: {dt.date.fromordinal(int(v)).isoformat()}"
+    if MONEY_KEY.search(column):
+        return f"{humanize(column)}: {money(v)}"
+    return f"{humanize(column)}: {v:g}"
 
 
 @dataclass(frozen=True)
@@ -84,10 +197,15 @@ class Factor:
     name: str
     value: Any
     contribution: float
+    as_of: dt.datetime | None = None  # when the features were taken
 
     @property
     def text(self) -> str:
-        return describe(self.name, self.value)
+        return describe(self.name, self.value, as_of=self.as_of)
+
+    @property
+    def label(self) -> str:
+        return feature_label(self.name)
 
 
 @dataclass(frozen=True)
@@ -128,13 +246,19 @@ class Explanation:
 
 
 def explanation_from_score(
-    *, feature_names: list[str], intercept: float, factors: list, rest: float, log_odds: float
+    *,
+    feature_names: list[str],
+    intercept: float,
+    factors: list,
+    rest: float,
+    log_odds: float,
+    as_of: dt.datetime | None = None,
 ) -> Explanation:
     """Rebuild an explanation from a stored score ([[index, contribution, value], ...])."""
     return Explanation(
         intercept=intercept,
         factors=tuple(
-            Factor(name=feature_names[int(i)], value=value, contribution=float(c))
+            Factor(name=feature_names[int(i)], value=value, contribution=float(c), as_of=as_of)
             for i, c, value in factors
         ),
         rest=rest,

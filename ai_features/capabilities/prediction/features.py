@@ -7,8 +7,10 @@ label of today, so nothing that happened around the churn itself (a stage
 change, an update timestamp, a cancellation ticket) leaks into the features.
 
 ``FeatureSpec`` turns these raw values into the model matrix: fixed numeric
-features, median-imputed numeric attributes (with a missing indicator) and
-one-hot categories capped at ``MAX_CATEGORIES`` per column.
+features, imported attributes typed from their values (numbers, dates as ages
+in days, yes/no; median-imputed with a missing indicator), one-hot categories
+capped at ``MAX_CATEGORIES`` per column, and free text left out. ``DIRECTIONS``
+says which way each built-in feature moves the risk, where that is known.
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.apps import apps
-from django.db import connection
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.sql.constants import MULTI
 
 from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.facades import facade_for
 from crmcore.models import Contact, Deal, Interaction, Order, Workspace
 
 #: Recency is capped here (and a contact with no order at all gets it).
@@ -71,6 +72,8 @@ class RawFeatures:
     categorical: dict[str, list[str]]  # region, segment
     attributes: list[dict[str, Any]]
     first_seen: list[dt.datetime | None] = field(default_factory=list)
+    #: The cutoff the features are taken at: dates in attributes become ages from it.
+    as_of: dt.datetime | None = None
 
     def __len__(self) -> int:
         return len(self.contact_ids)
@@ -83,6 +86,8 @@ class RawFeatures:
             base=self.base[idx],
             categorical={k: [v[i] for i in idx] for k, v in self.categorical.items()},
             attributes=[self.attributes[i] for i in idx],
+            first_seen=[self.first_seen[i] for i in idx] if self.first_seen else [],
+            as_of=self.as_of,
         )
 
 
@@ -151,53 +156,19 @@ def _days(delta: dt.timedelta) -> float:
     return delta.total_seconds() / 86400.0
 
 
-_tables_present: dict[tuple[str, str], bool] = {}
-
-
-def sentiment_model():
-    """The sentiment app's per-interaction polarity model, or None where it is absent."""
-    if not apps.is_installed("ai_features.capabilities.sentiment"):
-        return None
-    try:
-        model = apps.get_model("ai_sentiment", "InteractionSentiment")
-    except LookupError:
-        return None
-    field_names = {f.name for f in model._meta.get_fields()}
-    if not {"interaction", "polarity"} <= field_names:
-        return None
-    key = (connection.alias, model._meta.db_table)
-    if key not in _tables_present:  # checked once per process
-        _tables_present[key] = model._meta.db_table in connection.introspection.table_names()
-    return model if _tables_present[key] else None
-
-
 def _sentiment_aggregates(
     *, workspace: Workspace, as_of: dt.datetime, id_range: tuple[int, int] | None
 ) -> dict[int, tuple[int, float]]:
-    """Negative interactions in 30 days and mean polarity in 90, where sentiment has run.
+    """Negative interactions in 30 days and mean polarity in 90, through sentiment's facade.
 
-    A soft lookup: when the sentiment app (``ai_sentiment``) is not installed or
-    has no per-interaction polarity table, every contact gets (0, 0.0).
+    Where sentiment is absent or may not run for the workspace, every contact
+    gets (0, 0.0).
     """
-    model = sentiment_model()
-    if model is None:
+    sentiment = facade_for("sentiment", workspace=workspace)
+    if not sentiment.available:
         return {}
-    qs = model.objects.filter(
-        interaction__workspace_id=workspace.pk,
-        interaction__occurred_at__lt=as_of,
-        interaction__occurred_at__gte=as_of - dt.timedelta(days=90),
-    )
-    if id_range is not None:
-        qs = qs.filter(
-            interaction__contact_id__gte=id_range[0], interaction__contact_id__lte=id_range[1]
-        )
-    from django.db.models import Avg
-
-    month = Q(interaction__occurred_at__gte=as_of - dt.timedelta(days=30))
-    rows = qs.values("interaction__contact_id").annotate(
-        negative=Count("pk", filter=month & Q(polarity__lt=-0.1)), mean=Avg("polarity")
-    )
-    return {r["interaction__contact_id"]: (r["negative"], float(r["mean"] or 0.0)) for r in rows}
+    summaries = sentiment.tone_summaries(workspace_id=workspace.pk, as_of=as_of, id_range=id_range)
+    return {pk: (t.negative_30d, t.mean_polarity_90d) for pk, t in summaries.items()}
 
 
 def extract_raw(
@@ -217,7 +188,7 @@ def extract_raw(
     base[:, col["days_since_last_interaction"]] = MAX_DAYS
     first_seen: list[dt.datetime | None] = [row["created_at"] for row in contacts]
     if n == 0:
-        return RawFeatures([], [], base, {k: [] for k in CATEGORICAL_FIELDS}, [], [])
+        return RawFeatures([], [], base, {k: [] for k in CATEGORICAL_FIELDS}, [], [], as_of)
 
     def scoped(qs):
         qs = qs.filter(workspace_id=workspace.pk)
@@ -334,10 +305,57 @@ def extract_raw(
             row["attributes"] if isinstance(row["attributes"], dict) else {} for row in contacts
         ],
         first_seen=first_seen,
+        as_of=as_of,
     )
 
 
+#: Attribute values read as yes/no.
+YES = frozenset({"yes", "y", "true", "t"})
+NO = frozenset({"no", "n", "false", "f"})
+#: A number as exports write it: "1,234.50", "$ 99", "12%".
+NUMBER = re.compile(r"^[+-]?[$€£¥]?\s*[+-]?(\d[\d,]*\.?\d*|\.\d+)\s*%?$")
+#: Date attributes that say when the customer started: they are tenure, counted once.
+TENURE_DATE = re.compile(
+    r"(customer|member|client|subscriber|user)[\s_-]*since|sign[\s_-]*up|joined|"
+    r"^since$|^start(ed)?([\s_-]*(date|on|at))?$|first[\s_-]*(order|purchase)",
+    re.IGNORECASE,
+)
+#: Numeric tenure attributes and their unit in days (a bare "tenure" is in months,
+#: as billing exports give it).
+TENURE_NUMBER = re.compile(r"^tenure[\s_(-]*(days?|months?|years?)?\)?$", re.IGNORECASE)
+DAYS_PER_UNIT = {"day": 1.0, "month": 30.4375, "year": 365.25}
+#: How long ago a start date was is capped like tenure.
+MAX_TENURE_DAYS = MAX_DAYS * 5
+
+#: The direction each built-in feature moves the churn risk as its value grows,
+#: where common sense knows it: +1 raises it, -1 lowers it. Training constrains
+#: these coefficients to that sign, so a factor's words never contradict its
+#: contribution ("Nothing spent in the last 90 days" can only raise the risk).
+#: Features left out (contact counts per channel, average order value, imported
+#: attributes) may go either way; their words do not claim a direction.
+DIRECTIONS: dict[str, int] = {
+    "days_since_last_order": +1,
+    "orders_total": -1,
+    "orders_90d": -1,
+    "orders_prev_90d": -1,
+    "order_trend": -1,
+    "spend_total": -1,
+    "spend_90d": -1,
+    "refunds": +1,
+    "days_since_last_interaction": +1,
+    "tickets_90d": +1,
+    "tickets_30d": +1,
+    "negative_30d": +1,
+    "sentiment_90d": -1,
+    "open_deals": -1,
+    "won_deals": -1,
+    "lost_deals": +1,
+    "tenure_days": -1,
+}
+
+
 def _as_number(value: Any) -> float | None:
+    """A number, or a date's day number (how models trained before typed attributes read dates)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -359,6 +377,49 @@ def _as_number(value: Any) -> float | None:
     return None
 
 
+def as_plain_number(value: Any) -> float | None:
+    """A number written as a number ("1,234.50", "$99", "12%", 7); not a date or a yes/no."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if math.isfinite(value) else None
+    if not isinstance(value, str) or not NUMBER.match(value.strip()):
+        return None
+    text = re.sub(r"[\s,$€£¥%]", "", value)
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_date(value: Any) -> dt.date | None:
+    """An ISO date ("2024-09-12", or the date of an ISO datetime), else None."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not ISO_DATE.match(value.strip()):
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+
+
+def as_boolean(value: Any) -> float | None:
+    """1.0 for yes/true, 0.0 for no/false, else None."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in YES:
+            return 1.0
+        if text in NO:
+            return 0.0
+    return None
+
+
 def _as_category(value: Any) -> str | None:
     if value is None:
         return None
@@ -368,9 +429,80 @@ def _as_category(value: Any) -> str | None:
     return text or None
 
 
+def _age_days(value: Any, as_of: dt.datetime | None) -> float | None:
+    """Days from a date attribute to ``as_of`` (0 for a date after it), or None."""
+    day = as_date(value)
+    if day is None:
+        return None
+    today = (as_of or dt.datetime.now(dt.UTC)).date()
+    return float(min(MAX_TENURE_DAYS, max(0, (today - day).days)))
+
+
+def attribute_type(values: list[Any], *, max_categories: int) -> str:
+    """The type of an attribute from its non-empty values.
+
+    ``boolean`` (yes/no), ``date``, ``number``, ``category`` (a few repeated
+    values) or ``text`` (free text or identifiers: left out). A type needs
+    95% of the values to read as it.
+    """
+    need = 0.95 * len(values)
+    if sum(as_boolean(v) is not None for v in values) >= need:
+        return "boolean"
+    if sum(as_date(v) is not None for v in values) >= need:
+        return "date"
+    if sum(as_plain_number(v) is not None for v in values) >= need:
+        return "number"
+    distinct = {_as_category(v) for v in values} - {None}
+    if len(distinct) > max_categories and len(distinct) >= 0.9 * len(values):
+        return "text"
+    if len(values) >= 3 and len(distinct) == len(values):  # no value repeats: nothing to learn
+        return "text"
+    return "category"
+
+
+def tenure_unit(key: str, kind: str) -> float | None:
+    """Days per unit of an attribute that says how long the customer has been one
+    (0.0 for a start date), or None for any other attribute."""
+    if kind == "date" and TENURE_DATE.search(key):
+        return 0.0
+    match = TENURE_NUMBER.match(key.strip()) if kind == "number" else None
+    if match is None:
+        return None
+    unit = (match.group(1) or "month").lower().rstrip("s")
+    return DAYS_PER_UNIT[unit]
+
+
+def _attribute_reader(kind: str, as_of: dt.datetime | None):
+    if kind == "boolean":
+        return as_boolean
+    if kind == "date":
+        return lambda value: _age_days(value, as_of)
+    if kind == "number":
+        return as_plain_number
+    return _as_number  # models trained before attributes were typed
+
+
+def attribute_feature_name(key: str, kind: str) -> str:
+    """The model's column name of a typed attribute."""
+    if kind == "boolean":
+        return f"attr:{key} (yes/no)"
+    if kind == "date":
+        return f"attr:{key} (days ago)"
+    return f"attr:{key}"
+
+
 @dataclass
 class FeatureSpec:
-    """How raw features become the model matrix; fitted on the training contacts."""
+    """How raw features become the model matrix; fitted on the training contacts.
+
+    Imported attributes are typed from their values: numbers stay numbers,
+    dates become their age in days at the cutoff, yes/no become 1/0 (each
+    median-imputed, with a missing indicator where some contacts lack it),
+    a few repeated values become one-hot categories capped at
+    ``MAX_CATEGORIES``, and free text is left out. An attribute that says when
+    the customer started (``customer_since``, ``tenure_months``) is folded into
+    ``tenure_days`` (the earlier start wins), so tenure is counted once.
+    """
 
     numeric_attributes: dict[str, float] = field(default_factory=dict)  # key -> median
     missing_indicators: list[str] = field(default_factory=list)
@@ -378,6 +510,10 @@ class FeatureSpec:
     other_columns: list[str] = field(default_factory=list)
     excluded: dict[str, str] = field(default_factory=dict)  # attribute key -> why
     names: list[str] = field(default_factory=list)
+    #: key -> "number", "boolean", "date", "category", "text" (every attribute seen)
+    attribute_types: dict[str, str] = field(default_factory=dict)
+    #: key -> days per unit (0.0: a start date) of attributes counted as tenure
+    tenure_sources: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def fit(cls, raw: RawFeatures) -> FeatureSpec:
@@ -396,21 +532,25 @@ class FeatureSpec:
                 continue
             if not values:
                 continue
-            numbers = [_as_number(v) for v in values]
-            present = [x for x in numbers if x is not None]
-            if len(present) >= 0.95 * len(values):
-                if len(set(present)) < 2:
-                    continue
-                spec.numeric_attributes[key] = float(np.median(present))
-                if len(values) < n:
-                    spec.missing_indicators.append(key)
-                continue
-            categories = [_as_category(v) for v in values]
-            distinct = {c for c in categories if c is not None}
-            if len(distinct) > max_categories and len(distinct) >= 0.9 * len(categories):
+            kind = attribute_type(values, max_categories=max_categories)
+            spec.attribute_types[key] = kind
+            if kind == "text":
                 spec.excluded[key] = "an identifier or free text (too many distinct values)"
                 continue
-            columns[f"attr:{key}"] = [_as_category(a.get(key)) or "" for a in raw.attributes]
+            if kind == "category":
+                columns[f"attr:{key}"] = [_as_category(a.get(key)) or "" for a in raw.attributes]
+                continue
+            unit = tenure_unit(key, kind)
+            if unit is not None:
+                spec.tenure_sources[key] = unit
+                continue
+            read = _attribute_reader(kind, raw.as_of)
+            present = [x for x in (read(v) for v in values) if x is not None]
+            if len(set(present)) < 2:
+                continue
+            spec.numeric_attributes[key] = float(np.median(present))
+            if len(values) < n or len(present) < len(values):
+                spec.missing_indicators.append(key)
         for column, values in columns.items():
             counts = Counter(v for v in values if v)
             if len(counts) < 2 and not (len(counts) == 1 and any(not v for v in values)):
@@ -420,7 +560,10 @@ class FeatureSpec:
             if len(kept) > max_categories:
                 spec.other_columns.append(column)
         names = list(BASE_FEATURES)
-        names += [f"attr:{key}" for key in spec.numeric_attributes]
+        names += [
+            attribute_feature_name(key, spec.attribute_types[key])
+            for key in spec.numeric_attributes
+        ]
         names += [f"attr:{key} missing" for key in spec.missing_indicators]
         for column, kept in spec.categories.items():
             names += [f"{column}={value}" for value in kept]
@@ -429,17 +572,39 @@ class FeatureSpec:
         spec.names = names
         return spec
 
+    def _tenure(self, raw: RawFeatures) -> np.ndarray:
+        """Tenure in days: the built-in one, or an earlier start an attribute gives."""
+        tenure = raw.base[:, BASE_FEATURES.index("tenure_days")].copy()
+        for key, unit in getattr(self, "tenure_sources", {}).items():
+            for i, attrs in enumerate(raw.attributes):
+                value = attrs.get(key)
+                if unit == 0.0:
+                    days = _age_days(value, raw.as_of)
+                else:
+                    number = as_plain_number(value)
+                    days = None if number is None else number * unit
+                if days is not None and days > tenure[i]:
+                    tenure[i] = min(MAX_TENURE_DAYS, days)
+        return tenure
+
     def transform(self, raw: RawFeatures) -> np.ndarray:
         """The model matrix (one row per contact, one column per name)."""
         n = len(raw)
-        blocks = [raw.base]
+        types = getattr(self, "attribute_types", {})
+        base = raw.base
+        if getattr(self, "tenure_sources", None):
+            base = base.copy()
+            base[:, BASE_FEATURES.index("tenure_days")] = self._tenure(raw)
+        blocks = [base]
         for key, median in self.numeric_attributes.items():
-            values = [_as_number(a.get(key)) for a in raw.attributes]
+            read = _attribute_reader(types.get(key, ""), raw.as_of)
+            values = [read(a.get(key)) for a in raw.attributes]
             blocks.append(
                 np.array([median if v is None else v for v in values], dtype=np.float64)[:, None]
             )
         for key in self.missing_indicators:
-            flags = [float(_as_number(a.get(key)) is None) for a in raw.attributes]
+            read = _attribute_reader(types.get(key, ""), raw.as_of)
+            flags = [float(read(a.get(key)) is None) for a in raw.attributes]
             blocks.append(np.array(flags, dtype=np.float64)[:, None])
         for column, kept in self.categories.items():
             if column.startswith("attr:"):
@@ -459,3 +624,7 @@ class FeatureSpec:
                     block[i, width - 1] = 1.0
             blocks.append(block)
         return np.hstack(blocks)
+
+    def directions(self) -> np.ndarray:
+        """Each column's known direction (+1, -1) or 0 where the data decides."""
+        return np.array([DIRECTIONS.get(name, 0) for name in self.names], dtype=np.int8)

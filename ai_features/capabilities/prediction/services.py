@@ -37,6 +37,7 @@ from ai_features.capabilities.prediction.training import (
     purchase_sequences,
     train,
 )
+from ai_features.scheduling import job_queue
 from crmcore.db import planner_statistics_refresh
 from crmcore.events import emit_on_commit
 from crmcore.models import Contact, Workspace
@@ -173,10 +174,7 @@ def model_version_publish(*, version: ModelVersion, user) -> ModelVersion:
     _make_live(version)
     if not version.bias_audits.exists():
         bias_audit_run(version=version)
-    from ai_features.capabilities.prediction.tasks import score_contacts_task
-
-    workspace_id = version.workspace_id
-    transaction.on_commit(lambda: score_contacts_task.delay(workspace_id=workspace_id))
+    job_queue("prediction", "score_contacts", workspace=version.workspace)
     return version
 
 

@@ -16,7 +16,13 @@ import numpy as np
 from django.db.models import Max, Min
 
 from ai_features.capabilities.prediction.conf import get_setting
-from ai_features.capabilities.prediction.features import FeatureSpec, RawFeatures, extract_raw
+from ai_features.capabilities.prediction.features import (
+    OTHER,
+    FeatureSpec,
+    RawFeatures,
+    attribute_feature_name,
+    extract_raw,
+)
 from crmcore.models import Contact, Order, OrderLine, Product, Workspace
 
 CHURNED = Contact.Stage.CHURNED
@@ -29,7 +35,11 @@ class InsufficientHistory(Exception):
 
 @dataclass
 class ChurnModel:
-    """A logistic regression on standardized features, kept as plain arrays."""
+    """A logistic regression on standardized features, kept as plain arrays.
+
+    Coefficients of features with a known direction (``features.DIRECTIONS``)
+    carry that sign (see :func:`fit_sign_constrained`).
+    """
 
     spec: FeatureSpec
     mean: np.ndarray
@@ -45,9 +55,47 @@ class ChurnModel:
         return (matrix - self.mean) / self.scale
 
     def contributions(self, raw: RawFeatures) -> tuple[np.ndarray, np.ndarray]:
-        """(model matrix, per-feature contributions coef_i * z_i) of each contact."""
+        """(model matrix, per-feature contributions) of each contact.
+
+        Each column's term is ``coef_i * z_i``, except that columns which say
+        one thing together are one factor: the one-hot columns of a category
+        give their summed terms to the contact's own value ("Plan: starter",
+        not also "Has a plan"), and an attribute and its missing indicator to
+        whichever is true ("NPS not recorded", never an imputed "NPS: 8").
+        And "No order in the last 90 days" (with nothing spent in them) is
+        part of "Last order 120 days ago" when both push the same way. Rows still
+        add up exactly to the log-odds minus the intercept.
+        """
         matrix = self.spec.transform(raw)
-        return matrix, self.standardize(matrix) * self.coef
+        return matrix, self._one_factor_per_fact(matrix, self.standardize(matrix) * self.coef)
+
+    def _one_factor_per_fact(self, matrix: np.ndarray, terms: np.ndarray) -> np.ndarray:
+        spec, out = self.spec, terms.copy()
+        index = {name: j for j, name in enumerate(spec.names)}
+        for column, kept in spec.categories.items():
+            values = [*kept, OTHER] if column in spec.other_columns else kept
+            cols = np.array([index[f"{column}={value}"] for value in values])
+            block = matrix[:, cols]
+            rows = np.nonzero(block.max(axis=1) > 0.5)[0]
+            total = out[np.ix_(rows, cols)].sum(axis=1)
+            out[np.ix_(rows, cols)] = 0.0
+            out[rows, cols[block[rows].argmax(axis=1)]] = total
+        types = getattr(spec, "attribute_types", {})
+        for key in spec.missing_indicators:
+            a = index[attribute_feature_name(key, types.get(key, ""))]
+            m = index[f"attr:{key} missing"]
+            total = out[:, a] + out[:, m]
+            missing = matrix[:, m] > 0.5
+            out[:, a] = np.where(missing, 0.0, total)
+            out[:, m] = np.where(missing, total, 0.0)
+        days = index["days_since_last_order"]
+        quiet = matrix[:, index["orders_90d"]] == 0
+        for name in ("orders_90d", "spend_90d"):
+            j = index[name]
+            same_way = quiet & (np.sign(out[:, j]) * np.sign(out[:, days]) >= 0)
+            out[:, days] += np.where(same_way, out[:, j], 0.0)
+            out[:, j] = np.where(same_way, 0.0, out[:, j])
+        return out
 
     def log_odds(self, raw: RawFeatures) -> np.ndarray:
         _, contributions = self.contributions(raw)
@@ -153,6 +201,41 @@ class TrainingResult:
     notes: str = ""
 
 
+def fit_sign_constrained(
+    x: np.ndarray, y: np.ndarray, directions: np.ndarray, *, c: float = 1.0
+) -> tuple[np.ndarray, float]:
+    """(coefficients, intercept) of an L2 logistic regression whose coefficients
+    keep the sign ``directions`` gives (+1: >= 0, -1: <= 0, 0: free).
+
+    The objective is scikit-learn's ``LogisticRegression(C=c)``:
+    ``0.5 * |w|^2 + c * sum(log-loss)``, minimised by L-BFGS-B with the signs
+    as bounds. Deterministic: no random start, no sampling.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    k = x.shape[1]
+    target = y.astype(np.float64)
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = params[:k], params[k]
+        z = x @ w + b
+        value = c * float(np.sum(np.logaddexp(0.0, z) - target * z)) + 0.5 * float(w @ w)
+        residual = c * (expit(z) - target)
+        return value, np.concatenate([x.T @ residual + w, [residual.sum()]])
+
+    bounds = [(0.0, None) if d > 0 else (None, 0.0) if d < 0 else (None, None) for d in directions]
+    fitted = minimize(
+        loss,
+        np.zeros(k + 1),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[*bounds, (None, None)],
+        options={"maxiter": 5000, "gtol": 1e-8, "ftol": 1e-12},
+    )
+    return fitted.x[:k].astype(np.float64), float(fitted.x[k])
+
+
 def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
     edges = np.linspace(0.0, 1.0, bins + 1)
     rows = []
@@ -210,6 +293,7 @@ def next_product_metrics(
 def train(*, workspace: Workspace, as_of: dt.datetime) -> TrainingResult:
     """Fit both models on the workspace's own history; raise InsufficientHistory if thin."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
     raw = extract_raw(workspace=workspace, as_of=as_of, stages=(CUSTOMER, CHURNED))
@@ -235,21 +319,24 @@ def train(*, workspace: Workspace, as_of: dt.datetime) -> TrainingResult:
     mean = x_train.mean(axis=0)
     scale = x_train.std(axis=0)
     scale[scale == 0] = 1.0
-    classifier = LogisticRegression(C=1.0, max_iter=2000)
-    classifier.fit((x_train - mean) / scale, y[train_idx])
-    churn = ChurnModel(
-        spec=spec,
-        mean=mean,
-        scale=scale,
-        coef=classifier.coef_[0].astype(np.float64),
-        intercept=float(classifier.intercept_[0]),
-    )
+    z_train = (x_train - mean) / scale
+    coef, intercept = fit_sign_constrained(z_train, y[train_idx], spec.directions())
+    churn = ChurnModel(spec=spec, mean=mean, scale=scale, coef=coef, intercept=intercept)
     matrix_test, contributions = churn.contributions(test_raw)
     p_test = 1.0 / (1.0 + np.exp(-(contributions.sum(axis=1) + churn.intercept)))
     y_test = y[test_idx]
     metrics = churn_metrics(y_test, p_test)
+    # The same features without the sign constraints, on the same split: what
+    # the constraints cost (or gain) in held-out AUC.
+    plain = LogisticRegression(C=1.0, max_iter=5000).fit(z_train, y[train_idx])
     metrics.update(
         {
+            "auc_unconstrained": round(
+                float(
+                    roc_auc_score(y_test, plain.predict_proba(churn.standardize(matrix_test))[:, 1])
+                ),
+                4,
+            ),
             "n_train": len(train_idx),
             "n_test": len(test_idx),
             "churned": churned,
@@ -266,7 +353,10 @@ def train(*, workspace: Workspace, as_of: dt.datetime) -> TrainingResult:
     window = Order.objects.filter(workspace_id=workspace.pk, ordered_at__lt=as_of).aggregate(
         start=Min("ordered_at"), end=Max("ordered_at")
     )
-    notes = "; ".join(f"attribute {k!r} left out: {why}" for k, why in spec.excluded.items())
+    notes = "; ".join(
+        [f"attribute {k!r} left out: {why}" for k, why in spec.excluded.items()]
+        + [f"attribute {k!r} counted as tenure" for k in spec.tenure_sources]
+    )
     return TrainingResult(
         churn=churn,
         next_products=next_products,

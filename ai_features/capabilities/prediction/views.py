@@ -1,38 +1,35 @@
 """Pages: model versions, model cards, bias audits, and feedback from the contact panel.
 
-Every page asks the gate; one off for the user answers 403 with a plain reason.
+Every page asks the gate (``CapabilityPageMixin``); one off for the user answers 403 with a
+plain reason. Governance pages are open to staff whatever their own pilot membership.
 Retraining, publishing (rollback), bias audits and sensitive attributes are for staff.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from ai_features.capabilities.prediction import access, selectors, services
+from ai_features.capabilities.prediction import selectors, services
 from ai_features.capabilities.prediction.charts import coefficient_chart, reliability_chart
+from ai_features.scheduling import job_queue
+from ai_features.surfaces import Audience, CapabilityPageMixin
 
 
-class PredictionGateMixin(LoginRequiredMixin):
-    staff_only = False
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        if not access.is_enabled(request.user, request.workspace):
-            raise PermissionDenied("Prediction is not enabled for you.")
-        if self.staff_only and not request.user.is_staff:
-            raise PermissionDenied("Only admins can do this.")
-        return super().dispatch(request, *args, **kwargs)
+class PredictionPage(CapabilityPageMixin):
+    capability = "prediction"
 
 
-class ModelVersionListView(PredictionGateMixin, TemplateView):
+class GovernancePage(PredictionPage):
+    """Model versions, cards and bias audits: staff audit them whatever their pilot."""
+
+    capability_audience = Audience.GOVERNANCE
+
+
+class ModelVersionListView(GovernancePage, TemplateView):
     template_name = "prediction/model_list.html"
 
     def get_context_data(self, **kwargs):
@@ -42,7 +39,7 @@ class ModelVersionListView(PredictionGateMixin, TemplateView):
         )
 
 
-class ModelVersionDetailView(PredictionGateMixin, TemplateView):
+class ModelVersionDetailView(GovernancePage, TemplateView):
     template_name = "prediction/model_card.html"
 
     def get_context_data(self, **kwargs):
@@ -59,7 +56,7 @@ class ModelVersionDetailView(PredictionGateMixin, TemplateView):
         )
 
 
-class ModelVersionPublishView(PredictionGateMixin, View):
+class ModelVersionPublishView(GovernancePage, View):
     staff_only = True
 
     def post(self, request, pk: int):
@@ -73,21 +70,21 @@ class ModelVersionPublishView(PredictionGateMixin, View):
         return redirect("prediction:model-list")
 
 
-class ModelRetrainView(PredictionGateMixin, View):
+class ModelRetrainView(GovernancePage, View):
     staff_only = True
 
     def post(self, request):
-        from ai_features.capabilities.prediction.tasks import retrain_and_score_task
-
-        workspace_id, user_id = request.workspace.pk, request.user.pk
-        transaction.on_commit(
-            lambda: retrain_and_score_task.delay(workspace_id=workspace_id, user_id=user_id)
+        decision = job_queue(
+            "prediction", "retrain_and_score", workspace=request.workspace, user_id=request.user.pk
         )
-        messages.success(request, "Retraining queued; the new version appears here when done.")
+        if decision:
+            messages.success(request, "Retraining queued; the new version appears here when done.")
+        else:
+            messages.error(request, decision.reason)
         return redirect("prediction:model-list")
 
 
-class BiasAuditView(PredictionGateMixin, TemplateView):
+class BiasAuditView(GovernancePage, TemplateView):
     staff_only = True
     template_name = "prediction/bias_audit.html"
 
@@ -116,7 +113,7 @@ class BiasAuditView(PredictionGateMixin, TemplateView):
         return redirect("prediction:bias-audit", pk=version.pk)
 
 
-class ContactFeedbackView(PredictionGateMixin, View):
+class ContactFeedbackView(PredictionPage, View):
     def post(self, request, pk: int):
         contact = selectors.contact_get(workspace=request.workspace, pk=pk)
         try:

@@ -117,25 +117,15 @@ urlpatterns = [
 ]
 
 
-def _enabled(request) -> bool:
-    from ai_features import gate
-
-    user = getattr(request, "user", None)
-    workspace = getattr(request, "workspace", None)
-    return workspace is not None and gate.is_enabled("sentiment", user, workspace)
-
-
 def provide_interaction_fields(request, objects) -> dict[int, dict]:
-    if not objects or not _enabled(request):
-        return {}
+    """Sentiment fields of a page of interactions (the registry puts the gate in front)."""
     return selectors.interaction_fields(
         workspace=request.workspace, interaction_ids=[obj.pk for obj in objects]
     )
 
 
 def provide_contact_fields(request, objects) -> dict[int, dict]:
-    if not objects or not _enabled(request):
-        return {}
+    """Sentiment fields of a page of contacts (the registry puts the gate in front)."""
     return selectors.contact_fields(
         workspace=request.workspace, contact_ids=[obj.pk for obj in objects]
     )

@@ -1,5 +1,9 @@
+from ai_features.capabilities.sentiment import api, listeners
+from ai_features.capabilities.sentiment.panels import render_contact_panel
 from ai_features.registry import Capability
+from ai_features.scheduling import Job, Schedule
 from crmcore import extensions
+from crmcore.events import subscribe
 
 
 class SentimentCapability(Capability):
@@ -7,6 +11,9 @@ class SentimentCapability(Capability):
     title = "Sentiment"
     description = "Reads the tone of every interaction and explains which words moved it."
     lesson = "sentiment-basics"
+    facade = "ai_features.capabilities.sentiment.facade.SentimentFacade"
+    prepare_jobs = ("analyze",)
+    prepare_order = 10
     events = {
         "contact.sentiment_dropped": (
             "A contact's recent tone fell below their own baseline "
@@ -15,11 +22,25 @@ class SentimentCapability(Capability):
     }
 
     def panels(self) -> list[extensions.ContactPanel]:
-        from ai_features.capabilities.sentiment.panels import render_contact_panel
-
         return [
             extensions.ContactPanel(
                 key="sentiment", title="Sentiment", render=render_contact_panel, order=30
+            )
+        ]
+
+    def pages(self) -> list[extensions.PageUrls]:
+        return [
+            extensions.PageUrls(
+                prefix="ai/sentiment",
+                urlconf="ai_features.capabilities.sentiment.urls",
+                namespace="sentiment",
+            )
+        ]
+
+    def nav_items(self) -> list[extensions.NavItem]:
+        return [
+            extensions.NavItem(
+                key="sentiment-alerts", label="Sentiment", url_name="sentiment:alert-list", order=60
             )
         ]
 
@@ -30,36 +51,29 @@ class SentimentCapability(Capability):
             )
         ]
 
-    def jobs(self) -> dict[str, str]:
-        return {
-            "analyze": "ai_features.capabilities.sentiment.tasks.analyze_workspace_task",
-            "train": "ai_features.capabilities.sentiment.tasks.train_model_task",
-        }
+    def api_fields(self) -> list[extensions.ApiFieldProvider]:
+        return [api.INTERACTION_FIELDS, api.CONTACT_FIELDS]
+
+    def jobs(self) -> list[Job]:
+        return [
+            Job("analyze", "ai_features.capabilities.sentiment.tasks.analyze_workspace_task"),
+            Job(
+                "analyze_interactions",
+                "ai_features.capabilities.sentiment.tasks.analyze_interactions_task",
+            ),
+            Job("train", "ai_features.capabilities.sentiment.tasks.train_model_task"),
+        ]
+
+    def schedules(self) -> list[Schedule]:
+        return [
+            Schedule(
+                "nightly analysis",
+                job="analyze",
+                cron="0 3 * * *",
+                description="Analyse interactions that were missed or changed (incremental).",
+            )
+        ]
 
     def ready(self) -> None:
-        # Wiring only: the modules imported here import neither textblob nor sklearn.
-        from ai_features import gate
-        from ai_features.capabilities.sentiment import api, tasks
-        from crmcore.events import subscribe
-
-        extensions.api_field_providers.register(api.INTERACTION_FIELDS)
-        extensions.api_field_providers.register(api.CONTACT_FIELDS)
-        extensions.page_urls.register(
-            extensions.PageUrls(
-                prefix="ai/sentiment",
-                urlconf="ai_features.capabilities.sentiment.urls",
-                namespace="sentiment",
-            )
-        )
-        extensions.nav_items.register(
-            extensions.NavItem(
-                key="sentiment-alerts",
-                label="Sentiment",
-                url_name="sentiment:alert-list",
-                visible=lambda request: gate.is_enabled(
-                    "sentiment", request.user, request.workspace
-                ),
-                order=60,
-            )
-        )
-        subscribe(tasks.on_interaction_created)
+        # Wiring only: none of the modules imported here imports textblob or sklearn.
+        subscribe(listeners.on_interaction_created)

@@ -10,7 +10,6 @@ from django.db.models import Avg, Exists, F, OuterRef, Subquery
 from django.db.models.expressions import Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
-from waffle import get_waffle_flag_model, switch_is_active
 
 from ai_features.capabilities.sentiment.models import (
     InteractionSentiment,
@@ -18,7 +17,6 @@ from ai_features.capabilities.sentiment.models import (
     SentimentModel,
     ToneCorrection,
 )
-from ai_features.gate import KILL_SWITCH
 from ai_features.models import JobRun
 from crmcore.models import Contact, Interaction, Workspace
 
@@ -30,31 +28,6 @@ class TrendPoint:
     occurred_at: dt.datetime
     polarity: float
     tone: str
-
-
-def sentiment_job_allowed(*, workspace: Workspace) -> bool:
-    """May background analysis run for this workspace?
-
-    Not while the kill switch is on; always in a sandbox (for its trainee);
-    in production only while the capability is rolled out to someone: its
-    flag is on for everyone, or names users, teams or groups, a percentage,
-    or all authenticated or staff users. Nothing is computed that no one may
-    see.
-    """
-    from ai_features.registry import registry
-
-    if switch_is_active(KILL_SWITCH):
-        return False
-    if workspace.is_sandbox:
-        return True
-    flag = get_waffle_flag_model().get(registry.get(CAPABILITY).flag_name)
-    if flag.pk is None or flag.everyone is False:
-        return False
-    if flag.everyone or flag.authenticated or flag.staff or flag.percent:
-        return True
-    # waffle's member hooks; ai_features.Flag caches them (no query when warm).
-    teams = getattr(flag, "_get_team_ids", set)
-    return bool(flag._get_user_ids() or flag._get_group_ids() or teams())
 
 
 def interaction_get(*, workspace: Workspace, interaction_id: int) -> Interaction:

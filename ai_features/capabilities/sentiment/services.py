@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from ai_features import gate
 from ai_features.bulk import db_datetime, upsert_rows
 from ai_features.capabilities.sentiment import selectors
 from ai_features.capabilities.sentiment.analysis import (
@@ -40,6 +41,7 @@ from ai_features.capabilities.sentiment.models import (
     ToneCorrection,
 )
 from ai_features.jobs import job_run
+from ai_features.scheduling import job_queue
 from crmcore.db import planner_statistics_refresh
 from crmcore.events import emit_on_commit
 from crmcore.models import Interaction, Workspace
@@ -249,8 +251,8 @@ def sentiment_analyze_interactions(
     optional tqdm bar. With ``workers`` > 1 a process pool analyses chunks
     while this process writes. Then checks the touched contacts for alerts.
     """
-    if check_gate and not selectors.sentiment_job_allowed(workspace=workspace):
-        raise SentimentDisabled("Sentiment is not enabled for this workspace.")
+    if check_gate and not (decision := gate.jobs_allowed(CAPABILITY, workspace)):
+        raise SentimentDisabled(decision.reason)
     options = analysis_options()
     chunk_size = int(get_setting("CHUNK_SIZE"))
     workers = int(workers or get_setting("WORKERS"))
@@ -330,16 +332,6 @@ def sentiment_analyze_interactions(
         unchanged=total - analysed,
         alerts=len(alerts),
         job_id=job_id,
-    )
-
-
-def sentiment_analysis_queue(*, workspace: Workspace, interaction_ids: list[int]) -> None:
-    """Analyse these interactions after the current transaction commits."""
-    from ai_features.capabilities.sentiment.tasks import analyze_interactions_task
-
-    workspace_id = workspace.pk
-    transaction.on_commit(
-        lambda: analyze_interactions_task.delay(workspace_id, list(interaction_ids))
     )
 
 
@@ -463,10 +455,7 @@ def tone_correction_create(
         detail={"from": correction.from_tone, "to": to_tone},
     )
     if sentiment_model_due(workspace=workspace):
-        from ai_features.capabilities.sentiment.tasks import train_model_task
-
-        workspace_id = workspace.pk
-        transaction.on_commit(lambda: train_model_task.delay(workspace_id))
+        job_queue(CAPABILITY, "train", workspace=workspace)
     return correction
 
 
@@ -574,8 +563,5 @@ def sentiment_model_train(*, workspace: Workspace, user=None) -> SentimentModel 
     )
     if publish:
         # Tones of analysed interactions follow the new model (incremental run).
-        workspace_id = workspace.pk
-        from ai_features.capabilities.sentiment.tasks import analyze_workspace_task
-
-        transaction.on_commit(lambda: analyze_workspace_task.delay(workspace_id))
+        job_queue(CAPABILITY, "analyze", workspace=workspace)
     return card

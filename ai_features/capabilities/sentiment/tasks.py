@@ -1,72 +1,38 @@
 """Celery tasks of the sentiment capability (eager when no broker is configured).
 
-Each task checks the gate for its workspace and does nothing while the
-capability is off there (kill switch, flag off).
+Declared through the kit (``ai_features.scheduling.capability_task``): each
+runs only where the gate for jobs allows it and calls one service.
 """
 
 from __future__ import annotations
 
-import logging
-
-from crmcore.celery import app
-
-logger = logging.getLogger(__name__)
+from ai_features.capabilities.sentiment import services
+from ai_features.scheduling import capability_task
+from crmcore.models import Workspace
 
 
-def _workspace(workspace_id: int):
-    from crmcore.models import Workspace
-
-    return Workspace.objects.filter(pk=workspace_id).first()
-
-
-@app.task(name="ai_sentiment.analyze_workspace")
-def analyze_workspace_task(workspace_id: int, reanalyze: bool = False) -> dict:
+@capability_task("sentiment", "analyze_workspace")
+def analyze_workspace_task(*, workspace: Workspace, reanalyze: bool = False) -> dict:
     """Analyse a workspace's new or changed interactions (all with ``reanalyze``)."""
-    from ai_features.capabilities.sentiment import selectors, services
-
-    workspace = _workspace(workspace_id)
-    if workspace is None or not selectors.sentiment_job_allowed(workspace=workspace):
-        return {"skipped": True}
-    summary = services.sentiment_analyze_interactions(workspace=workspace, reanalyze=reanalyze)
-    return {"skipped": False, "analysed": summary.analysed, "unchanged": summary.unchanged}
-
-
-@app.task(name="ai_sentiment.analyze_interactions")
-def analyze_interactions_task(workspace_id: int, interaction_ids: list[int]) -> dict:
-    """Analyse some interactions, e.g. one just created."""
-    from ai_features.capabilities.sentiment import selectors, services
-
-    workspace = _workspace(workspace_id)
-    if workspace is None or not selectors.sentiment_job_allowed(workspace=workspace):
-        return {"skipped": True}
     summary = services.sentiment_analyze_interactions(
-        workspace=workspace, interaction_ids=list(interaction_ids)
+        workspace=workspace, reanalyze=reanalyze, check_gate=False
     )
-    return {"skipped": False, "analysed": summary.analysed, "unchanged": summary.unchanged}
+    return {"analysed": summary.analysed, "unchanged": summary.unchanged}
 
 
-@app.task(name="ai_sentiment.train_model")
-def train_model_task(workspace_id: int) -> dict:
+@capability_task("sentiment", "analyze_interactions")
+def analyze_interactions_task(*, workspace: Workspace, interaction_ids: list[int]) -> dict:
+    """Analyse some interactions, e.g. one just created."""
+    summary = services.sentiment_analyze_interactions(
+        workspace=workspace, interaction_ids=list(interaction_ids), check_gate=False
+    )
+    return {"analysed": summary.analysed, "unchanged": summary.unchanged}
+
+
+@capability_task("sentiment", "train_model")
+def train_model_task(*, workspace: Workspace) -> dict:
     """Train the workspace's tone model on its corrections."""
-    from ai_features.capabilities.sentiment import selectors, services
-
-    workspace = _workspace(workspace_id)
-    if workspace is None or not selectors.sentiment_job_allowed(workspace=workspace):
-        return {"skipped": True}
     card = services.sentiment_model_train(workspace=workspace)
     if card is None:
-        return {"skipped": False, "version": None}
-    return {"skipped": False, "version": card.version, "published": card.is_active}
-
-
-def on_interaction_created(event) -> None:
-    """Listener of ``interaction.created`` (already after commit): queue its analysis."""
-    if event.name != "interaction.created":
-        return
-    interaction_id = event.payload.get("id")
-    if interaction_id is None:
-        return
-    try:
-        analyze_interactions_task.delay(event.workspace_id, [interaction_id])
-    except Exception:  # the broker being down must not break logging an interaction
-        logger.exception("Could not queue sentiment analysis of interaction %s", interaction_id)
+        return {"version": None}
+    return {"version": card.version, "published": card.is_active}

@@ -1,34 +1,28 @@
 """HTML pages of the sentiment capability, under /ai/sentiment/.
 
-Every page asks the gate; where the capability is off for the user the page
-does not exist for them (404), like an object of another workspace.
+Every page asks the gate (``CapabilityPageMixin``): where the capability is off
+for the user it answers 403 with the plain reason.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
-from ai_features import gate
 from ai_features.capabilities.sentiment import selectors, services
 from ai_features.capabilities.sentiment.analysis import TONES
 from ai_features.capabilities.sentiment.conf import get_setting
+from ai_features.scheduling import job_queue
+from ai_features.surfaces import Audience, CapabilityPageMixin
 
 
-class SentimentGateMixin(LoginRequiredMixin):
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and not gate.is_enabled(
-            "sentiment", request.user, request.workspace
-        ):
-            raise Http404("Sentiment is not enabled for you.")
-        return super().dispatch(request, *args, **kwargs)
+class SentimentPage(CapabilityPageMixin):
+    capability = "sentiment"
 
 
 def _back(request, fallback: str) -> HttpResponseRedirect:
@@ -40,7 +34,7 @@ def _back(request, fallback: str) -> HttpResponseRedirect:
     return redirect(fallback)
 
 
-class SentimentAlertListView(SentimentGateMixin, TemplateView):
+class SentimentAlertListView(SentimentPage, TemplateView):
     template_name = "sentiment/alert_list.html"
 
     def get_context_data(self, **kwargs):
@@ -56,7 +50,7 @@ class SentimentAlertListView(SentimentGateMixin, TemplateView):
         )
 
 
-class SentimentAlertAcknowledgeView(SentimentGateMixin, View):
+class SentimentAlertAcknowledgeView(SentimentPage, View):
     def post(self, request, pk: int):
         alert = selectors.alert_get(workspace=request.workspace, alert_id=pk)
         services.sentiment_alert_acknowledge(alert=alert, user=request.user)
@@ -64,7 +58,7 @@ class SentimentAlertAcknowledgeView(SentimentGateMixin, View):
         return _back(request, "sentiment:alert-list")
 
 
-class ToneCorrectionCreateView(SentimentGateMixin, View):
+class ToneCorrectionCreateView(SentimentPage, View):
     """The correction form on the contact panel posts here."""
 
     def post(self, request, pk: int):
@@ -83,7 +77,9 @@ class ToneCorrectionCreateView(SentimentGateMixin, View):
         return _back(request, reverse("contact-detail", args=[interaction.contact_id]))
 
 
-class SentimentModelCardView(SentimentGateMixin, TemplateView):
+class SentimentModelCardView(SentimentPage, TemplateView):
+    capability_audience = Audience.GOVERNANCE
+
     template_name = "sentiment/model_card.html"
 
     def get_context_data(self, **kwargs):
@@ -98,24 +94,26 @@ class SentimentModelCardView(SentimentGateMixin, TemplateView):
         )
 
 
-class SentimentJobStartView(SentimentGateMixin, View):
+class SentimentJobStartView(SentimentPage, View):
     """Admins start a batch analysis or a training run from the model card."""
 
-    def post(self, request):
-        if not request.user.is_staff:
-            raise PermissionDenied("Only admins start sentiment jobs.")
-        from ai_features.capabilities.sentiment.tasks import (
-            analyze_workspace_task,
-            train_model_task,
-        )
+    capability_audience = Audience.GOVERNANCE
+    staff_only = True
 
+    def post(self, request):
         if request.POST.get("job") == "train":
-            outcome = train_model_task.delay(request.workspace.pk)
-            messages.success(request, "Training started.")
+            decision = job_queue("sentiment", "train", workspace=request.workspace)
+            started = "Training started."
         else:
-            outcome = analyze_workspace_task.delay(
-                request.workspace.pk, request.POST.get("all") == "1"
+            decision = job_queue(
+                "sentiment",
+                "analyze",
+                workspace=request.workspace,
+                reanalyze=request.POST.get("all") == "1",
             )
-            messages.success(request, "Analysis started.")
-        del outcome
+            started = "Analysis started."
+        if decision:
+            messages.success(request, started)
+        else:
+            messages.error(request, decision.reason)
         return redirect("sentiment:model-card")

@@ -23,7 +23,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", help=f"One of: {', '.join(ImportKind.values)}")
-        parser.add_argument("file", help="The CSV file (UTF-8, header on line 1)")
+        parser.add_argument(
+            "file", help="The CSV file (header on line 1; encoding and delimiter detected)"
+        )
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--mapping", help="A mapping JSON file")
         source.add_argument("--mapping-name", help="The name of a saved mapping")
@@ -79,7 +81,7 @@ class Command(BaseCommand):
         try:
             run = services.import_run_execute(
                 run=run,
-                source=services.text_source_for_path(path),
+                source=services.byte_source_for_path(path),
                 chunk_size=options["chunk_size"],
                 on_chunk=on_chunk,
                 on_start=on_start,

@@ -12,6 +12,7 @@ from ai_features.capabilities.personalization.facts import (
     facts_load,
 )
 from ai_features.capabilities.personalization.selectors import compose_for
+from ai_features.gate import kill_switch_active
 from crmcore import factories
 from tests.ai_features.personalization.helpers import inbound, order_of, score_of, tone_of
 
@@ -199,6 +200,7 @@ def test_facts_load__any_chunk_size__five_queries(workspace, django_assert_num_q
         tone_of(inbound(contact, channel="chat", days_ago=1, hour=10), "neutral")
         score_of(contact, band="low", next_product="X")
         ids.append(contact.pk)
+    assert kill_switch_active() is False  # the facades ask it; warm, it costs no query
     with django_assert_num_queries(5):
         facts = facts_load(workspace=workspace, contact_ids=ids, access=ALL)
     assert len(facts) == size

@@ -238,10 +238,12 @@ def test_reply_panel__kill_switch__absent(logged_in_client, all_on, kill_switch,
 
 
 def test_reply_panel__on__suggestion_with_facts_and_shown_metric(
-    logged_in_client, all_on, customers, user
+    logged_in_client, all_on, customers, user, django_capture_on_commit_callbacks
 ):
     ada, _ = customers
-    html = _contact_page(logged_in_client, ada)
+    # "shown" is written after the response's transaction commits, off the request
+    with django_capture_on_commit_callbacks(execute=True):
+        html = _contact_page(logged_in_client, ada)
     assert 'data-panel="personalization"' in html
     assert "I&#x27;m sorry about the trouble (“Export broken”)." in html
     assert FACT in html
@@ -279,24 +281,28 @@ def test_reply_decide__edited__own_words_logged(logged_in_client, all_on, custom
     )
     reply = Interaction.objects.get(contact=ada, direction="out")
     assert (reply.body, reply.channel) == ("It is 10 a month.", "chat")
-    assert SuggestionEvent.objects.filter(action="corrected", object_id=question.pk).count() == 1
+    assert SuggestionEvent.objects.filter(action="edited", object_id=question.pk).count() == 1
 
 
-def test_reply_decide__flag_off__404(logged_in_client, customers):
+def test_reply_decide__flag_off__403_with_reason(logged_in_client, customers):
     ticket = Interaction.objects.get(subject="Export broken")
     response = logged_in_client.post(
         reverse("personalization:reply-decide", args=[ticket.pk]), {"action": "accepted"}
     )
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert "Personalization is not enabled for your team." in response.content.decode()
     assert not SuggestedReply.objects.exists()
 
 
-def test_reply_decide__kill_switch__404(logged_in_client, all_on, kill_switch, customers):
+def test_reply_decide__kill_switch__403_with_reason(
+    logged_in_client, all_on, kill_switch, customers
+):
     ticket = Interaction.objects.get(subject="Export broken")
     response = logged_in_client.post(
         reverse("personalization:reply-decide", args=[ticket.pk]), {"action": "accepted"}
     )
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert "Personalization is switched off for everyone for now." in response.content.decode()
 
 
 def test_nav__signed_in__links_the_builder(logged_in_client):

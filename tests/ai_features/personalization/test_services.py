@@ -254,7 +254,7 @@ def test_send__from_sandbox__recorded_never_sent(
     ("action", "metric", "logged"),
     [
         ("accepted", "accepted", True),
-        ("edited", "corrected", True),
+        ("edited", "edited", True),
         ("dismissed", "dismissed", False),
     ],
 )

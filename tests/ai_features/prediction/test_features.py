@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
+from waffle.testutils import override_switch
 
 from ai_features.capabilities.prediction.features import (
     BASE_FEATURES,
@@ -13,8 +14,8 @@ from ai_features.capabilities.prediction.features import (
     as_datetime,
     extract_raw,
     raw_rows,
-    sentiment_model,
 )
+from ai_features.gate import KILL_SWITCH, kill_switch_active
 from crmcore import factories
 from crmcore.models import Contact, Interaction, Order
 
@@ -26,20 +27,23 @@ def _contact(workspace, **kwargs):
     return factories.ContactFactory(workspace=workspace, account=None, **kwargs)
 
 
+@pytest.mark.parametrize("killed", [False, True])
 @pytest.mark.parametrize("contacts", [2, 12])
 def test_extract_raw__any_number_of_contacts__same_number_of_queries(
-    workspace, django_assert_num_queries, contacts
+    workspace, django_assert_num_queries, contacts, killed
 ):
     now = timezone.now()
-    for _ in range(contacts):
-        contact = _contact(workspace)
-        factories.OrderFactory(workspace=workspace, contact=contact)
-        factories.InteractionFactory(workspace=workspace, contact=contact)
-        factories.DealFactory(workspace=workspace, contact=contact, account=None)
+    with override_switch(KILL_SWITCH, active=killed):
+        assert kill_switch_active() is killed  # warms the gate's cache
+        for _ in range(contacts):
+            contact = _contact(workspace)
+            factories.OrderFactory(workspace=workspace, contact=contact)
+            factories.InteractionFactory(workspace=workspace, contact=contact)
+            factories.DealFactory(workspace=workspace, contact=contact, account=None)
 
-    # contacts, orders, interactions, deals, and sentiment where that app stores it
-    with django_assert_num_queries(4 + (sentiment_model() is not None)):
-        raw = extract_raw(workspace=workspace, as_of=now, stages=STAGES)
+        # contacts, orders, interactions, deals, and tones through sentiment's facade
+        with django_assert_num_queries(4 + (not killed)):
+            raw = extract_raw(workspace=workspace, as_of=now, stages=STAGES)
 
     assert len(raw) == contacts
 

@@ -1,9 +1,12 @@
+import datetime as dt
+
 import pytest
 from django.core.management import call_command
 from waffle.testutils import override_switch
 
 from ai_features.capabilities.prediction import services
 from ai_features.capabilities.prediction.models import ContactScore, ModelVersion
+from ai_features.capabilities.prediction.selectors import model_card_summary
 from ai_features.models import SuggestionEvent
 from tests.ai_features.prediction.helpers import make_history
 
@@ -61,15 +64,93 @@ def test_contact_panel__too_little_history__says_so_instead_of_a_score(
 @pytest.mark.parametrize(
     "path", ["/ai/prediction/", "/ai/prediction/models/{pk}/", "/ai/prediction/models/{pk}/bias/"]
 )
-def test_pages__flag_on_off_and_kill_switch(scored, staff_client, enable_capability, path):
+def test_governance_pages__staff_outside_the_pilot__open_whatever_the_flag(
+    scored, staff_client, enable_capability, path
+):
     _, version = scored
     url = path.format(pk=version.pk)
 
-    assert staff_client.get(url).status_code == 403
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    assert f">v{version.number}<" in response.content.decode() or (
+        f"churn model v{version.number}" in response.content.decode()
+    )
     enable_capability("prediction")
     assert staff_client.get(url).status_code == 200
     with override_switch("ai_kill_switch", active=True):
-        assert staff_client.get(url).status_code == 403
+        assert staff_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/ai/prediction/", "/ai/prediction/models/{pk}/"])
+def test_governance_pages__rep__flag_on_off_and_kill_switch(
+    scored, logged_in_client, user, enable_capability, path
+):
+    _, version = scored
+    url = path.format(pk=version.pk)
+
+    response = logged_in_client.get(url)
+    assert response.status_code == 403
+    assert "Prediction is not enabled for your team." in response.content.decode()
+    enable_capability("prediction", users=[user])
+    assert logged_in_client.get(url).status_code == 200
+    with override_switch("ai_kill_switch", active=True):
+        response = logged_in_client.get(url)
+        assert response.status_code == 403
+        assert "Prediction is switched off for everyone for now." in response.content.decode()
+
+
+def test_model_card__staff_outside_the_pilot__summary_first_and_features_in_words(
+    scored, staff_client
+):
+    _, version = scored
+    trained = version.metrics["churned"] + version.metrics["customers"]
+
+    html = staff_client.get(f"/ai/prediction/models/{version.pk}/").content.decode()
+
+    summary = model_card_summary(version=version)
+    assert summary.startswith("Finds ")
+    assert f"trained on {trained} customers from " in summary
+    assert f'<p class="lead" data-testid="model-summary">{summary}</p>' in html
+    assert html.index('data-testid="model-summary"') < html.index('data-testid="metrics"')
+    assert "Days since the last order, Orders in total," in html
+    assert "days_since_last_order" not in html
+    assert str(version.metrics["auc_unconstrained"]) in html
+
+
+@pytest.mark.parametrize(
+    ("top", "start", "expected"),
+    [
+        (
+            0.9524,
+            dt.datetime(2024, 3, 5, tzinfo=dt.UTC),
+            "Finds 9 in 10 customers who will leave among the 10% it ranks highest "
+            "(3 in 10 leave overall); trained on 4,212 customers from Mar 2024 to Nov 2026.",
+        ),
+        (
+            0.7,
+            dt.datetime(2026, 1, 5, tzinfo=dt.UTC),
+            "Finds 7 in 10 customers who will leave among the 10% it ranks highest "
+            "(3 in 10 leave overall); trained on 4,212 customers from Jan to Nov 2026.",
+        ),
+    ],
+)
+def test_model_card_summary__metrics_and_window__plain_sentence(top, start, expected):
+    version = ModelVersion(
+        metrics={"precision_top10": top, "base_rate": 0.3048, "churned": 1284, "customers": 2928},
+        data_start=start,
+        data_end=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+    )
+
+    assert model_card_summary(version=version) == expected
+
+
+def test_bias_audit__staff_outside_the_pilot__shows_the_audit(scored, staff_client):
+    _, version = scored
+
+    html = staff_client.get(f"/ai/prediction/models/{version.pk}/bias/").content.decode()
+
+    assert f"Bias audit: churn model v{version.number}" in html
+    assert 'data-testid="bias-groups"' in html
 
 
 def test_model_list_page__versions__constant_queries(
@@ -101,7 +182,7 @@ def test_bias_page__non_staff__403(scored, logged_in_client, prediction_on):
     assert logged_in_client.get(f"/ai/prediction/models/{version.pk}/bias/").status_code == 403
 
 
-def test_publish_page__staff__rolls_back(scored, workspace, staff_client, prediction_on):
+def test_publish_page__staff_outside_the_pilot__rolls_back(scored, workspace, staff_client):
     _, first = scored
     services.model_version_train(workspace=workspace)
 
@@ -163,7 +244,7 @@ def test_jobs__kill_switch__skipped(scored, workspace, prediction_on, capsys):
         call_command("bias_audit", workspace=workspace.pk)
 
     out = capsys.readouterr().out
-    assert out.count("skipped. AI features are switched off (kill switch).") == 3
+    assert out.count("skipped. AI features are switched off for everyone (kill switch).") == 3
     assert ModelVersion.objects.count() == 1
     assert ContactScore.objects.count() == 0
 

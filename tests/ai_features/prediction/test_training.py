@@ -140,15 +140,48 @@ def test_next_product_model__chain_history__recommends_next_step_first():
     assert model.most_popular([10, 20], 3) == [40, 30]
 
 
-def test_describe__features__plain_words():
-    assert describe("days_since_last_order", 94.2) == "No order in 94 days"
-    assert describe("days_since_last_order", 730.0) == "Never ordered"
+def test_describe__features__plain_words(settings):
+    settings.AI_PREDICTION_CURRENCY = "USD"
+    as_of = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+    assert describe("days_since_last_order", 94.2) == "Last order 94 days ago"
+    assert describe("days_since_last_order", 1.0) == "Last order 1 day ago"
+    assert describe("days_since_last_order", 730.0) == "No order in 2 years or more"
     assert describe("tickets_30d", 3.0) == "3 tickets this month"
     assert describe("negative_30d", 1.0) == "1 negative interaction this month"
     assert describe("orders_90d", 0.0) == "No order in the last 90 days"
     assert describe("order_trend", -2.0) == "2 fewer orders than the 90 days before"
-    assert describe("attr:plan=gold", 1.0) == "plan is gold"
-    assert describe("region=EMEA", 0.0) == "Region is not EMEA"
-    assert describe("attr:seats", 12.0) == "seats: 12"
-    assert describe("attr:since", 738000.0) == "since: 2021-07-29"
-    assert describe("tenure_days", 400) == "Customer for 13 months"
+    assert describe("spend_90d", 0.0) == "Nothing spent in the last 90 days"
+    assert describe("avg_order_value", 1166.4) == "Orders average $1,166"
+    assert describe("sentiment_90d", -0.42) == "Negative tone in the last 90 days (-0.42)"
+    assert describe("tenure_days", 810, as_of=as_of) == "Customer since Sep 2024 (27 months)"
+    assert describe("tenure_days", 12, as_of=as_of) == "Customer since 19 Nov 2026 (12 days)"
+    assert describe("tenure_days", 0.0) == "New customer"
+    assert describe("attr:plan=gold", 1.0) == "Plan: gold"
+    assert describe("attr:plan=gold", 0.0) == "Plan: not gold"
+    assert describe("attr:plan=none", 1.0) == "No plan"
+    assert describe("attr:plan=none", 0.0) == "Has a plan"
+    assert describe("region=EMEA", 0.0) == "Region: not EMEA"
+    assert describe("attr:seats", 12.0) == "Seats: 12"
+    assert describe("attr:nps", 7.0) == "NPS: 7"
+    assert describe("attr:MonthlyCharges", 70.5) == "Monthly charges: $70"
+    assert describe("attr:paperless_billing (yes/no)", 1.0) == "Paperless billing: yes"
+    assert describe("attr:renewal_date (days ago)", 400, as_of=as_of) == (
+        "Renewal date: Oct 2025 (13 months ago)"
+    )
+    assert describe("attr:nps missing", 1.0) == "NPS not recorded"
+    assert describe("attr:since", 738000.0) == "Since: 2021-07-29"  # a model from before types
+
+
+@pytest.mark.parametrize(
+    ("currency", "expected"),
+    [
+        ("USD", "Spent $12,966 in total"),
+        ("eur", "Spent €12,966 in total"),
+        ("CHF", "Spent 12,966 CHF in total"),
+    ],
+)
+def test_describe__amount__in_the_workspace_currency(settings, currency, expected):
+    settings.AI_PREDICTION_CURRENCY = currency
+
+    assert describe("spend_total", 12966.2) == expected

@@ -8,7 +8,6 @@ from django.core.management.base import CommandError
 from waffle.testutils import override_switch
 
 from ai_features.capabilities.sentiment.models import InteractionSentiment
-from ai_features.capabilities.sentiment.selectors import sentiment_job_allowed
 from ai_features.capabilities.sentiment.services import (
     SentimentDisabled,
     sentiment_analyze_interactions,
@@ -241,18 +240,3 @@ def test_startup__urls_and_commands_loaded__textblob_not_imported():
     )
 
     assert completed.stdout.split() == ["none", "True"]
-
-
-def test_job_allowed__flag_for_a_team_only__allowed(workspace, team, enable_capability):
-    enable_capability("sentiment", teams=[team])
-
-    assert sentiment_job_allowed(workspace=workspace) is True
-
-
-def test_job_allowed__sandbox_with_flag_off__allowed_for_its_trainee(sandbox):
-    assert sentiment_job_allowed(workspace=sandbox) is True
-
-
-def test_job_allowed__sandbox_kill_switch__refused(sandbox):
-    with override_switch("ai_kill_switch", active=True):
-        assert sentiment_job_allowed(workspace=sandbox) is False

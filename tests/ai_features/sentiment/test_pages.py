@@ -4,7 +4,7 @@ from waffle.testutils import override_switch
 
 from ai_features.capabilities.sentiment.models import SentimentAlert, ToneCorrection
 from ai_features.capabilities.sentiment.services import sentiment_analyze_interactions
-from ai_features.models import SuggestionEvent
+from ai_features.models import JobRun, SuggestionEvent
 from crmcore import factories
 from tests.ai_features.sentiment.conftest import COLD, WARM
 
@@ -82,14 +82,17 @@ def test_correction_form__flag_on__saved_and_redirected_back(
     )
 
 
-def test_correction_form__flag_off__404(logged_in_client, workspace, contact_with_history):
+def test_correction_form__flag_off__403_with_reason(
+    logged_in_client, workspace, contact_with_history
+):
     _, interactions = contact_with_history(WARM[:1])
 
     response = logged_in_client.post(
         reverse("sentiment:correction-create", args=[interactions[0].pk]), {"tone": "neutral"}
     )
 
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert "Sentiment is not enabled for your team." in response.content.decode()
     assert ToneCorrection.objects.count() == 0
 
 
@@ -120,15 +123,19 @@ def test_alert_list__flag_on__lists_open_alerts_in_fixed_queries(
     assert response.content.decode().count("data-alert=") == 3
 
 
-def test_alert_list__flag_off__404(logged_in_client):
-    assert logged_in_client.get(reverse("sentiment:alert-list")).status_code == 404
+def test_alert_list__flag_off__403_with_reason(logged_in_client):
+    response = logged_in_client.get(reverse("sentiment:alert-list"))
+
+    assert response.status_code == 403
+    assert "Sentiment is not enabled for your team." in response.content.decode()
 
 
-def test_alert_list__kill_switch__404(logged_in_client, sentiment_on):
+def test_alert_list__kill_switch__403_with_reason(logged_in_client, sentiment_on):
     with override_switch("ai_kill_switch", active=True):
         response = logged_in_client.get(reverse("sentiment:alert-list"))
 
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert "Sentiment is switched off for everyone for now." in response.content.decode()
 
 
 def test_alert_acknowledge__flag_on__leaves_the_open_list(
@@ -154,16 +161,24 @@ def test_model_card__flag_on__shows_correction_progress(logged_in_client, sentim
     assert "No model yet: 0 of 20 corrections." in response.content.decode()
 
 
-def test_model_card__flag_off__404(logged_in_client):
-    assert logged_in_client.get(reverse("sentiment:model-card")).status_code == 404
+def test_model_card__flag_off__403_for_a_rep(logged_in_client):
+    assert logged_in_client.get(reverse("sentiment:model-card")).status_code == 403
+
+
+def test_model_card__flag_off__open_to_staff(staff_client):
+    response = staff_client.get(reverse("sentiment:model-card"))
+
+    assert response.status_code == 200
+    assert "No model yet: 0 of 20 corrections." in response.content.decode()
 
 
 def test_job_start__staff_flag_on__runs_analysis(
-    staff_client, workspace, sentiment_on, contact_with_history
+    staff_client, workspace, sentiment_on, contact_with_history, django_capture_on_commit_callbacks
 ):
     contact_with_history(WARM)
 
-    response = staff_client.post(reverse("sentiment:job-start"), {"job": "analyze"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(reverse("sentiment:job-start"), {"job": "analyze"})
 
     assert response.status_code == 302
     page = staff_client.get(reverse("sentiment:model-card")).content.decode()
@@ -176,11 +191,20 @@ def test_job_start__not_staff__403(logged_in_client, sentiment_on):
     assert response.status_code == 403
 
 
-def test_job_start__kill_switch__404(staff_client, sentiment_on):
-    with override_switch("ai_kill_switch", active=True):
-        response = staff_client.post(reverse("sentiment:job-start"), {"job": "analyze"})
+def test_job_start__kill_switch__nothing_runs_and_says_why(
+    staff_client, sentiment_on, django_capture_on_commit_callbacks
+):
+    with (
+        override_switch("ai_kill_switch", active=True),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        response = staff_client.post(
+            reverse("sentiment:job-start"), {"job": "analyze"}, follow=True
+        )
 
-    assert response.status_code == 404
+    assert callbacks == []
+    assert JobRun.objects.count() == 0
+    assert "AI features are switched off for everyone (kill switch)." in response.content.decode()
 
 
 def test_nav_item__flag_on_and_off__shown_only_when_on(logged_in_client, enable_capability):

@@ -2,10 +2,10 @@
 
 from django.core.management.base import BaseCommand
 
-from ai_features.capabilities.prediction import access
+from ai_features import gate
 from ai_features.capabilities.prediction.selectors import model_version_live
 from ai_features.capabilities.prediction.services import bias_audit_run, sensitive_attribute_set
-from ai_features.capabilities.prediction.tasks import _workspaces
+from ai_features.scheduling import job_workspaces
 
 
 def _fmt(value) -> str:
@@ -22,11 +22,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, workspace=None, sensitive=(), **options):
-        for ws in _workspaces(workspace):
+        for ws in job_workspaces(workspace):
             label = f"Workspace {ws.pk} ({ws.name})"
-            allowed, reason = access.jobs_enabled(ws)
-            if not allowed:
-                self.stdout.write(f"{label}: skipped. {reason}")
+            decision = gate.jobs_allowed("prediction", ws)
+            if not decision:
+                self.stdout.write(f"{label}: skipped. {decision.reason}")
                 continue
             version = model_version_live(workspace=ws)
             if version is None:

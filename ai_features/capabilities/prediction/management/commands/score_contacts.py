@@ -3,7 +3,8 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from ai_features.capabilities.prediction.tasks import _workspaces, score_workspace
+from ai_features.capabilities.prediction.runs import score_workspace
+from ai_features.scheduling import job_workspaces
 
 
 class Command(BaseCommand):
@@ -14,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args, workspace=None, no_progress=False, **options):
-        for ws in _workspaces(workspace):
+        for ws in job_workspaces(workspace):
             label = f"Workspace {ws.pk} ({ws.name})"
             with tqdm(
                 desc=f"Scoring {ws.name}", unit="contact", disable=no_progress, file=self.stderr

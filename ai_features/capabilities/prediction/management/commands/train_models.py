@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from ai_features.capabilities.prediction.tasks import _workspaces, train_workspace
+from ai_features.capabilities.prediction.runs import train_workspace
+from ai_features.scheduling import job_workspaces
 
 
 class Command(BaseCommand):
@@ -12,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--workspace", type=int, help="Only this workspace id.")
 
     def handle(self, *args, workspace=None, **options):
-        for ws in _workspaces(workspace):
+        for ws in job_workspaces(workspace):
             summary = train_workspace(workspace=ws)
             label = f"Workspace {ws.pk} ({ws.name})"
             if "skipped" in summary:

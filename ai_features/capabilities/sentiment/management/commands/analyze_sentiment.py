@@ -24,7 +24,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         from tqdm import tqdm
 
-        from ai_features.capabilities.sentiment import selectors, services
+        from ai_features import gate
+        from ai_features.capabilities.sentiment import services
         from crmcore.models import Workspace
 
         workspaces = Workspace.objects.order_by("pk")
@@ -34,8 +35,9 @@ class Command(BaseCommand):
                 raise CommandError(f"No workspace with id {options['workspace']}")
         ran = 0
         for workspace in workspaces:
-            if not selectors.sentiment_job_allowed(workspace=workspace):
-                self.stdout.write(f"{workspace}: sentiment is off here (flag or kill switch).")
+            decision = gate.jobs_allowed("sentiment", workspace)
+            if not decision:
+                self.stdout.write(f"{workspace}: skipped. {decision.reason}")
                 continue
             with tqdm(
                 desc=str(workspace),

@@ -1,0 +1,63 @@
+"""The prediction capability's jobs as plain functions: training and batch scoring.
+
+Called by its Celery tasks and its management commands alike. Each runs only
+where the gate for jobs allows it (answering ``{"skipped": reason}``), records
+its progress as a JobRun, and is idempotent: training adds a version, scoring
+replaces scores.
+"""
+
+from __future__ import annotations
+
+from ai_features import gate
+from ai_features.capabilities.prediction.selectors import model_version_live
+from ai_features.capabilities.prediction.services import contacts_score, model_version_train
+from ai_features.jobs import job_run
+from crmcore.models import Contact, Workspace
+
+CAPABILITY = "prediction"
+
+
+def train_workspace(*, workspace: Workspace, user=None) -> dict:
+    """Train one workspace's models; returns a summary (also for the command)."""
+    decision = gate.jobs_allowed(CAPABILITY, workspace)
+    if not decision:
+        return {"workspace": workspace.pk, "skipped": decision.reason}
+    with job_run(name="train_models", capability="prediction", workspace=workspace, total=1) as job:
+        version = model_version_train(workspace=workspace, user=user)
+        job.advance(1)
+        summary = {
+            "workspace": workspace.pk,
+            "version": version.number,
+            "status": version.status,
+            "live": version.is_live,
+            "metrics": {k: v for k, v in version.metrics.items() if k != "reliability"},
+            "notes": version.notes,
+        }
+        job.set_result(**summary)
+    return summary
+
+
+def score_workspace(*, workspace: Workspace, progress=None) -> dict:
+    """Score one workspace's current customers in chunks with a progress bar."""
+    decision = gate.jobs_allowed(CAPABILITY, workspace)
+    if not decision:
+        return {"workspace": workspace.pk, "skipped": decision.reason}
+    if model_version_live(workspace=workspace) is None:
+        return {"workspace": workspace.pk, "skipped": "No published churn model yet."}
+    total = Contact.objects.in_workspace(workspace).filter(lifecycle_stage="customer").count()
+    with job_run(
+        name="score_contacts",
+        capability="prediction",
+        workspace=workspace,
+        total=total,
+        progress=progress,
+    ) as job:
+        result = contacts_score(workspace=workspace, on_chunk=job.advance)
+        summary = {
+            "workspace": workspace.pk,
+            "scored": result.scored,
+            "high": result.high,
+            "crossed_high": result.crossed_high,
+        }
+        job.set_result(**summary)
+    return summary

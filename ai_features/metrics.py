@@ -1,0 +1,65 @@
+"""The one way a capability records a pilot metric.
+
+    metric_record(capability="prediction", action=Action.ACCEPTED, user=..., workspace=...,
+                  obj=contact, reason="Already talked to them")
+
+A user's decision (accepted, dismissed, corrected, edited) is written in the
+caller's transaction, so it exists exactly when the decision does. "Shown"
+happens on page views: it is queued after the response's transaction commits
+and written in bulk by a background task, so reading a page never waits on a
+write. Metrics are recorded in every workspace (lessons check a trainee's own);
+the rollout evidence reads production only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ai_features.models import SuggestionEvent
+from ai_features.services import (
+    SuggestionEventInput,
+    suggestion_event_record,
+    suggestion_events_record_later,
+)
+
+Action = SuggestionEvent.Action
+
+
+def metric_record(
+    *,
+    capability: str,
+    action: str,
+    user: Any,
+    workspace: Any,
+    obj: Any = None,
+    reason: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record one pilot-metric event (see the module docstring for when it is written)."""
+    if action not in Action.values:
+        raise ValueError(f"Unknown metric action {action!r}")
+    if action == Action.SHOWN:
+        suggestion_events_record_later(
+            events=[
+                SuggestionEventInput(
+                    capability=capability,
+                    action=action,
+                    user_id=user.pk if getattr(user, "is_authenticated", False) else None,
+                    workspace_id=workspace.pk,
+                    object_type=obj._meta.model_name if obj is not None else "",
+                    object_id=obj.pk if obj is not None else None,
+                    reason=reason,
+                    detail=detail or {},
+                )
+            ]
+        )
+        return
+    suggestion_event_record(
+        capability=capability,
+        action=action,
+        user=user,
+        workspace=workspace,
+        obj=obj,
+        reason=reason,
+        detail=detail,
+    )
