@@ -52,3 +52,6 @@ class AiFeaturesConfig(AppConfig):
         extensions.api_routes.register(
             extensions.ApiRoute(prefix="rollout", urlpatterns="ai_features.api")
         )
+        extensions.run_reapers.register(
+            extensions.RunReaper(key="jobs", label="Jobs", reap="ai_features.jobs.job_runs_reap")
+        )

@@ -333,6 +333,7 @@ class JobRun(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
 
     name = models.CharField(max_length=80)
     capability = models.CharField(max_length=40, blank=True)
@@ -346,10 +347,27 @@ class JobRun(models.Model):
     result = models.JSONField(default=dict, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written as the job advances; a running run whose heartbeat stopped is
+    # interrupted by the reaper (ai_features.jobs.job_runs_reap).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The Celery task that ran it, so the reaper can queue it again under the
+    # same id (blank when it ran outside a task, e.g. from a command).
+    task_name = models.CharField(max_length=200, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    task_args = models.JSONField(default=list, blank=True)
+    task_kwargs = models.JSONField(default=dict, blank=True)
+    queue = models.CharField(max_length=100, blank=True)
+    # The worker process ("node:pid") running its latest attempt.
+    worker = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["capability", "status"], name="jobrun_cap_status")]
+        indexes = [
+            models.Index(fields=["capability", "status"], name="jobrun_cap_status"),
+            models.Index(fields=["status", "heartbeat_at"], name="jobrun_status_heartbeat"),
+            models.Index(fields=["task_id"], name="jobrun_task_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"

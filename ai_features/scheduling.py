@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django_celery_beat.schedulers import ModelEntry
 
 from ai_features import gate
 from ai_features.declarations import Job, Schedule
@@ -145,10 +146,10 @@ def schedules_ensure(**kwargs: Any) -> int:
     Connected to ``post_migrate``. Existing rows are left as admins set them
     (time, enabled); returns how many rows were created.
     """
+    created = _settings_schedules_ensure()
     declared = declared_schedules()
     names = [schedule_task_name(key, s) for key, s in declared]
     existing = set(PeriodicTask.objects.filter(name__in=names).values_list("name", flat=True))
-    created = 0
     for key, schedule in declared:
         name = schedule_task_name(key, schedule)
         if name in existing:
@@ -165,6 +166,21 @@ def schedules_ensure(**kwargs: Any) -> int:
         )
         created += 1
     return created
+
+
+def _settings_schedules_ensure() -> int:
+    """Rows for ``CELERY_BEAT_SCHEDULE`` entries (crmcore's stale-run reaper), as beat makes them.
+
+    So the embedded set-up's ``run_due_jobs`` runs them too. Existing rows are kept.
+    """
+    schedule = current_app.conf.beat_schedule or {}
+    existing = set(
+        PeriodicTask.objects.filter(name__in=list(schedule)).values_list("name", flat=True)
+    )
+    for name, entry in schedule.items():
+        if name not in existing:
+            ModelEntry.from_entry(name, app=current_app, **entry)
+    return len(set(schedule) - existing)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
 from ai_features.jobs import job_run
 from ai_features.preparation import workspace_prepare
@@ -20,8 +21,15 @@ def record_suggestion_events(events: list[dict]) -> int:
     divides its failed jobs by them. Counting a run per page view that showed
     a suggestion would have hidden a failing capability behind its traffic.
     """
-    with job_run(name="record_suggestion_events", capability="", total=len(events)) as job:
-        count = suggestion_events_record(events=[SuggestionEventInput(**e) for e in events])
+    with (
+        job_run(name="record_suggestion_events", capability="", total=len(events)) as job,
+        transaction.atomic(),
+    ):
+        # The events and the run's progress commit together: a delivery that
+        # takes over a run whose events are recorded does not record them twice.
+        count = job.done_before or suggestion_events_record(
+            events=[SuggestionEventInput(**e) for e in events]
+        )
         job.advance(count)
         job.set_result(recorded=count)
     return count

@@ -10,6 +10,8 @@ small, explicit registries:
   ``visible(request)`` says so.
 * ``api_field_providers``: extra read-only fields on API items (for example
   a contact's sentiment), computed in bulk for a page of objects.
+* ``run_reapers``: functions that interrupt (and queue again) an app's runs
+  whose heartbeat stopped; ``manage.py reap_stale_runs`` calls them all.
 
 Events live in ``crmcore.events``.
 """
@@ -85,6 +87,34 @@ class ApiFieldProvider:
         object.__setattr__(self, "model_label", normalise_model_label(self.model_label))
 
 
+@dataclass(frozen=True)
+class ReapReport:
+    """What one reaper did: the runs it marked interrupted, and those it queued again."""
+
+    key: str
+    interrupted: tuple[int, ...] = ()
+    requeued: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunReaper:
+    """``reap`` (a callable or its dotted path) takes ``stale_after`` (seconds or None
+    for the setting) as a keyword and returns a ReapReport."""
+
+    key: str
+    label: str
+    reap: Callable[..., ReapReport] | str
+    order: int = 100
+
+    def __call__(self, *, stale_after: float | None = None) -> ReapReport:
+        reap = self.reap
+        if isinstance(reap, str):
+            from django.utils.module_loading import import_string
+
+            reap = import_string(reap)
+        return reap(stale_after=stale_after)
+
+
 class Registry:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -121,6 +151,7 @@ nav_items = Registry("nav_items")
 api_routes = Registry("api_routes")
 page_urls = Registry("page_urls")
 api_field_providers = Registry("api_field_providers")
+run_reapers = Registry("run_reapers")
 
 
 def normalise_model_label(model_label: str) -> str:

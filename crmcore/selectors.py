@@ -62,7 +62,7 @@ def contact_list(
     Ada Lovelace and "ada acme" finds Ada at Acme.
 
     On PostgreSQL each word is looked up in two trigram indexes (migration
-    ``0007_search_trigram_indexes``): one on the contact's names and email
+    ``0008_search_trigram_indexes``): one on the contact's names and email
     together, one on account names. The matching accounts are read first
     (one small query per word) so the contacts' condition is an OR of two
     indexed conditions on one table, not a join that must scan every
@@ -97,7 +97,7 @@ SEARCH_ACCOUNTS_MAX = 500
 def contact_search_text() -> Concat:
     """First name, last name and email in one text: the expression the search index holds.
 
-    Migration ``0007_search_trigram_indexes`` indexes ``UPPER()`` of exactly
+    Migration ``0008_search_trigram_indexes`` indexes ``UPPER()`` of exactly
     this expression, which is what ``icontains`` compares on PostgreSQL.
     """
     return Concat(

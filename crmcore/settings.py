@@ -218,8 +218,40 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Tasks are idempotent and acknowledged once they finish, so a task whose
+# worker is killed runs again; one that opts out (``acks_late=False``) is
+# acknowledged on receipt and never re-queued by the reaper.
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process dies (killed, out of memory) goes back on the queue.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per process: a killed worker takes no queued tasks with it.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A redelivered message whose task already succeeded (per the result backend) is not run again.
+CELERY_WORKER_DEDUPLICATE_SUCCESSFUL_TASKS = True
+# Redis hands an unacknowledged message to another worker after this many
+# seconds. It must outlast the longest job and the longest webhook retry
+# countdown (a task waiting for its countdown is held unacknowledged), or
+# a running task is delivered twice. A killed worker's runs are caught sooner
+# by the reaper (RUN_HEARTBEAT_TIMEOUT_SECONDS).
+BROKER_VISIBILITY_TIMEOUT_SECONDS = env.int("BROKER_VISIBILITY_TIMEOUT_SECONDS", default=8 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS}
+# A JobRun or ImportRun still "running" whose heartbeat is older than this is
+# marked interrupted and re-queued (``manage.py reap_stale_runs``, and the
+# ``crmcore.reap_stale_runs`` task every RUN_REAP_INTERVAL_SECONDS under beat).
+RUN_HEARTBEAT_TIMEOUT_SECONDS = env.int("RUN_HEARTBEAT_TIMEOUT_SECONDS", default=600)
+RUN_REAP_INTERVAL_SECONDS = env.int("RUN_REAP_INTERVAL_SECONDS", default=300)
+# The django-celery-beat scheduler (below) installs this entry as a periodic task.
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-runs": {
+        "task": "crmcore.reap_stale_runs",
+        "schedule": float(RUN_REAP_INTERVAL_SECONDS),
+    },
+    # Proof of life of beat and the workers (crmcore.tasks.heartbeat, /metrics).
+    "crmcore-heartbeat": {
+        "task": "crmcore.heartbeat",
+        "schedule": env.float("HEARTBEAT_SECONDS", default=60.0),
+    },
+}
 # Periodic jobs are rows of django-celery-beat (apps declare them; admins edit
 # them in the Django admin). Celery beat reads them where a broker is
 # configured; `manage.py run_due_jobs` runs what is due in the embedded set-up.
@@ -227,13 +259,6 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # The worker logs through LOGGING below (JSON lines), not its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# crmcore's own periodic jobs; beat copies them into django-celery-beat's rows.
-CELERY_BEAT_SCHEDULE = {
-    "crmcore-heartbeat": {
-        "task": "crmcore.heartbeat",
-        "schedule": env.float("HEARTBEAT_SECONDS", default=60.0),
-    },
-}
 
 # Webhooks (crmcore.integrations.defaults has the other settings and their defaults):
 # targets on private or loopback addresses are refused unless this is on.

@@ -56,3 +56,8 @@ def register() -> None:
         )
     )
     events.subscribe(webhooks.on_event)
+    extensions.run_reapers.register(
+        extensions.RunReaper(
+            key="imports", label="Imports", reap="crmcore.integrations.services.import_runs_reap"
+        )
+    )

@@ -54,6 +54,7 @@ class ImportRun(WorkspaceScoped):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
 
     kind = models.CharField(max_length=20, choices=ImportKind.choices)
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
@@ -80,11 +81,20 @@ class ImportRun(WorkspaceScoped):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written with every chunk; a running import whose heartbeat stopped is
+    # interrupted and run again by the reaper (services.import_runs_reap).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The file an import read in place (manage.py import_csv), to run it again.
+    source_path = models.CharField(max_length=1000, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         app_label = "crmcore"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="import_run_ws_created")]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="import_run_ws_created"),
+            models.Index(fields=["status", "heartbeat_at"], name="import_run_status_heartbeat"),
+        ]
 
     def __str__(self) -> str:
         return f"Import #{self.pk} ({self.kind})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -11,16 +12,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from crmcore import events as crm_events
 from crmcore import observability
 from crmcore.db import planner_statistics_refresh
+from crmcore.extensions import ReapReport
 from crmcore.integrations import importer, webhooks
 from crmcore.integrations.defaults import get_setting
 from crmcore.integrations.models import (
@@ -31,6 +34,8 @@ from crmcore.integrations.models import (
     WebhookEndpoint,
 )
 from crmcore.models import Workspace
+
+logger = logging.getLogger(__name__)
 
 # Imports ---------------------------------------------------------------------
 
@@ -139,8 +144,10 @@ def import_run_execute(
     Not atomic as a whole on purpose: each chunk is its own transaction, so
     the progress is visible while it runs and memory stays bounded.
     """
-    source = source or byte_source_for_file(run.file)
-    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+    source = source or import_run_source(run)
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.RUNNING, heartbeat_at=timezone.now()
+    )
     dry_errors: list[importer.RowError] = []
 
     def started(total: int) -> None:
@@ -207,15 +214,28 @@ def _record_progress(
         [ImportRowError(run=run, line=e.line, reason=e.reason[:500]) for e in errors]
     )
     ImportRun.objects.filter(pk=run.pk).update(
-        processed_rows=result.counts.processed, **result.counts.as_dict()
+        processed_rows=result.counts.processed,
+        heartbeat_at=timezone.now(),
+        **result.counts.as_dict(),
     )
 
 
 @transaction.atomic
 def import_run_start(
-    *, workspace: Workspace, kind: str, file_name: str, mapping: Any, dry_run: bool, user=None
+    *,
+    workspace: Workspace,
+    kind: str,
+    file_name: str,
+    mapping: Any,
+    dry_run: bool,
+    user=None,
+    source_path: str = "",
 ) -> ImportRun:
-    """An import run for a file read in place (the management command)."""
+    """An import run for a file read in place (the management command).
+
+    ``source_path`` (the file's absolute path) lets the reaper run it again
+    if the command is killed.
+    """
     spec = importer.kind_spec(kind)
     importer.parse_mapping(mapping, spec=spec)
     return ImportRun.objects.create(
@@ -225,7 +245,96 @@ def import_run_start(
         dry_run=dry_run,
         file_name=file_name[:255],
         created_by=user,
+        source_path=source_path[:1000],
+        status=ImportRun.Status.RUNNING,
+        heartbeat_at=timezone.now(),
+        attempts=1,
     )
+
+
+def import_run_source(run: ImportRun) -> importer.ByteSource:
+    """The run's bytes: its uploaded file, or the file it read in place."""
+    if run.file:
+        return byte_source_for_file(run.file)
+    return byte_source_for_path(run.source_path)
+
+
+def import_run_can_rerun(run: ImportRun) -> bool:
+    if run.file:
+        return run.file.storage.exists(run.file.name)
+    return bool(run.source_path) and Path(run.source_path).is_file()
+
+
+@transaction.atomic
+def import_run_claim(*, run_id: int) -> ImportRun | None:
+    """Take a pending or interrupted run for execution; None if it is not one (any more).
+
+    One conditional update: of two deliveries of the same run, one gets it.
+    An interrupted run starts again from the top: its counts and rejected
+    rows are cleared, and rows its first attempt wrote are found again as
+    unchanged (the importer matches records by their keys).
+    """
+    claimed = ImportRun.objects.filter(
+        pk=run_id, status__in=[ImportRun.Status.PENDING, ImportRun.Status.INTERRUPTED]
+    ).update(
+        status=ImportRun.Status.RUNNING,
+        heartbeat_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        error="",
+        total_rows=0,
+        processed_rows=0,
+        created=0,
+        updated=0,
+        unchanged=0,
+        rejected=0,
+        finished_at=None,
+    )
+    if not claimed:
+        return None
+    ImportRowError.objects.filter(run_id=run_id).delete()
+    return ImportRun.objects.select_related("workspace").get(pk=run_id)
+
+
+def import_runs_reap(*, stale_after: float | None = None) -> ReapReport:
+    """Interrupt running imports whose heartbeat stopped, and queue them again.
+
+    A run is stale when its heartbeat (or, for runs from before heartbeats,
+    its creation) is older than ``stale_after`` seconds (default
+    ``RUN_HEARTBEAT_TIMEOUT_SECONDS``). Each is marked interrupted by one
+    conditional update (two reapers never both take it) and, when its file
+    is still there, queued again (``tasks.import_run_execute``).
+    """
+    from crmcore.integrations import tasks
+
+    seconds = settings.RUN_HEARTBEAT_TIMEOUT_SECONDS if stale_after is None else stale_after
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=seconds)
+    stale = Q(status=ImportRun.Status.RUNNING) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    interrupted: list[int] = []
+    requeued: list[int] = []
+    for run in ImportRun.objects.filter(stale).order_by("pk"):
+        rerun = import_run_can_rerun(run)
+        error = (
+            "Interrupted: its heartbeat stopped; queued again."
+            if rerun
+            else "Interrupted: its heartbeat stopped and its file is gone; import it again."
+        )
+        if not ImportRun.objects.filter(stale, pk=run.pk).update(
+            status=ImportRun.Status.INTERRUPTED, error=error, finished_at=now
+        ):
+            continue
+        interrupted.append(run.pk)
+        if not rerun:
+            continue
+        try:
+            tasks.import_run_execute.delay(run.pk)
+        except Exception:  # the broker is down, or an eager (embedded) re-run failed
+            logger.exception("Queueing import run #%s again failed", run.pk)
+        else:
+            requeued.append(run.pk)
+    return ReapReport(key="imports", interrupted=tuple(interrupted), requeued=tuple(requeued))
 
 
 # Webhooks --------------------------------------------------------------------

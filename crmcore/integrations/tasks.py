@@ -6,13 +6,18 @@ from celery import shared_task
 from django.utils import timezone
 
 from crmcore.integrations import services
-from crmcore.integrations.models import ImportRun, WebhookDelivery
+from crmcore.integrations.models import WebhookDelivery
 
 
 @shared_task(name="crmcore.integrations.import_run_execute")
 def import_run_execute(run_id: int) -> dict[str, int] | None:
-    run = ImportRun.objects.select_related("workspace").filter(pk=run_id).first()
-    if run is None or run.status != ImportRun.Status.PENDING:
+    """Run a pending or interrupted import; any other delivery of it does nothing.
+
+    Idempotent: a second delivery finds the run taken (``import_run_claim``),
+    and an interrupted run re-imported matches the rows it already wrote.
+    """
+    run = services.import_run_claim(run_id=run_id)
+    if run is None:
         return None
     try:
         run = services.import_run_execute(run=run)
@@ -41,3 +46,14 @@ def webhook_retry_due() -> int:
     for pk in due:
         webhook_deliver.delay(pk)
     return len(due)
+
+
+@shared_task(name="crmcore.reap_stale_runs")
+def reap_stale_runs() -> dict[str, dict[str, list[int]]]:
+    """Interrupt and queue again every app's runs whose heartbeat stopped (under beat)."""
+    from crmcore.runs import stale_runs_reap
+
+    return {
+        report.key: {"interrupted": list(report.interrupted), "requeued": list(report.requeued)}
+        for report in stale_runs_reap()
+    }

@@ -346,3 +346,18 @@ def test_sentiment_facade__tone_summaries__uses_sentiments_own_threshold(workspa
     assert default.negative_30d == 1  # -0.2 only: -0.05 is above the default -0.1
     assert stricter.negative_30d == 2
     assert default.mean_polarity_90d == pytest.approx((-0.2 - 0.05 + 0.5) / 3)
+
+
+def test_schedules_ensure__settings_beat_entries__rows_the_embedded_beat_runs(db, settings):
+    # crmcore's stale-run reaper is a CELERY_BEAT_SCHEDULE entry (crmcore declares no capability)
+    schedules_ensure()
+    reaper = PeriodicTask.objects.get(name="reap-stale-runs")
+    assert reaper.task == "crmcore.reap_stale_runs"
+    assert reaper.interval.every == int(settings.RUN_REAP_INTERVAL_SECONDS)
+
+    PeriodicTask.objects.exclude(pk=reaper.pk).update(enabled=False)
+    PeriodicTask.objects.filter(pk=reaper.pk).update(
+        date_changed=timezone.now() - dt.timedelta(hours=1), last_run_at=None
+    )
+    [run] = due_jobs_run()
+    assert run.name == "reap-stale-runs"

@@ -59,6 +59,7 @@ class Command(BaseCommand):
                 mapping=mapping,
                 dry_run=options["dry_run"],
                 user=user,
+                source_path=str(path.resolve()),
             )
         except importer.ImportInputError as exc:
             raise CommandError(f"{exc}. Nothing was imported.") from None

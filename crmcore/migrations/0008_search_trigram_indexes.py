@@ -53,6 +53,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crmcore", "0006_import_run_file_format")]
+    dependencies = [("crmcore", "0007_import_run_heartbeat")]
 
     operations = [migrations.RunPython(create, drop)]
