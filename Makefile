@@ -8,7 +8,7 @@ PORT ?= 8000
 DEMO_CONTACTS ?= 1000
 DEMO_SEED ?= 42
 
-.PHONY: install migrate demo run serve test test-pg test-jobs test-browser lint format bench clean
+.PHONY: install migrate demo run serve test test-pg test-jobs test-browser lint typecheck format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py setup_demo --contacts $(DEMO_CONTACTS) --seed $(DEMO_SEED)
 
+# The webhook delivery loop runs next to the web server (no request sends a
+# webhook) and stops with it.
 run: demo
 	@echo "PilotCRM is at http://$(HOST):$(PORT)/ (logins printed above)"
+	$(BIN)/python manage.py deliver_webhooks & LOOP=$$!; \
+	trap 'kill $$LOOP 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The production set-up: gunicorn, a Celery worker and Celery beat (Procfile),
@@ -53,6 +57,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+typecheck: install
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -61,4 +69,4 @@ bench: migrate
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache .ruff_cache .mypy_cache

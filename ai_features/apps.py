@@ -22,13 +22,13 @@ class AiFeaturesConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from ai_features import signals  # noqa: F401  (cache invalidation receivers)
-        from ai_features.conf import get_setting
+        from ai_features.conf import app_settings
         from ai_features.registry import registry
         from ai_features.scheduling import schedules_ensure
         from ai_features.services import capability_flags_ensure
         from crmcore import extensions
 
-        for path in [*BUILTIN_CAPABILITIES, *get_setting("EXTRA_CAPABILITIES")]:
+        for path in [*BUILTIN_CAPABILITIES, *app_settings.EXTRA_CAPABILITIES]:
             registry.register_path(path)
 
         post_migrate.connect(

@@ -1,12 +1,31 @@
-from typing import Any
+"""Settings of ai_features: ``AI_FEATURES_<NAME>``.
 
-from django.conf import settings
+Each is read from the Django setting, then the environment variable of the
+same name, then the default here (see :mod:`crmcore.conf`).
+"""
 
-from ai_features import defaults
+from __future__ import annotations
 
-PREFIX = "AI_FEATURES_"
+from crmcore.conf import AppSettings
 
 
-def get_setting(name: str) -> Any:
-    """An ai_features setting: ``settings.AI_FEATURES_<name>`` or its default."""
-    return getattr(settings, PREFIX + name, getattr(defaults, name))
+class AiFeaturesSettings(AppSettings):
+    prefix = "AI_FEATURES_"
+
+    #: Dotted paths of a project's own Capability classes.
+    EXTRA_CAPABILITIES: list[str] = []
+
+    # Readiness checklist before widening a phase.
+    #: Minimum pilot acceptance rate (accepted / responded).
+    READINESS_MIN_ACCEPTANCE_RATE: float = 0.5
+    #: Responses (accepted, dismissed, corrected) needed before the rate counts.
+    READINESS_MIN_RESPONSES: int = 20
+    #: Maximum share of failed runs of the capability's jobs.
+    READINESS_MAX_JOB_ERROR_RATE: float = 0.05
+    #: Window of job runs considered, in days.
+    READINESS_JOB_WINDOW_DAYS: int = 30
+    #: Minimum share of target users who passed the capability's lesson.
+    READINESS_MIN_TRAINED_SHARE: float = 0.8
+
+
+app_settings = AiFeaturesSettings()

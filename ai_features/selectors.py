@@ -19,13 +19,15 @@ from django.utils import timezone
 from waffle import get_waffle_flag_model, get_waffle_switch_model
 
 from ai_features import gate
-from ai_features.conf import get_setting
+from ai_features.conf import app_settings
 from ai_features.models import JobRun, RolloutAuditEntry, SuggestionEvent
 from ai_features.registry import registry
 from ai_features.services import flag_state, phase_of
 from crmcore.models import Contact, Deal, Team, Workspace
 from crmcore.workspaces import production_workspace
 
+#: Weeks shown in the rollout dashboard's acceptance trend.
+DASHBOARD_WEEKS = 8
 RESPONSES = (
     SuggestionEvent.Action.ACCEPTED,
     SuggestionEvent.Action.DISMISSED,
@@ -257,10 +259,10 @@ def _compare(rows, is_pilot, good: str, label: str) -> OutcomeComparison:
 
 def rollout_overview(*, weeks: int | None = None) -> RolloutOverview:
     """Every registered capability's phase, audience, pilot metrics and readiness."""
-    weeks = weeks or get_setting("DASHBOARD_WEEKS")
+    weeks = weeks or DASHBOARD_WEEKS
     flags = _flags_by_name()
     totals, weekly, week_starts = _event_counts(weeks)
-    jobs = _job_counts(get_setting("READINESS_JOB_WINDOW_DAYS"))
+    jobs = _job_counts(app_settings.READINESS_JOB_WINDOW_DAYS)
     pilot_team_ids: set[int] = set()
     for flag in flags.values():
         pilot_team_ids |= {t.pk for t in flag.teams.all()}
@@ -309,10 +311,10 @@ def rollout_overview(*, weeks: int | None = None) -> RolloutOverview:
         acceptance = _rate(accepted, responses)
         failed, total_jobs = jobs.get(cap.key, (0, 0))
         error_rate = _rate(failed, total_jobs)
-        min_responses = get_setting("READINESS_MIN_RESPONSES")
-        min_acceptance = get_setting("READINESS_MIN_ACCEPTANCE_RATE")
-        max_errors = get_setting("READINESS_MAX_JOB_ERROR_RATE")
-        min_trained = get_setting("READINESS_MIN_TRAINED_SHARE")
+        min_responses = app_settings.READINESS_MIN_RESPONSES
+        min_acceptance = app_settings.READINESS_MIN_ACCEPTANCE_RATE
+        max_errors = app_settings.READINESS_MAX_JOB_ERROR_RATE
+        min_trained = app_settings.READINESS_MIN_TRAINED_SHARE
         trained = gate.training_share(pilot_users, cap.key)
         readiness = [
             ReadinessCheck(

@@ -47,6 +47,7 @@ FROM crmcore_interaction WHERE id IN ({})
 def _add_interactions(workspace, contact, count: int) -> None:
     from django.utils import timezone
 
+    from crmcore.db import insert_instances
     from crmcore.models import Interaction
     from training_sandbox.generator import writer
 
@@ -64,7 +65,7 @@ def _add_interactions(workspace, contact, count: int) -> None:
         )
         for i in range(count)
     ]
-    writer.insert(Interaction, rows, returning=False)
+    insert_instances(Interaction, rows, returning=False)
 
 
 def _raw_page(raw, workspace_id: int, contact_id: int) -> None:

@@ -142,9 +142,9 @@ def main() -> None:
     parser.add_argument("--ready-large", type=int, default=10_000)
     args = parser.parse_args()
     setup_django()
-    from training_sandbox.conf import get_setting
+    from training_sandbox.conf import app_settings
 
-    default = get_setting("DEFAULT_CONTACTS")
+    default = app_settings.DEFAULT_CONTACTS
     bench(default, repeat=3, goal=DEFAULT_GOAL_S, label="Default sandbox")
     bench_ready(default, goal=READY_GOAL_S)
     if not args.skip_large:

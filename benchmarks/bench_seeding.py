@@ -7,8 +7,8 @@
 2. Baseline: the very rows it wrote, read back as stored values and inserted
    again (into another workspace) with a plain ``sqlite3`` cursor's
    ``executemany``, table by table, in one transaction.
-3. The generator's writer against Django's ``bulk_create`` for the same
-   interaction instances (the largest table).
+3. The generator's writer (``crmcore.db.insert_instances``) against Django's
+   ``bulk_create`` for the same interaction instances (the largest table).
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def main() -> None:
 
     from django.db import connection, transaction
 
+    from crmcore.db import insert_instances
     from crmcore.models import Interaction
-    from training_sandbox.generator import generate_workspace_data, writer
+    from training_sandbox.generator import generate_workspace_data
 
     section(f"seeding: {args.contacts:,} contacts with their history")
     summaries = []
@@ -112,7 +113,7 @@ def main() -> None:
     )
     line(f"seeding: {args.contacts / seconds:,.0f} contacts/s (with their history)")
 
-    section("writer.insert against bulk_create (interactions)")
+    section("insert_instances against bulk_create (interactions)")
     fields = [f.attname for f in Interaction._meta.concrete_fields if not f.primary_key]
     values = list(Interaction.objects.filter(workspace_id=summary.workspace_id).values(*fields))
     batches = []
@@ -129,7 +130,7 @@ def main() -> None:
         return run
 
     ours = best_of(
-        write_with(lambda objs: writer.insert(Interaction, objs, returning=False)),
+        write_with(lambda objs: insert_instances(Interaction, objs, returning=False)),
         repeat=args.repeat,
         setup=build,
     )
@@ -139,7 +140,7 @@ def main() -> None:
         setup=build,
     )
     report(
-        "writer.insert",
+        "insert_instances",
         rate=(len(values), ours),
         baseline=("bulk_create", len(values), django_seconds),
         unit="rows",

@@ -19,7 +19,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 
-from crmcore import services
+from crmcore import placeholders, services
 from crmcore.models import (
     Account,
     Campaign,
@@ -28,6 +28,8 @@ from crmcore.models import (
     Interaction,
     Order,
     OrderLine,
+    OutboundRecord,
+    OutboxEvent,
     Product,
     Team,
     Workspace,
@@ -257,11 +259,61 @@ class DealAdmin(WorkspaceScopedAdmin):
         _adopt(obj, deal)
 
 
+class CampaignAdminForm(SameWorkspaceForm):
+    """The placeholder language's rules, as the web form and the API apply them."""
+
+    def clean_subject_template(self) -> str:
+        return placeholders.validate_template(self.cleaned_data["subject_template"], subject=True)
+
+    def clean_body_template(self) -> str:
+        return placeholders.validate_template(self.cleaned_data["body_template"])
+
+
 @admin.register(Campaign)
 class CampaignAdmin(WorkspaceScopedAdmin):
+    form = CampaignAdminForm
     list_display = ["name", "goal", "status", "created_by", "workspace", "created_at"]
     list_filter = ["workspace", "status", "goal"]
     search_fields = ["name", "subject_template"]
     list_select_related = ["created_by", "workspace"]
     autocomplete_fields = ["workspace", "created_by"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request, obj: Campaign, form, change: bool) -> None:
+        if change:
+            campaign = Campaign.objects.get(pk=obj.pk)
+            services.campaign_update(
+                campaign=campaign, data=_changed(form, services.CAMPAIGN_UPDATABLE)
+            )
+        else:
+            campaign = services.campaign_create(
+                workspace=form.cleaned_data["workspace"],
+                created_by=form.cleaned_data.get("created_by"),
+                **_created(form, services.CAMPAIGN_UPDATABLE),
+            )
+        _adopt(obj, campaign)
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "name", "workspace", "notify_subscribers", "created_at", "dispatched_at"]
+    list_filter = ["name", "notify_subscribers", ("dispatched_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["workspace"]
+
+
+@admin.register(OutboundRecord)
+class OutboundRecordAdmin(_ReadOnlyAdmin):
+    """What sandboxes would have sent (emails, webhooks): recorded, never sent."""
+
+    list_display = ["created_at", "workspace", "kind", "recipient", "subject", "source"]
+    list_filter = ["kind"]
+    list_select_related = ["workspace"]
+    search_fields = ["recipient", "subject"]

@@ -10,6 +10,9 @@ small, explicit registries:
   ``visible(request)`` says so.
 * ``api_field_providers``: extra read-only fields on API items (for example
   a contact's sentiment), computed in bulk for a page of objects.
+* ``merge_fields``: placeholder names that campaign templates may use beyond
+  crmcore's own (``crmcore.placeholders.CORE_FIELDS``), for example the
+  personal facts of a capability.
 * ``run_reapers``: functions that interrupt (and queue again) an app's runs
   whose heartbeat stopped; ``manage.py reap_stale_runs`` calls them all.
 
@@ -18,7 +21,7 @@ Events live in ``crmcore.events``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +91,27 @@ class ApiFieldProvider:
 
 
 @dataclass(frozen=True)
+class MergeField:
+    """A name a campaign template may use as ``{key}``.
+
+    ``may_be_empty``: some contacts have no value for it, so a template must
+    give it a fallback (``{key|text}``) or put it in an optional sentence
+    (``[... {key} ...]``). ``max_length`` bounds the value a message may
+    receive. ``visible(request)`` says whether the builder pages list it for
+    this user (a template that uses it is valid either way: with no value
+    its fallback or the optional sentence's omission applies).
+    """
+
+    key: str
+    label: str
+    may_be_empty: bool = False
+    help: str = ""
+    max_length: int = 200
+    visible: Callable[[HttpRequest], bool] = lambda request: True
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class ReapReport:
     """What one reaper did: the runs it marked interrupted, and those it queued again."""
 
@@ -132,7 +156,7 @@ class Registry:
     def unregister(self, key: str) -> None:
         self._items.pop(key, None)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         items: Iterable[Any] = self._items.values()
         return iter(sorted(items, key=lambda item: (getattr(item, "order", 100), str(item))))
 
@@ -151,6 +175,7 @@ nav_items = Registry("nav_items")
 api_routes = Registry("api_routes")
 page_urls = Registry("page_urls")
 api_field_providers = Registry("api_field_providers")
+merge_fields = Registry("merge_fields")
 run_reapers = Registry("run_reapers")
 
 

@@ -9,9 +9,11 @@ explicitly.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class Workspace(models.Model):
@@ -356,3 +358,65 @@ class Campaign(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the same transaction as the change it reports.
+
+    The transactional outbox: an event exists exactly when its change was
+    committed. A delivery worker (a Celery task, or ``manage.py
+    deliver_webhooks`` in the embedded set-up) fans it out to the webhook
+    endpoints subscribed at that time and marks it ``dispatched_at``; an
+    event written with ``notify_subscribers`` off (an import told not to
+    notify) reaches the in-process listeners only.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    notify_subscribers = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=Q(dispatched_at__isnull=True),
+                name="outbox_event_pending",
+            ),
+            models.Index(fields=["dispatched_at"], name="outbox_event_dispatched"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"
+
+
+class OutboundRecord(WorkspaceScoped):
+    """An email or webhook a sandbox workspace would have sent: recorded, never sent.
+
+    Written by ``crmcore.outbound`` for every sender; the training sandbox
+    shows them to the trainee ("would have sent").
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    recipient = models.CharField(max_length=1000, help_text="Email address or URL.")
+    subject = models.CharField(max_length=250, blank=True)
+    body = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    source = models.CharField(max_length=100, blank=True, help_text="What produced it.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"], name="outbound_record_ws_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
@@ -41,6 +41,9 @@ from crmcore.models import (
     Workspace,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 ZERO = Decimal("0")
 
 
@@ -62,7 +65,7 @@ def contact_list(
     Ada Lovelace and "ada acme" finds Ada at Acme.
 
     On PostgreSQL each word is looked up in two trigram indexes (migration
-    ``0008_search_trigram_indexes``): one on the contact's names and email
+    ``0010_search_trigram_indexes``): one on the contact's names and email
     together, one on account names. The matching accounts are read first
     (one small query per word) so the contacts' condition is an OR of two
     indexed conditions on one table, not a join that must scan every
@@ -97,7 +100,7 @@ SEARCH_ACCOUNTS_MAX = 500
 def contact_search_text() -> Concat:
     """First name, last name and email in one text: the expression the search index holds.
 
-    Migration ``0008_search_trigram_indexes`` indexes ``UPPER()`` of exactly
+    Migration ``0010_search_trigram_indexes`` indexes ``UPPER()`` of exactly
     this expression, which is what ``icontains`` compares on PostgreSQL.
     """
     return Concat(
@@ -144,9 +147,10 @@ def contact_with_email(
     )
     if exclude_pk is not None:
         found = found.exclude(pk=exclude_pk)
-    return (
+    contact: Contact | None = (
         found.only("pk", "workspace_id", "first_name", "last_name", "email").order_by("pk").first()
     )
+    return contact
 
 
 def contact_stage_counts(*, workspace: Workspace) -> dict[str, int]:
@@ -201,17 +205,22 @@ class TimelinePage:
 TIMELINE_PER_PAGE = 25
 
 
-def _timeline_keys(*, workspace: Workspace, contact: Contact) -> QuerySet:
+def _timeline_keys(
+    *, workspace: Workspace, contact: Contact
+) -> QuerySet[Any, tuple[str, int, dt.datetime]]:
     """(kind, id, ts) of every interaction, order and deal of ``contact``, as one UNION."""
 
-    def keys(model, kind: str, timestamp: str) -> QuerySet:
-        return (
+    def keys(
+        model: type[Interaction | Order | Deal], kind: str, timestamp: str
+    ) -> QuerySet[Any, tuple[str, int, dt.datetime]]:
+        rows: QuerySet[Any, tuple[str, int, dt.datetime]] = (
             model.objects.in_workspace(workspace)
             .filter(contact_id=contact.pk)
             .order_by()
             .annotate(kind=Value(kind, output_field=CharField()), ts=F(timestamp))
             .values_list("kind", "id", "ts")
         )
+        return rows
 
     return keys(Interaction, "interaction", "occurred_at").union(
         keys(Order, "order", "ordered_at"),
@@ -324,7 +333,9 @@ class PipelineColumn:
 PIPELINE_DEALS_PER_STAGE = 50
 
 
-def deal_stage_totals(*, workspace: Workspace, open_only: bool = False) -> dict[str, dict]:
+def deal_stage_totals(
+    *, workspace: Workspace, open_only: bool = False
+) -> dict[str, dict[str, Any]]:
     """``{stage: {"count": n, "total": Decimal}}`` for every stage, in stage order."""
     totals = {stage: {"count": 0, "total": ZERO} for stage in Deal.Stage.values}
     deals = Deal.objects.in_workspace(workspace)
@@ -385,7 +396,7 @@ def deal_pipeline(
 @dataclass(frozen=True)
 class DashboardSummary:
     contacts_by_stage: dict[str, int]
-    open_deals_by_stage: dict[str, dict]
+    open_deals_by_stage: dict[str, dict[str, Any]]
     open_deal_count: int
     open_deal_value: Decimal
     recent_interaction_count: int
@@ -432,7 +443,7 @@ def team_list(*, workspace: Workspace) -> QuerySet[Team]:
     return Team.objects.in_workspace(workspace)
 
 
-def contact_owner_list(*, workspace: Workspace) -> QuerySet:
+def contact_owner_list(*, workspace: Workspace) -> QuerySet[User]:
     """Users owning at least one contact of the workspace, by name."""
     owner_ids = (
         Contact.objects.in_workspace(workspace).filter(owner__isnull=False).values("owner_id")
@@ -463,7 +474,9 @@ def contact_choice_list(*, workspace: Workspace) -> QuerySet[Contact]:
     )
 
 
-def workspace_user_list(*, workspace: Workspace, include_ids: tuple[int, ...] = ()) -> QuerySet:
+def workspace_user_list(
+    *, workspace: Workspace, include_ids: tuple[int, ...] = ()
+) -> QuerySet[User]:
     """Active members of the workspace's teams, plus the users ``include_ids``, by name.
 
     ``include_ids`` keeps the acting user and an object's current owner

@@ -23,13 +23,13 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from crmcore import placeholders
 from crmcore.events import emit_on_commit
 from crmcore.models import (
     Account,
@@ -42,8 +42,12 @@ from crmcore.models import (
     Product,
     Team,
     Workspace,
+    WorkspaceScoped,
 )
 from crmcore.selectors import contact_with_email
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # --------------------------------------------------------------------------- helpers
 
@@ -52,7 +56,7 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _ensure_same_workspace(workspace_id: int, **related: models.Model | None) -> None:
+def _ensure_same_workspace(workspace_id: int, **related: WorkspaceScoped | None) -> None:
     """Raise a ValidationError naming each related object of another workspace."""
     errors = {
         name: f"{type(obj).__name__} {obj.pk} does not exist in this workspace."
@@ -223,7 +227,7 @@ def contact_create(
     email: str = "",
     phone: str = "",
     account: Account | None = None,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
     team: Team | None = None,
     lifecycle_stage: str = Contact.Stage.LEAD,
     region: str = "",
@@ -317,7 +321,7 @@ def interaction_create(
     subject: str = "",
     body: str = "",
     occurred_at: dt.datetime | None = None,
-    author: AbstractBaseUser | None = None,
+    author: User | None = None,
 ) -> Interaction:
     """Log an interaction (``occurred_at`` defaults to now) and emit ``interaction.created``."""
     _ensure_same_workspace(workspace.pk, contact=contact)
@@ -373,7 +377,7 @@ def deal_create(
     stage: str = Deal.Stage.LEAD,
     amount: Decimal | int | str = Decimal("0"),
     expected_close: dt.date | None = None,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
 ) -> Deal:
     """Create a deal. A deal created already won or lost gets ``closed_at`` = now."""
     _ensure_same_workspace(workspace.pk, account=account, contact=contact)
@@ -618,7 +622,7 @@ def campaign_create(
     subject_template: str = "",
     body_template: str = "",
     status: str = Campaign.Status.DRAFT,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> Campaign:
     campaign = Campaign(
         workspace=workspace,
@@ -631,8 +635,22 @@ def campaign_create(
         created_by=created_by,
     )
     _validate(campaign)
+    _templates_validate(campaign, ["subject_template", "body_template"])
     campaign.save()
     return campaign
+
+
+def _templates_validate(campaign: Campaign, changed: list[str]) -> None:
+    """The placeholder language's rules (``crmcore.placeholders``), for changed templates.
+
+    A template saved before a rule existed stays usable: only what changes is checked.
+    """
+    errors = placeholders.campaign_template_errors(
+        subject_template=campaign.subject_template, body_template=campaign.body_template
+    )
+    errors = {name: problems for name, problems in errors.items() if name in changed}
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -640,6 +658,7 @@ def campaign_update(*, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
     changed = _apply(campaign, data, CAMPAIGN_UPDATABLE)
     if changed:
         _validate(campaign)
+        _templates_validate(campaign, changed)
         campaign.save(update_fields=[*changed, "updated_at"])
     return campaign
 

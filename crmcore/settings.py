@@ -168,14 +168,10 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 X_FRAME_OPTIONS = "DENY"
 
-# Uploads. A CSV import is cut off while it arrives past IMPORT_MAX_UPLOAD_BYTES
-# (crmcore.integrations.defaults; 20 MB unless set here); below that, files up to
+# Uploads. A CSV import is cut off while it arrives past CRMCORE_IMPORT_MAX_UPLOAD_BYTES
+# (crmcore.integrations.conf; 20 MB unless set); below that, files up to
 # FILE_UPLOAD_MAX_MEMORY_SIZE stay in memory and larger ones go to a temporary file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
-if "IMPORT_MAX_UPLOAD_BYTES" in env.ENVIRON:
-    IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES")
-if "IMPORT_MAX_ATTRIBUTE_KEYS" in env.ENVIRON:
-    IMPORT_MAX_ATTRIBUTE_KEYS = env.int("IMPORT_MAX_ATTRIBUTE_KEYS")
 
 # REST API
 REST_FRAMEWORK = {
@@ -257,15 +253,18 @@ CELERY_BEAT_SCHEDULE = {
 # configured; `manage.py run_due_jobs` runs what is due in the embedded set-up.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+# Catch up on webhook delivery after a restart or a lost message (with a broker;
+# the embedded set-up runs `manage.py deliver_webhooks`).
+CELERY_BEAT_SCHEDULE["webhooks-catch-up"] = {
+    "task": "crmcore.integrations.webhook_retry_due",
+    "schedule": 60.0,
+}
 # The worker logs through LOGGING below (JSON lines), not its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# Webhooks (crmcore.integrations.defaults has the other settings and their defaults):
-# targets on private or loopback addresses are refused unless this is on.
-WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False)
-# Backoff before retry n: base * 2**(n-1) seconds, capped, the upper half jittered.
-WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=30.0)
-WEBHOOKS_RETRY_MAX_SECONDS = env.float("WEBHOOKS_RETRY_MAX_SECONDS", default=6 * 3600.0)
+# The apps' own settings (CRMCORE_*, AI_FEATURES_*, AI_<CAPABILITY>_*,
+# TRAINING_SANDBOX_*) are declared with their types and defaults in each app's
+# conf.py and read from the environment there (crmcore.conf).
 
 # django-waffle: the AI capabilities' flags are a custom model with teams and
 # sticky percentage buckets (ai_features.Flag).

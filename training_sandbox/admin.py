@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from training_sandbox import services
-from training_sandbox.models import LessonProgress, OutboundRecord, Sandbox, SandboxEvent
+from training_sandbox.models import LessonProgress, Sandbox, SandboxEvent
 
 
 @admin.register(Sandbox)
@@ -48,20 +48,6 @@ class LessonProgressAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     search_fields = ("user__username", "lesson")
     readonly_fields = ("workspace", "started_at", "checked_at", "missing")
-
-
-@admin.register(OutboundRecord)
-class OutboundRecordAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "workspace", "kind", "recipient", "subject", "source")
-    list_filter = ("kind",)
-    list_select_related = ("workspace",)
-    search_fields = ("recipient", "subject")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(SandboxEvent)

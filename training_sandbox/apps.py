@@ -55,13 +55,5 @@ class TrainingSandboxConfig(AppConfig):
             extensions.NavItem("sandbox-progress", "Training", "sandbox:progress", _staff, 52),
         ):
             extensions.nav_items.register(item)
-        events.register_event(
-            "outbound.email",
-            "An email to send; from a sandbox it is recorded as would-have-sent, never sent.",
-        )
-        events.register_event(
-            "outbound.webhook",
-            "A webhook call; from a sandbox it is recorded as would-have-sent, never sent.",
-        )
         events.subscribe(_record_sandbox_event)
         gate.register_training_provider(_lesson_passed)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
-from training_sandbox.conf import get_setting
+from training_sandbox.conf import app_settings
 
 
 def size_choices() -> list[tuple[int, str]]:
-    default = get_setting("DEFAULT_CONTACTS")
-    largest = get_setting("WEB_MAX_CONTACTS")
+    default = app_settings.DEFAULT_CONTACTS
+    largest = app_settings.WEB_MAX_CONTACTS
     sizes = sorted({default, largest})
     return [(n, f"{n:,} contacts" + (" (standard)" if n == default else "")) for n in sizes]
 
@@ -27,5 +27,5 @@ class SandboxCreateForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["contacts"].choices = size_choices()
-        self.fields["contacts"].initial = get_setting("DEFAULT_CONTACTS")
-        self.fields["seed"].widget.attrs["placeholder"] = str(get_setting("DEFAULT_SEED"))
+        self.fields["contacts"].initial = app_settings.DEFAULT_CONTACTS
+        self.fields["seed"].widget.attrs["placeholder"] = str(app_settings.DEFAULT_SEED)

@@ -1,9 +1,9 @@
-"""Training sandbox: per-trainee sandbox settings, lesson progress, activity and outbound records.
+"""Training sandbox: per-trainee sandbox settings, lesson progress and activity.
 
 The sandbox itself is a ``crmcore.Workspace`` of kind ``sandbox`` (one per
 owner); ``Sandbox`` keeps what is needed to rebuild it (its size). Progress is
 per trainee and survives a reset or a delete of the sandbox: a passed lesson
-stays passed.
+stays passed. What a sandbox would have sent is crmcore's ``OutboundRecord``.
 """
 
 from __future__ import annotations
@@ -83,28 +83,3 @@ class SandboxEvent(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class OutboundRecord(models.Model):
-    """An email or webhook a sandbox would have sent: recorded, never sent."""
-
-    class Kind(models.TextChoices):
-        EMAIL = "email", "Email"
-        WEBHOOK = "webhook", "Webhook"
-        OTHER = "other", "Other"
-
-    workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    recipient = models.CharField(max_length=1000, help_text="Email address or URL.")
-    subject = models.CharField(max_length=250, blank=True)
-    body = models.TextField(blank=True)
-    payload = models.JSONField(default=dict, blank=True)
-    source = models.CharField(max_length=100, blank=True, help_text="What produced it.")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["workspace", "-created_at"], name="outbound_ws_created")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} to {self.recipient}"

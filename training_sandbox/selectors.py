@@ -6,14 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count
 
-from crmcore.models import Contact, Team, Workspace
+from crmcore.models import Contact, OutboundRecord, Team, Workspace
 from training_sandbox.lessons import Lesson, lesson_for_capability, lessons
-from training_sandbox.models import LessonProgress, OutboundRecord
+from training_sandbox.models import LessonProgress
 
 PASSED_CACHE_KEY = "training_sandbox:passed:{user_id}:{lesson}"
 #: Passed lessons are cached until the progress row changes (see signals).
@@ -232,12 +231,10 @@ class WouldHaveSent:
 
 
 def would_have_sent(*, workspace: Workspace, limit: int = 200) -> list[WouldHaveSent]:
-    """What the sandbox would have sent: recorded emails and webhooks, newest first.
-
-    Webhook deliveries held back by crmcore's webhook sender (status
-    ``would_send``) are listed too. Two queries.
+    """What the sandbox would have sent: the emails and webhooks ``crmcore.outbound``
+    recorded instead of sending, newest first. One query.
     """
-    items = [
+    return [
         WouldHaveSent(
             kind=r.get_kind_display(),
             recipient=r.recipient,
@@ -246,31 +243,8 @@ def would_have_sent(*, workspace: Workspace, limit: int = 200) -> list[WouldHave
             source=r.source,
             created_at=r.created_at,
         )
-        for r in OutboundRecord.objects.filter(workspace_id=workspace.pk)[:limit]
+        for r in OutboundRecord.objects.in_workspace(workspace)[:limit]
     ]
-    try:
-        delivery_model = apps.get_model("crmcore", "WebhookDelivery")
-    except LookupError:
-        delivery_model = None
-    if delivery_model is not None:
-        deliveries = (
-            delivery_model.objects.filter(endpoint__workspace_id=workspace.pk, status="would_send")
-            .select_related("endpoint")
-            .order_by("-created_at", "-id")[:limit]
-        )
-        items += [
-            WouldHaveSent(
-                kind="Webhook",
-                recipient=d.endpoint.target_url,
-                subject=d.event,
-                body="",
-                source="webhook",
-                created_at=d.created_at,
-            )
-            for d in deliveries
-        ]
-    items.sort(key=lambda item: item.created_at, reverse=True)
-    return items[:limit]
 
 
 def sandbox_summary(*, workspace: Workspace) -> dict[str, int]:

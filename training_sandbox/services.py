@@ -1,4 +1,4 @@
-"""Writes of the training sandbox: create, reset and delete sandboxes; lessons; outbound.
+"""Writes of the training sandbox: create, reset and delete sandboxes; lessons; events.
 
 A sandbox is built by the deterministic generator
 (``training_sandbox.generator``) from its seed, so a reset (clear, then
@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from django.apps import apps
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import models, transaction
 from django.utils import timezone
 
 from ai_features.tasks import prepare_workspace_task
 from crmcore.events import Event
 from crmcore.models import Workspace
-from training_sandbox.conf import get_setting
+from training_sandbox.conf import app_settings
 from training_sandbox.lessons import get_lesson
 from training_sandbox.lessons.checks import CheckContext, CheckResult, run_check
-from training_sandbox.models import LessonProgress, OutboundRecord, Sandbox, SandboxEvent
+from training_sandbox.models import LessonProgress, Sandbox, SandboxEvent
 from training_sandbox.selectors import passed_cache_key
 
 # -- sandboxes ----------------------------------------------------------------
@@ -38,7 +36,7 @@ def _generator():
 
 
 def _validate_size(contacts: int) -> None:
-    maximum = get_setting("MAX_CONTACTS")
+    maximum = app_settings.MAX_CONTACTS
     if not 1 <= contacts <= maximum:
         raise ValidationError({"contacts": f"Choose between 1 and {maximum:,} contacts."})
 
@@ -53,8 +51,8 @@ def sandbox_create(
     ``DEFAULT_SEED``). A user has at most one sandbox: a ValidationError when
     it exists already.
     """
-    contacts = get_setting("DEFAULT_CONTACTS") if contacts is None else contacts
-    seed = get_setting("DEFAULT_SEED") if seed is None else seed
+    contacts = app_settings.DEFAULT_CONTACTS if contacts is None else contacts
+    seed = app_settings.DEFAULT_SEED if seed is None else seed
     _validate_size(contacts)
     if Workspace.objects.filter(kind=Workspace.Kind.SANDBOX, owner_id=user.pk).exists():
         raise ValidationError(f"{user.get_username()} already has a sandbox.")
@@ -79,7 +77,7 @@ def sandbox_create(
 
 def _prepare_ai_queue(workspace: Workspace) -> None:
     """Analyse, train and score the sandbox in the background once its data is committed."""
-    if not get_setting("PREPARE_AI"):
+    if not app_settings.PREPARE_AI:
         return
     workspace_id = workspace.pk
     transaction.on_commit(lambda: prepare_workspace_task.delay(workspace_id))
@@ -133,7 +131,7 @@ def sandbox_reset(*, workspace: Workspace, progress=None) -> Workspace:
     if not workspace.is_sandbox:
         raise ValidationError("Only a sandbox can be reset.")
     settings_row = Sandbox.objects.filter(workspace_id=workspace.pk).first()
-    contacts = settings_row.contacts if settings_row else get_setting("DEFAULT_CONTACTS")
+    contacts = settings_row.contacts if settings_row else app_settings.DEFAULT_CONTACTS
     started = time.perf_counter()
     _clear(workspace)
     _generator().generate_workspace_data(
@@ -252,78 +250,16 @@ def lesson_check(*, user, lesson: str, workspace: Workspace) -> LessonCheckOutco
     return outcome
 
 
-# -- events and outbound effects ---------------------------------------------
-
-OUTBOUND_EMAIL_EVENT = "outbound.email"
-OUTBOUND_WEBHOOK_EVENT = "outbound.webhook"
+# -- events -------------------------------------------------------------------
+#
+# Outbound effects (emails, webhooks) are crmcore's: ``crmcore.outbound`` records
+# what a sandbox would have sent (``crmcore.OutboundRecord``), for every sender.
 
 
 def sandbox_event_record(*, event: Event) -> SandboxEvent | None:
-    """Keep a domain event that happened in a sandbox; outbound ones become records."""
+    """Keep a domain event that happened in a sandbox (what lessons check besides rows)."""
     if not event.is_sandbox:
         return None
-    row = SandboxEvent.objects.create(
+    return SandboxEvent.objects.create(
         workspace_id=event.workspace_id, name=event.name, payload=event.payload
     )
-    if event.name in (OUTBOUND_EMAIL_EVENT, OUTBOUND_WEBHOOK_EVENT):
-        payload = event.payload
-        OutboundRecord.objects.create(
-            workspace_id=event.workspace_id,
-            kind=(
-                OutboundRecord.Kind.EMAIL
-                if event.name == OUTBOUND_EMAIL_EVENT
-                else OutboundRecord.Kind.WEBHOOK
-            ),
-            recipient=str(payload.get("to") or payload.get("url") or "")[:1000],
-            subject=str(payload.get("subject") or payload.get("event") or "")[:250],
-            body=str(payload.get("body") or ""),
-            payload=payload,
-            source=str(payload.get("source") or "")[:100],
-        )
-    return row
-
-
-def outbound_record(
-    *,
-    workspace: Workspace,
-    kind: str,
-    recipient: str,
-    subject: str = "",
-    body: str = "",
-    payload: dict[str, Any] | None = None,
-    source: str = "",
-) -> OutboundRecord:
-    """Record an outbound effect a sandbox would have had (shown as "would have sent")."""
-    if not workspace.is_sandbox:
-        raise ValidationError("Only a sandbox records outbound effects instead of sending them.")
-    return OutboundRecord.objects.create(
-        workspace=workspace,
-        kind=kind,
-        recipient=recipient[:1000],
-        subject=subject[:250],
-        body=body,
-        payload=payload or {},
-        source=source[:100],
-    )
-
-
-@transaction.atomic
-def email_send(
-    *, workspace: Workspace, to: list[str], subject: str, body: str, source: str = ""
-) -> int:
-    """Send an email from a workspace: sent from production, only recorded from a sandbox.
-
-    Returns the number of emails sent (0 from a sandbox).
-    """
-    if workspace.is_sandbox:
-        for address in to:
-            outbound_record(
-                workspace=workspace,
-                kind=OutboundRecord.Kind.EMAIL,
-                recipient=address,
-                subject=subject,
-                body=body,
-                source=source,
-            )
-        return 0
-    return send_mail(subject, body, None, to)

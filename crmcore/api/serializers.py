@@ -22,7 +22,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 
-from crmcore import extensions
+from crmcore import extensions, placeholders
 from crmcore.models import (
     Account,
     Campaign,
@@ -296,6 +296,27 @@ class CampaignSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_by"]
+        extra_kwargs = {
+            "subject_template": {"help_text": placeholders.SYNTAX_SUMMARY},
+            "body_template": {"help_text": placeholders.SYNTAX_SUMMARY},
+        }
+
+    def validate_subject_template(self, value: str) -> str:
+        return self._template(value, subject=True)
+
+    def validate_body_template(self, value: str) -> str:
+        return self._template(value, subject=False)
+
+    @staticmethod
+    def _template(value: str, *, subject: bool) -> str:
+        """The placeholder language's rules, as the web form and the admin apply them.
+
+        Each problem names its line and column: ``Line 1, column 4: ...``.
+        """
+        problems = placeholders.template_problems(value, subject=subject)
+        if problems:
+            raise serializers.ValidationError([str(p) for p in problems])
+        return value
 
 
 class TokenResponseSerializer(serializers.Serializer):

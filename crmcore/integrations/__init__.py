@@ -10,27 +10,16 @@ _registered = False
 
 
 def register() -> None:
-    """Mount the API routes and pages, and subscribe webhook delivery to events."""
+    """Mount the API routes and pages, and queue webhook delivery when events commit."""
     global _registered
     if _registered:
         return
     _registered = True
 
-    from django.db.models.signals import post_delete, post_save
-
     from crmcore import events, extensions
-    from crmcore.integrations import admin, api, services, tasks, webhooks
-    from crmcore.integrations.models import WebhookEndpoint
+    from crmcore.integrations import admin, api, tasks
 
-    del admin, tasks  # imported for their registrations (admin site, Celery tasks)
-
-    # Cache invalidation only: the listener's "who is subscribed" set.
-    for signal in (post_save, post_delete):
-        signal.connect(
-            services.subscribed_events_flush,
-            sender=WebhookEndpoint,
-            dispatch_uid=f"webhooks-subscribed-{signal is post_save}",
-        )
+    del admin  # imported for its registrations (admin site)
 
     extensions.api_routes.register(
         extensions.ApiRoute(prefix="hooks", viewset=api.WebhookSubscriptionViewSet, basename="hook")
@@ -55,7 +44,7 @@ def register() -> None:
             order=900,
         )
     )
-    events.subscribe(webhooks.on_event)
+    events.subscribe_batch(tasks.on_events_committed)
     extensions.run_reapers.register(
         extensions.RunReaper(
             key="imports", label="Imports", reap="crmcore.integrations.services.import_runs_reap"

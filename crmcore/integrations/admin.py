@@ -85,7 +85,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "last_status_code",
-        "next_retry_at",
+        "next_attempt_at",
         "created_at",
     ]
     list_filter = ["status", "event"]

@@ -64,6 +64,13 @@ class WebhookSubscriptionSerializer(WebhookEndpointSerializer):
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    next_retry_at = serializers.DateTimeField(
+        source="next_attempt_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When the next attempt is due; null once the delivery is final.",
+    )
+
     class Meta:
         model = WebhookDelivery
         fields = [
@@ -166,6 +173,7 @@ class ImportRunSerializer(serializers.ModelSerializer):
             "kind",
             "file_name",
             "dry_run",
+            "notify_subscribers",
             "status",
             "error",
             "encoding",
@@ -190,6 +198,11 @@ class ImportRunCreateSerializer(serializers.Serializer):
     mapping = serializers.CharField(required=False, help_text="The mapping as JSON text.")
     mapping_name = serializers.CharField(required=False, help_text="A saved mapping's name.")
     dry_run = serializers.BooleanField(required=False, default=False)
+    notify_subscribers = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="False: webhooks hear nothing of the imported records (analysis still runs).",
+    )
 
     def validate_file(self, upload):
         try:
@@ -247,6 +260,7 @@ class ImportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 upload=data["file"],
                 mapping=mapping,
                 dry_run=data["dry_run"],
+                notify_subscribers=data["notify_subscribers"],
                 user=request.user,
             )
         except importer.ImportInputError as exc:

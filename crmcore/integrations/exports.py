@@ -17,7 +17,7 @@ from typing import Any
 
 from crmcore import extensions
 from crmcore.integrations import selectors
-from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.conf import app_settings
 from crmcore.models import Contact, Workspace
 
 BASE_COLUMNS = [
@@ -69,7 +69,7 @@ def contact_records(
 ) -> Iterator[list[dict[str, Any]]]:
     """Lists of contact dicts, one per chunk, with the providers' fields merged in."""
     providers = extensions.providers_for("crmcore.contact")
-    size = chunk_size or int(get_setting("EXPORT_CHUNK_SIZE"))
+    size = chunk_size or app_settings.EXPORT_CHUNK_SIZE
     for chunk in selectors.contact_export_chunks(workspace=workspace, chunk_size=size):
         records = {contact.pk: _base(contact) for contact in chunk}
         for provider in providers:

@@ -25,6 +25,11 @@ class ImportForm(forms.Form):
         required=False, max_length=120, label="Save the pasted mapping as", strip=True
     )
     dry_run = forms.BooleanField(required=False, label="Dry run (check and count only)")
+    quiet = forms.BooleanField(
+        required=False,
+        label="Do not notify subscribers",
+        help_text="Webhooks hear nothing of these records; their analysis still runs.",
+    )
 
     def __init__(self, *args, workspace, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -22,7 +22,7 @@ line number and the reading resumes on the next line; the whole file is
 refused, with nothing written, only when its header or every row is
 unreadable, or when it cannot be decoded (the message says where). Duplicated
 headers are refused by name; a cell holding a NUL character and a contact
-with more than ``IMPORT_MAX_ATTRIBUTE_KEYS`` attributes are row errors.
+with more than ``CRMCORE_IMPORT_MAX_ATTRIBUTE_KEYS`` attributes are row errors.
 
 Rows are read with ``csv.reader`` and written in chunks (one transaction, a
 few bulk queries each). A row is matched against existing records and
@@ -53,8 +53,10 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from crmcore import services as crm_services
+from crmcore.events import emit_many_on_commit
 from crmcore.integrations import cleaning
-from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.conf import app_settings
 from crmcore.integrations.models import ImportKind
 from crmcore.models import Account, Contact, Interaction, Order, Workspace
 
@@ -632,7 +634,7 @@ class _Converter:
         )
         self.header = header
         self.used = sorted(mapped | {i for i, _ in self.extra})
-        self.max_attributes = int(get_setting("IMPORT_MAX_ATTRIBUTE_KEYS"))
+        self.max_attributes = app_settings.IMPORT_MAX_ATTRIBUTE_KEYS
         self.tz = timezone.get_current_timezone()
 
     def convert(self, row: _Row) -> _Clean:
@@ -721,11 +723,17 @@ class _Writer(abc.ABC):
     """Matches a chunk of clean rows to existing records and writes it."""
 
     stored_fields: tuple[str, ...] = ()
+    #: The domain events of created and updated records ("" where the kind has none).
+    created_event: str = ""
+    updated_event: str = ""
 
-    def __init__(self, workspace: Workspace, spec: KindSpec, dry_run: bool) -> None:
+    def __init__(
+        self, workspace: Workspace, spec: KindSpec, dry_run: bool, notify_subscribers: bool = True
+    ) -> None:
         self.workspace = workspace
         self.spec = spec
         self.dry_run = dry_run
+        self.notify_subscribers = notify_subscribers
         self.seen: dict[str, int] = {}  # key -> line of the first row with it
         self.matched: dict[int, int] = {}  # existing pk -> line that matched it
 
@@ -765,6 +773,22 @@ class _Writer(abc.ABC):
                 changed.append(name)
         return changed
 
+    def payload(self, obj: Any) -> dict[str, Any]:
+        """The payload of the record's events (the one the CRM's services emit)."""
+        return {}
+
+    def emit(self, created: list[Any], updated: list[tuple[Any, list[str]]]) -> None:
+        """The chunk's domain events, one per record, written to the outbox in one insert."""
+        events = [(self.created_event, self.payload(obj)) for obj in created if self.created_event]
+        events += [
+            (self.updated_event, self.payload(obj) | {"changed": sorted(changed)})
+            for obj, changed in updated
+            if self.updated_event
+        ]
+        emit_many_on_commit(
+            workspace=self.workspace, events=events, notify_subscribers=self.notify_subscribers
+        )
+
     def write_chunk(
         self, chunk: list[_Clean], counts: ImportCounts, errors: list[RowError]
     ) -> None:
@@ -785,6 +809,7 @@ class _Writer(abc.ABC):
             fresh.append(row)
         existing = self.lookup(fresh) if fresh else {}
         to_create, to_update, update_fields = [], [], set()
+        changes: list[tuple[Any, list[str]]] = []
         for row in fresh:
             obj = next((existing[k] for k in row.keys if k in existing), None)
             if obj is None:
@@ -804,6 +829,7 @@ class _Writer(abc.ABC):
             changed = self.changes(obj, row)
             if changed:
                 to_update.append(obj)
+                changes.append((obj, changed))
                 update_fields.update(changed)
                 counts.updated += 1
             else:
@@ -817,6 +843,7 @@ class _Writer(abc.ABC):
                     obj.updated_at = now
                 update_fields.add("updated_at")
             self.spec.model.objects.bulk_update(to_update, sorted(update_fields))
+        self.emit(to_create, changes)
 
 
 def _key_label(key: str) -> str:
@@ -848,6 +875,8 @@ class _AccountWriter(_Writer):
 
 
 class _ContactWriter(_Writer):
+    created_event = "contact.created"
+    updated_event = "contact.updated"
     stored_fields = (
         "first_name",
         "last_name",
@@ -859,6 +888,9 @@ class _ContactWriter(_Writer):
         "external_id",
         "account_id",
     )
+
+    def payload(self, obj: Any) -> dict[str, Any]:
+        return crm_services.contact_payload(obj)
 
     def keys(self, row: _Clean) -> list[str]:
         keys = []
@@ -918,7 +950,7 @@ class _ContactWriter(_Writer):
             )
         if row.attributes:
             keys = len(set(obj.attributes or {}) | set(row.attributes))
-            most = int(get_setting("IMPORT_MAX_ATTRIBUTE_KEYS"))
+            most = app_settings.IMPORT_MAX_ATTRIBUTE_KEYS
             if keys > most:
                 return (
                     f"would give contact {obj.pk} {keys} attributes; a contact has at most {most}"
@@ -999,7 +1031,11 @@ class _ContactChildWriter(_Writer):
 
 
 class _InteractionWriter(_ContactChildWriter):
+    created_event = "interaction.created"
     stored_fields = ("contact_id", "channel", "direction", "subject", "body", "occurred_at")
+
+    def payload(self, obj: Any) -> dict[str, Any]:
+        return crm_services.interaction_payload(obj)
 
     def keys(self, row: _Clean) -> list[str]:
         values = row.values
@@ -1072,6 +1108,7 @@ def run_import(
     on_chunk: Callable[[ImportResult, list[RowError]], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_format: Callable[[FileFormat], None] | None = None,
+    notify_subscribers: bool = True,
 ) -> ImportResult:
     """Import the CSV file that ``source()`` opens (as bytes; opened once per pass).
 
@@ -1081,6 +1118,11 @@ def run_import(
     counted, ``on_chunk(result, errors)`` after each chunk is written (in its
     transaction) with that chunk's rejected rows. With ``dry_run`` everything
     is computed and rolled back.
+
+    Each chunk writes its records' domain events (``contact.created``,
+    ``contact.updated``, ``interaction.created``) to the outbox with it; with
+    ``notify_subscribers`` off they reach the in-process listeners (analysis)
+    but no webhook.
     """
     spec = kind_spec(kind)
     parsed = parse_mapping(mapping, spec=spec)
@@ -1096,7 +1138,7 @@ def run_import(
     delimiter = file_format.delimiter
     header, total = _scan(lines, delimiter)
     converter = _Converter(spec, parsed, header)
-    writer = _WRITERS[spec.kind](workspace, spec, dry_run)
+    writer = _WRITERS[spec.kind](workspace, spec, dry_run, notify_subscribers)
     result = ImportResult(
         kind=spec.kind, total_rows=total, dry_run=dry_run, file_format=file_format
     )

@@ -61,6 +61,10 @@ class ImportRun(WorkspaceScoped):
     file_name = models.CharField(max_length=255, blank=True)
     mapping = models.JSONField(default=dict)
     dry_run = models.BooleanField(default=False)
+    notify_subscribers = models.BooleanField(
+        default=True,
+        help_text="Off: the imported records' events reach no webhook (analysis still runs).",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True, help_text="Why the whole file was refused.")
     encoding = models.CharField(
@@ -180,7 +184,17 @@ class WebhookDelivery(models.Model):
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     response_excerpt = models.CharField(max_length=500, blank=True)
-    next_retry_at = models.DateTimeField(null=True, blank=True)
+    outbox_event = models.ForeignKey(
+        "crmcore.OutboxEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        help_text="The event this message carries (cleared when old events are pruned).",
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the next attempt is due (none once final)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
@@ -189,7 +203,12 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_endpoint"),
-            models.Index(fields=["status", "next_retry_at"], name="webhook_delivery_due"),
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["outbox_event", "endpoint"], name="webhook_delivery_once_per_event"
+            )
         ]
 
     def __str__(self) -> str:

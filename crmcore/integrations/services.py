@@ -7,25 +7,26 @@ import io
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from crmcore import events as crm_events
-from crmcore import observability
+from crmcore import observability, outbound
 from crmcore.db import planner_statistics_refresh
 from crmcore.extensions import ReapReport
 from crmcore.integrations import importer, webhooks
-from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.conf import app_settings
 from crmcore.integrations.models import (
     ImportMapping,
     ImportRowError,
@@ -33,11 +34,14 @@ from crmcore.integrations.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from crmcore.models import Workspace
+from crmcore.models import OutboxEvent, Workspace
 
 logger = logging.getLogger(__name__)
 
 # Imports ---------------------------------------------------------------------
+
+#: Rows written per transaction by the CSV importer.
+IMPORT_CHUNK_SIZE = 1000
 
 
 @transaction.atomic
@@ -84,13 +88,13 @@ def byte_source_for_file(file) -> importer.ByteSource:
 
 
 def import_upload_check(upload: UploadedFile) -> None:
-    """ImportInputError when the upload is larger than ``IMPORT_MAX_UPLOAD_BYTES``."""
-    limit = int(get_setting("IMPORT_MAX_UPLOAD_BYTES"))
+    """ImportInputError when the upload is larger than ``CRMCORE_IMPORT_MAX_UPLOAD_BYTES``."""
+    limit = app_settings.IMPORT_MAX_UPLOAD_BYTES
     size = getattr(upload, "size", None) or 0
     if getattr(upload, "too_large", False) or size > limit:
         raise importer.ImportInputError(
             f"The file is larger than the {filesizeformat(limit)} an import may be "
-            f"(IMPORT_MAX_UPLOAD_BYTES); split it into smaller files"
+            f"(CRMCORE_IMPORT_MAX_UPLOAD_BYTES); split it into smaller files"
         )
 
 
@@ -102,11 +106,14 @@ def import_run_create(
     upload: UploadedFile,
     mapping: Any,
     dry_run: bool = False,
+    notify_subscribers: bool = True,
     user=None,
 ) -> ImportRun:
     """Store an uploaded file as an import run and queue it (after commit).
 
     The kind and mapping are validated first (ImportInputError, nothing stored).
+    With ``notify_subscribers`` off the imported records' events reach no
+    webhook; analysis and the other in-process listeners still get them.
     """
     spec = importer.kind_spec(kind)
     importer.parse_mapping(mapping, spec=spec)
@@ -120,6 +127,7 @@ def import_run_create(
         kind=spec.kind,
         mapping=mapping,
         dry_run=dry_run,
+        notify_subscribers=notify_subscribers,
         file_name=Path(upload.name or "upload.csv").name[:255],
         created_by=user,
     )
@@ -177,10 +185,11 @@ def import_run_execute(
             source=source,
             mapping=run.mapping,
             dry_run=run.dry_run,
-            chunk_size=chunk_size or int(get_setting("IMPORT_CHUNK_SIZE")),
+            chunk_size=chunk_size or IMPORT_CHUNK_SIZE,
             on_chunk=chunk_done,
             on_start=started,
             on_format=format_known,
+            notify_subscribers=run.notify_subscribers,
         )
     except importer.ImportInputError as exc:
         ImportRun.objects.filter(pk=run.pk).update(
@@ -228,6 +237,7 @@ def import_run_start(
     file_name: str,
     mapping: Any,
     dry_run: bool,
+    notify_subscribers: bool = True,
     user=None,
     source_path: str = "",
 ) -> ImportRun:
@@ -243,6 +253,7 @@ def import_run_start(
         kind=spec.kind,
         mapping=mapping,
         dry_run=dry_run,
+        notify_subscribers=notify_subscribers,
         file_name=file_name[:255],
         created_by=user,
         source_path=source_path[:1000],
@@ -369,114 +380,179 @@ def webhook_unsubscribe(*, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
 
 
-SUBSCRIBED_CACHE_KEY = "crmcore:webhooks:subscribed:v1"
+# Delivery: the outbox fanned out to endpoints, then each message sent ----------
+#
+# No web request ever sends a webhook. Where a broker is configured, Celery
+# tasks run both steps (``tasks.outbox_dispatch`` queued when the events
+# commit, ``tasks.webhook_deliver`` per message); in the embedded set-up
+# ``manage.py deliver_webhooks`` loops over the same two services. A message
+# is due when ``next_attempt_at`` has passed; an attempt claims it by moving
+# ``next_attempt_at`` past its timeout first, so two workers never send the
+# same attempt twice.
 
 
-def subscribed_events() -> frozenset[tuple[int, str]]:
-    """The (workspace id, event name) pairs that have an active endpoint, cached.
+def _lock_pending(queryset: QuerySet[OutboxEvent]) -> QuerySet[OutboxEvent]:
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset  # SQLite: its write transactions (IMMEDIATE) already run one at a time
 
-    Lets the events listener answer "nobody listens" without a query, so bulk
-    jobs emitting many events pay nothing when no hook is subscribed. Flushed
-    when an endpoint is saved or deleted; an endpoint disabled by a queryset
-    update only leaves a harmless extra query until then.
+
+@transaction.atomic
+def outbox_events_dispatch(
+    *, event_ids: Sequence[int] | None = None, limit: int = 500, now: dt.datetime | None = None
+) -> list[int]:
+    """Fan undispatched outbox events out to their subscribed endpoints; the new deliveries' ids.
+
+    Endpoints are read from the database here, in whichever process runs
+    this, so a hook created anywhere counts. Events of a quiet import
+    (``notify_subscribers`` off) are marked dispatched with no delivery. The
+    deliveries and the dispatched mark are written in one transaction.
     """
-    pairs = cache.get(SUBSCRIBED_CACHE_KEY)
-    if pairs is None:
-        pairs = frozenset(
-            WebhookEndpoint.objects.filter(is_active=True)
-            .values_list("workspace_id", "event")
-            .distinct()
-        )
-        cache.set(SUBSCRIBED_CACHE_KEY, pairs, timeout=None)
-    return pairs
-
-
-def subscribed_events_flush(**kwargs: Any) -> None:
-    cache.delete(SUBSCRIBED_CACHE_KEY)
-
-
-def webhook_deliveries_create(*, event: crm_events.Event) -> list[WebhookDelivery]:
-    """One delivery per active endpoint subscribed to ``event`` in its workspace.
-
-    In a sandbox workspace nothing is sent: the delivery is recorded as
-    "would have sent". Otherwise the sends are queued after commit. One
-    bulk insert, so no explicit transaction (and no savepoint when nobody
-    listens).
-    """
-    if (event.workspace_id, event.name) not in subscribed_events():
+    now = now or timezone.now()
+    pending = OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("id")
+    if event_ids is not None:
+        pending = pending.filter(pk__in=list(event_ids))
+    batch = list(_lock_pending(pending)[:limit])
+    if not batch:
         return []
-    endpoints = list(
-        WebhookEndpoint.objects.filter(
-            workspace_id=event.workspace_id, event=event.name, is_active=True
-        ).only("pk")
-    )
-    if not endpoints:
-        return []
-    status = (
-        WebhookDelivery.Status.WOULD_SEND if event.is_sandbox else WebhookDelivery.Status.PENDING
-    )
+    told = [event for event in batch if event.notify_subscribers]
+    by_pair: dict[tuple[int, str], list[int]] = defaultdict(list)
+    if told:
+        endpoints = WebhookEndpoint.objects.filter(
+            is_active=True,
+            workspace_id__in={event.workspace_id for event in told},
+            event__in={event.name for event in told},
+        ).values_list("pk", "workspace_id", "event")
+        for pk, workspace_id, name in endpoints.order_by("pk"):
+            by_pair[(workspace_id, name)].append(pk)
     deliveries = WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
-                endpoint_id=endpoint.pk,
+                endpoint_id=endpoint_id,
+                outbox_event=event,
                 message_id=webhooks.new_message_id(),
                 event=event.name,
                 payload={
                     "type": event.name,
-                    "timestamp": timezone.now().isoformat(),
+                    "timestamp": event.created_at.isoformat(),
                     "data": event.payload,
                 },
-                status=status,
+                status=WebhookDelivery.Status.PENDING,
+                next_attempt_at=now,
             )
-            for endpoint in endpoints
+            for event in told
+            for endpoint_id in by_pair[(event.workspace_id, event.name)]
         ]
     )
-    if not event.is_sandbox:
-        from crmcore.integrations import tasks
+    OutboxEvent.objects.filter(pk__in=[event.pk for event in batch]).update(dispatched_at=now)
+    return [delivery.pk for delivery in deliveries]
 
-        ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: [tasks.webhook_deliver.delay(pk) for pk in ids])
-    return deliveries
+
+def outbox_events_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete events dispatched longer ago than ``OUTBOX_RETENTION_DAYS``; how many."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=app_settings.OUTBOX_RETENTION_DAYS)
+    old = OutboxEvent.objects.filter(dispatched_at__lt=cutoff).values_list("pk", flat=True)[:5000]
+    deleted, _ = OutboxEvent.objects.filter(pk__in=list(old)).delete()
+    return deleted
+
+
+def webhook_deliveries_due(*, now: dt.datetime | None = None, limit: int = 100) -> list[int]:
+    """Ids of the deliveries whose next attempt is due, the longest waiting first."""
+    return list(
+        WebhookDelivery.objects.filter(
+            status__in=(WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING),
+            next_attempt_at__lte=now or timezone.now(),
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def webhook_deliveries_send_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
+    """One attempt of every due delivery (up to ``limit``); the number of attempts made."""
+    attempts = 0
+    for delivery_id in webhook_deliveries_due(now=now, limit=limit):
+        outcome = webhook_delivery_attempt(delivery_id=delivery_id, now=now)
+        attempts += outcome.attempted
+    return attempts
 
 
 def retry_delay(attempt: int) -> float:
     """Seconds before retry ``attempt`` (1-based): exponential, capped, half of it jittered."""
-    base = float(get_setting("WEBHOOKS_RETRY_BASE_SECONDS"))
-    ceiling = min(float(get_setting("WEBHOOKS_RETRY_MAX_SECONDS")), base * 2 ** (attempt - 1))
+    base = app_settings.WEBHOOKS_RETRY_BASE_SECONDS
+    ceiling = min(app_settings.WEBHOOKS_RETRY_MAX_SECONDS, base * 2 ** (attempt - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
-    """Send one attempt of a delivery and record it; the seconds to wait before a retry, or None.
+def _claim_seconds() -> float:
+    """How long an attempt holds its delivery: past the request's timeout, with a margin."""
+    return 2 * app_settings.WEBHOOKS_TIMEOUT_SECONDS + 30
 
-    The HTTP request runs outside any transaction; the outcome is written in
-    one short transaction afterwards.
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    #: Whether a message was sent (or, from a sandbox, recorded) by this call.
+    attempted: bool
+    #: Seconds until the delivery is due again (a retry, or a claim held elsewhere), or None.
+    retry_in: float | None = None
+
+
+def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> AttemptOutcome:
+    """Make one attempt of a delivery if it is due, and record it.
+
+    The claim, the HTTP request and the outcome are three steps: the request
+    runs outside any transaction, the outcome is written in one short one.
+    From a sandbox workspace the message is recorded (``crmcore.outbound``),
+    never sent.
     """
-    delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status not in (
-        WebhookDelivery.Status.PENDING,
-        WebhookDelivery.Status.RETRYING,
-    ):
-        return None
+    now = now or timezone.now()
+    open_statuses = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING)
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status__in=open_statuses, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + dt.timedelta(seconds=_claim_seconds()))
+    if not claimed:
+        due = (
+            WebhookDelivery.objects.filter(pk=delivery_id, status__in=open_statuses)
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        if due is None:
+            return AttemptOutcome(attempted=False)
+        return AttemptOutcome(attempted=False, retry_in=max((due - now).total_seconds(), 0.0))
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint__workspace").filter(pk=delivery_id).first()
+    )
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return AttemptOutcome(attempted=False)
     endpoint = delivery.endpoint
     if not endpoint.is_active:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.CANCELLED, next_retry_at=None
+            status=WebhookDelivery.Status.CANCELLED, next_attempt_at=None
         )
-        return None
+        return AttemptOutcome(attempted=False)
     body = webhooks.encode_body(
         event=delivery.event,
         payload=delivery.payload.get("data", {}),
         timestamp=delivery.payload.get("timestamp", ""),
     )
-    result = webhooks.send(
+    sent = outbound.webhook_send(
+        workspace=endpoint.workspace,
         url=endpoint.target_url,
         secret=endpoint.secret,
         message_id=delivery.message_id,
         timestamp=int(time.time()),
+        event=delivery.event,
         body=body,
+        payload=delivery.payload,
     )
-    return _record_attempt(delivery=delivery, endpoint=endpoint, result=result)
+    if sent.result is None:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.WOULD_SEND, next_attempt_at=None
+        )
+        return AttemptOutcome(attempted=True)
+    retry_in = _record_attempt(delivery=delivery, endpoint=endpoint, result=sent.result)
+    return AttemptOutcome(attempted=True, retry_in=retry_in)
 
 
 @transaction.atomic
@@ -490,7 +566,7 @@ def _record_attempt(
         "last_status_code": result.status_code,
         "response_excerpt": result.excerpt[: webhooks.EXCERPT_LENGTH],
         "last_error": result.error[:500],
-        "next_retry_at": None,
+        "next_attempt_at": None,
     }
     if result.ok:
         fields.update(status=WebhookDelivery.Status.SUCCEEDED, delivered_at=now)
@@ -505,18 +581,18 @@ def _record_attempt(
     disable_reason = ""
     if result.status_code == 410:
         disable_reason = "The target answered 410 Gone"
-    elif failures >= int(get_setting("WEBHOOKS_MAX_CONSECUTIVE_FAILURES")):
+    elif failures >= app_settings.WEBHOOKS_MAX_CONSECUTIVE_FAILURES:
         disable_reason = f"{failures} consecutive failed deliveries"
     if disable_reason:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
             is_active=False, disabled_reason=disable_reason
         )
     delay = None
-    if not disable_reason and attempts < int(get_setting("WEBHOOKS_MAX_ATTEMPTS")):
+    if not disable_reason and attempts < app_settings.WEBHOOKS_MAX_ATTEMPTS:
         delay = retry_delay(attempts)
         fields.update(
             status=WebhookDelivery.Status.RETRYING,
-            next_retry_at=now + dt.timedelta(seconds=delay),
+            next_attempt_at=now + dt.timedelta(seconds=delay),
         )
     else:
         fields["status"] = WebhookDelivery.Status.FAILED

@@ -4,7 +4,7 @@
 page and the imports API put it there). It counts each file's bytes and
 passes them on to Django's own handlers (memory up to
 ``FILE_UPLOAD_MAX_MEMORY_SIZE``, a temporary file above) until the file
-passes ``IMPORT_MAX_UPLOAD_BYTES``; from then on the rest is read and
+passes ``CRMCORE_IMPORT_MAX_UPLOAD_BYTES``; from then on the rest is read and
 dropped, nothing more is kept in memory or on disk, and the form receives an
 empty ``OversizedUpload`` that its validation refuses with a clear message.
 """
@@ -16,7 +16,7 @@ import io
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 
-from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.conf import app_settings
 
 
 class OversizedUpload(UploadedFile):
@@ -31,7 +31,7 @@ class OversizedUpload(UploadedFile):
 class ImportUploadLimit(FileUploadHandler):
     def __init__(self, request=None) -> None:
         super().__init__(request)
-        self.limit = int(get_setting("IMPORT_MAX_UPLOAD_BYTES"))
+        self.limit = app_settings.IMPORT_MAX_UPLOAD_BYTES
         self.received = 0
 
     def new_file(self, *args, **kwargs) -> None:

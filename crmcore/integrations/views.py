@@ -11,7 +11,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from crmcore.integrations import api, importer, selectors, services
-from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.conf import app_settings
 from crmcore.integrations.forms import ImportForm
 from crmcore.integrations.uploads import limit_import_uploads
 
@@ -53,6 +53,7 @@ class ImportRunCreateView(LoginRequiredMixin, View):
                 upload=data["file"],
                 mapping=data["mapping_data"],
                 dry_run=data["dry_run"],
+                notify_subscribers=not data["quiet"],
                 user=request.user,
             )
         except importer.ImportInputError as exc:
@@ -66,7 +67,7 @@ class ImportRunCreateView(LoginRequiredMixin, View):
         context = {
             "form": form,
             "runs": runs,
-            "max_upload_bytes": int(get_setting("IMPORT_MAX_UPLOAD_BYTES")),
+            "max_upload_bytes": app_settings.IMPORT_MAX_UPLOAD_BYTES,
         }
         return render(request, self.template_name, context, status=status)
 

@@ -4,7 +4,8 @@ Each message carries ``webhook-id`` (the same on every retry),
 ``webhook-timestamp`` (seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256
 of "{id}.{timestamp}.{body}">``, keyed with the endpoint's secret
 ``whsec_<base64>``. Targets on private, loopback, link-local or reserved
-addresses are refused unless ``WEBHOOKS_ALLOW_PRIVATE_TARGETS`` is on; the
+addresses, and IPv6 addresses that carry one (IPv4-mapped, 6to4, Teredo,
+NAT64, ...), are refused unless ``CRMCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS`` is on; the
 check is made when subscribing and again on the connected socket, so DNS
 answers that change later are caught too. Redirects are not followed.
 """
@@ -24,7 +25,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.conf import app_settings
 
 SECRET_PREFIX = "whsec_"
 USER_AGENT = "PilotCRM-Webhooks/1.0"
@@ -63,13 +64,63 @@ def encode_body(*, event: str, payload: dict, timestamp: str) -> bytes:
 # Targets ---------------------------------------------------------------------
 
 
-def _address_allowed(address: str) -> bool:
-    if get_setting("WEBHOOKS_ALLOW_PRIVATE_TARGETS"):
-        return True
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+#: NAT64 prefixes: the well-known one (RFC 6052) and the local-use one (RFC 8215).
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+#: IPv4-compatible (deprecated, ::a.b.c.d) and IPv4-translated (SIIT, ::ffff:0:a.b.c.d).
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+#: ISATAP interface identifiers: ...:0000:5efe:a.b.c.d and ...:0200:5efe:a.b.c.d.
+ISATAP_MARKERS = (0x00005EFE, 0x02005EFE)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address carries (mapped, 6to4, Teredo, NAT64, ...)."""
+    value = int(ip)
+    low32 = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # the server, and the client behind its NAT
+    if ip in NAT64_WELL_KNOWN or ip in IPV4_TRANSLATED or ip in IPV4_COMPATIBLE:
+        found.append(low32)
+    if ip in NAT64_LOCAL_USE:
+        # RFC 6052 with a /48 prefix: two octets at bits 48-63, two at 72-87 (after the u octet).
+        packed = ip.packed
+        found.append(ipaddress.IPv4Address(packed[6:8] + packed[9:11]))
+    if (value >> 32) & 0xFFFFFFFF in ISATAP_MARKERS:
+        found.append(low32)
+    return found
+
+
+def _ipv4_allowed(ip: ipaddress.IPv4Address) -> bool:
     return ip.is_global and not ip.is_multicast
+
+
+def address_allowed(address: str, *, allow_private: bool | None = None) -> bool:
+    """Whether a webhook may connect to ``address`` (an IP, with or without a zone).
+
+    Refused: private, loopback, link-local, reserved, shared and multicast
+    addresses, and any IPv6 form that carries a refused IPv4 address
+    (IPv4-mapped, -compatible or -translated, 6to4, Teredo, NAT64, ISATAP).
+    The local-use NAT64 prefix is refused whatever it carries.
+    """
+    if allow_private if allow_private is not None else app_settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
+        return True
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _ipv4_allowed(ip)
+    if ip == ipaddress.IPv6Address("::") or ip == ipaddress.IPv6Address("::1"):
+        return False
+    if not ip.is_global or ip.is_multicast or ip in NAT64_LOCAL_USE:
+        return False
+    return all(_ipv4_allowed(v4) for v4 in embedded_ipv4(ip))
 
 
 def check_target(url: str) -> None:
@@ -86,7 +137,7 @@ def check_target(url: str) -> None:
     except (socket.gaierror, UnicodeError):
         raise TargetRefused(f"The host {parts.hostname!r} does not resolve") from None
     for info in infos:
-        if not _address_allowed(info[4][0]):
+        if not address_allowed(info[4][0]):
             raise TargetRefused(f"The host {parts.hostname!r} resolves to a private address")
 
 
@@ -94,7 +145,7 @@ class _CheckedPeer:
     def connect(self) -> None:
         super().connect()  # type: ignore[misc]
         peer = self.sock.getpeername()[0]  # type: ignore[attr-defined]
-        if not _address_allowed(peer):
+        if not address_allowed(peer):
             self.close()  # type: ignore[attr-defined]
             raise TargetRefused("The target connected to a private address")
 
@@ -148,7 +199,7 @@ def send(*, url: str, secret: str, message_id: str, timestamp: int, body: bytes)
         ),
     }
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    timeout = float(get_setting("WEBHOOKS_TIMEOUT_SECONDS"))
+    timeout = app_settings.WEBHOOKS_TIMEOUT_SECONDS
     try:
         check_target(url)
         with _opener.open(request, timeout=timeout) as response:
@@ -168,10 +219,3 @@ def send(*, url: str, secret: str, message_id: str, timestamp: int, body: bytes)
         return SendResult(
             ok=False, status_code=None, excerpt="", error=str(reason)[:EXCERPT_LENGTH]
         )
-
-
-def on_event(event) -> None:
-    """Events listener: record a delivery per matching endpoint, queued after commit."""
-    from crmcore.integrations import services
-
-    services.webhook_deliveries_create(event=event)

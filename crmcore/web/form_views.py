@@ -20,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from crmcore import selectors, services
+from crmcore import placeholders, selectors, services
 from crmcore.models import Campaign, Deal
 from crmcore.web.forms import (
     AccountForm,
@@ -333,6 +333,7 @@ class CampaignFormMixin:
                 if key not in CampaignForm.AUDIENCE_FIELDS
             ],
             **_region_segment_context(self.request.workspace),
+            merge_fields=placeholders.visible_fields(self.request),
             **kwargs,
         )
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import string
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 
+from crmcore import placeholders
 from crmcore.models import Account, Campaign, Contact, Deal, Interaction
 
 
@@ -289,20 +290,9 @@ class AccountForm(forms.Form):
         return {name: getattr(account, name) for name in ("name", "domain", "industry", "region")}
 
 
-def template_check(value: str) -> str:
-    """Refuse unbalanced braces and ``{name!r}``/``{name:spec}`` placeholders."""
-    try:
-        parsed = list(string.Formatter().parse(value))
-    except ValueError:
-        raise forms.ValidationError(
-            "Unbalanced braces: write placeholders as {first_name}, and {{ or }} for a brace."
-        ) from None
-    for _, name, spec, conversion in parsed:
-        if name is not None and (not name.isidentifier() or spec or conversion):
-            raise forms.ValidationError(
-                f"“{{{name}}}” is not a placeholder: write a plain name such as {{first_name}}."
-            )
-    return value
+def template_check(value: str, *, subject: bool = False) -> str:
+    """The placeholder language's rules (``crmcore.placeholders``), as a form error."""
+    return placeholders.validate_template(value, subject=subject)
 
 
 class CampaignForm(forms.Form):
@@ -331,12 +321,18 @@ class CampaignForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "segment-values", "placeholder": "Any segment"}),
     )
     team = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any team")
-    subject_template = forms.CharField(label="Subject", max_length=250, required=False)
+    subject_template = forms.CharField(
+        label="Subject",
+        required=False,
+    )
     body_template = forms.CharField(label="Body", widget=forms.Textarea(attrs={"rows": 8}))
 
     def __init__(self, *args, teams, campaign: Campaign | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
+        check_url = reverse("campaign-template-check")
+        for name in ("subject_template", "body_template"):
+            self.fields[name].widget.attrs["data-template-check"] = check_url
         self.campaign = campaign
 
     @classmethod
@@ -351,7 +347,7 @@ class CampaignForm(forms.Form):
         }
 
     def clean_subject_template(self) -> str:
-        return template_check(self.cleaned_data["subject_template"])
+        return template_check(self.cleaned_data["subject_template"], subject=True)
 
     def clean_body_template(self) -> str:
         return template_check(self.cleaned_data["body_template"])

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from crmcore.web import form_views, views
+from crmcore.web import form_views, template_check, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -25,5 +25,10 @@ urlpatterns = [
     path("deals/<int:pk>/stage/", form_views.DealStageView.as_view(), name="deal-stage"),
     path("campaigns/", views.CampaignListView.as_view(), name="campaign-list"),
     path("campaigns/new/", form_views.CampaignCreateView.as_view(), name="campaign-create"),
+    path(
+        "campaigns/template-check/",
+        template_check.CampaignTemplateCheckView.as_view(),
+        name="campaign-template-check",
+    ),
     path("campaigns/<int:pk>/edit/", form_views.CampaignUpdateView.as_view(), name="campaign-edit"),
 ]

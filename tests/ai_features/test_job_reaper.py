@@ -21,6 +21,7 @@ from ai_features.models import JobRun, SuggestionEvent
 from ai_features.services import SuggestionEventInput
 from ai_features.tasks import record_suggestion_events
 from crmcore.celery import app
+from crmcore.integrations.conf import app_settings as integration_settings
 from crmcore.workspaces import production_workspace
 
 LONG_AGO = timezone.make_aware(dt.datetime(2026, 1, 1, 9, 0))
@@ -67,7 +68,7 @@ def test_celery_settings__killed_worker__message_redelivered_and_deduplicated():
     timeout = conf.broker_transport_options["visibility_timeout"]
     assert timeout == settings.BROKER_VISIBILITY_TIMEOUT_SECONDS == 8 * 3600
     # A countdown task is held unacknowledged until due: the longest one must fit.
-    assert timeout > settings.WEBHOOKS_RETRY_MAX_SECONDS
+    assert timeout > integration_settings.WEBHOOKS_RETRY_MAX_SECONDS
     assert conf.beat_schedule["reap-stale-runs"]["task"] == "crmcore.reap_stale_runs"
     assert "crmcore.reap_stale_runs" in app.tasks
 

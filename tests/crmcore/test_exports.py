@@ -126,7 +126,7 @@ def test_export_jsonl__one_object_per_line_with_provider_fields(
 def test_export__query_count__bounded_per_chunk(
     only_test_provider, pilot, contacts, settings, django_assert_num_queries
 ):
-    settings.EXPORT_CHUNK_SIZE = 2
+    settings.CRMCORE_EXPORT_CHUNK_SIZE = 2
     api = client_for(pilot)
 
     # workspace, then per chunk (2 + 2 + 1 contacts): contacts and the provider's query

@@ -14,7 +14,7 @@ TARGET = "http://127.0.0.1:9/hook"
 
 @pytest.fixture(autouse=True)
 def allow_loopback(settings):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    settings.CRMCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
 
 
 def make_endpoint(workspace, owner, event="contact.created", url=TARGET) -> WebhookEndpoint:
@@ -66,7 +66,7 @@ def test_hooks_create__unknown_event__400(api_client, workspace):
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1/hook", "http://10.0.0.5/hook"])
 def test_hooks_create__private_target_not_allowed__400(api_client, workspace, settings, url):
-    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+    settings.CRMCORE_WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
 
     response = api_client.post(
         "/api/v1/hooks/", {"event": "contact.created", "target_url": url}, format="json"

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from crmcore import factories
 from crmcore.integrations import importer, services
-from crmcore.integrations.defaults import get_setting
+from crmcore.integrations.conf import app_settings
 from crmcore.integrations.models import ImportRun
 from crmcore.integrations.uploads import ImportUploadLimit, OversizedUpload
 from crmcore.models import Contact, Interaction
@@ -301,7 +301,7 @@ def test_parse_mapping__nul_character__refused():
 
 
 def test_run_import__row_with_more_attributes_than_allowed__rejected(workspace):
-    limit = get_setting("IMPORT_MAX_ATTRIBUTE_KEYS")
+    limit = app_settings.IMPORT_MAX_ATTRIBUTE_KEYS
     names = [f"a{i}" for i in range(limit + 1)]
     header = ",".join(["Name", "Email", *names])
     full = ",".join(["Ada", "ada@example.com", *["x"] * (limit + 1)])
@@ -321,7 +321,7 @@ def test_run_import__row_with_more_attributes_than_allowed__rejected(workspace):
 def test_run_import__update_past_the_attribute_limit__rejected_contact_unchanged(
     workspace, settings
 ):
-    settings.IMPORT_MAX_ATTRIBUTE_KEYS = 3
+    settings.CRMCORE_IMPORT_MAX_ATTRIBUTE_KEYS = 3
     ada = factories.ContactFactory(
         workspace=workspace, email="ada@example.com", attributes={"plan": "Pro", "tier": "1"}
     )
@@ -403,7 +403,7 @@ def _upload(size: int) -> SimpleUploadedFile:
 
 
 def test_upload_limit__file_past_the_limit__dropped_while_read_and_marked(settings):
-    settings.IMPORT_MAX_UPLOAD_BYTES = 1000
+    settings.CRMCORE_IMPORT_MAX_UPLOAD_BYTES = 1000
     body = encode_multipart(BOUNDARY, {"kind": "contacts", "file": _upload(5000)})
     meta = {"CONTENT_TYPE": MULTIPART_CONTENT, "CONTENT_LENGTH": str(len(body))}
     handlers = [ImportUploadLimit(), MemoryFileUploadHandler()]
@@ -418,7 +418,7 @@ def test_upload_limit__file_past_the_limit__dropped_while_read_and_marked(settin
 def test_import_page__file_past_the_limit__400_with_the_limit_nothing_stored(
     logged_in_client, workspace, settings
 ):
-    settings.IMPORT_MAX_UPLOAD_BYTES = 1000
+    settings.CRMCORE_IMPORT_MAX_UPLOAD_BYTES = 1000
 
     response = logged_in_client.post(
         reverse("integrations:import-new"),
@@ -431,8 +431,8 @@ def test_import_page__file_past_the_limit__400_with_the_limit_nothing_stored(
 
     assert response.status_code == 400
     assert response.context["form"].errors["file"] == [
-        "The file is larger than the 1000\xa0bytes an import may be (IMPORT_MAX_UPLOAD_BYTES); "
-        "split it into smaller files"
+        "The file is larger than the 1000\xa0bytes an import may be "
+        "(CRMCORE_IMPORT_MAX_UPLOAD_BYTES); split it into smaller files"
     ]
     assert ImportRun.objects.count() == 0
 
@@ -440,7 +440,7 @@ def test_import_page__file_past_the_limit__400_with_the_limit_nothing_stored(
 def test_import_page__file_within_the_limit__imported(
     logged_in_client, workspace, settings, django_capture_on_commit_callbacks
 ):
-    settings.IMPORT_MAX_UPLOAD_BYTES = 1000
+    settings.CRMCORE_IMPORT_MAX_UPLOAD_BYTES = 1000
     upload = SimpleUploadedFile("ok.csv", b"Name;Email\nAda;ada@example.com\n")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -476,7 +476,7 @@ def test_import_page__post_without_csrf_token__403_nothing_stored(user, workspac
 
 
 def test_imports_api__file_past_the_limit__400_with_the_limit(api_client, workspace, settings):
-    settings.IMPORT_MAX_UPLOAD_BYTES = 1000
+    settings.CRMCORE_IMPORT_MAX_UPLOAD_BYTES = 1000
 
     response = api_client.post(
         "/api/v1/imports/",
@@ -492,14 +492,14 @@ def test_imports_api__file_past_the_limit__400_with_the_limit(api_client, worksp
     assert response.json() == {
         "file": [
             "The file is larger than the 1000\xa0bytes an import may be "
-            "(IMPORT_MAX_UPLOAD_BYTES); split it into smaller files"
+            "(CRMCORE_IMPORT_MAX_UPLOAD_BYTES); split it into smaller files"
         ]
     }
     assert ImportRun.objects.count() == 0
 
 
 def test_upload_settings__coherent_with_the_import_limit():
-    limit = get_setting("IMPORT_MAX_UPLOAD_BYTES")
+    limit = app_settings.IMPORT_MAX_UPLOAD_BYTES
 
     assert limit == 20 * 1024 * 1024
     # Files past this size are spooled to disk, not memory, on their way to the limit.

@@ -454,7 +454,7 @@ def _campaign_post(**overrides) -> dict:
         "segment": "",
         "team": "",
         "subject_template": "Hello {first_name}",
-        "body_template": "Hi {first_name}, how is {company} doing?",
+        "body_template": "Hi {first_name}, how is {company|your team} doing?",
     }
     return data | overrides
 
@@ -470,7 +470,7 @@ def test_campaign_create__valid__draft_with_audience(logged_in_client, workspace
     assert campaign.audience == {"lifecycle_stage": "customer", "region": "EMEA", "team": team.pk}
     assert (campaign.subject_template, campaign.body_template) == (
         "Hello {first_name}",
-        "Hi {first_name}, how is {company} doing?",
+        "Hi {first_name}, how is {company|your team} doing?",
     )
 
 
@@ -492,10 +492,12 @@ def test_campaign_create__invalid__400_errors_nothing_written(logged_in_client, 
         "name": ["This field is required."],
         "team": ["Select a valid choice. That choice is not one of the available choices."],
         "subject_template": [
-            "Unbalanced braces: write placeholders as {first_name}, and {{ or }} for a brace."
+            "Line 1, column 7: This placeholder is not closed: end it with } on the same line, "
+            "or write {{ for a brace."
         ],
         "body_template": [
-            "“{first_name}” is not a placeholder: write a plain name such as {first_name}."
+            "Line 1, column 4: “first_name!r” is not a placeholder name: names are letters, "
+            "digits and underscores, such as {first_name}."
         ],
     }
     assert "Hi {first_name!r}</textarea>" in response.content.decode()
@@ -533,7 +535,7 @@ def test_campaign_edit__approved_and_changed__back_to_draft(logged_in_client, wo
         name="Same",
         audience={"lifecycle_stage": "customer", "region": "EMEA"},
         subject_template="Hello {first_name}",
-        body_template="Hi {first_name}, how is {company} doing?",
+        body_template="Hi {first_name}, how is {company|your team} doing?",
     )
 
     logged_in_client.post(reverse("campaign-edit", args=[campaign.pk]), _campaign_post())

@@ -9,6 +9,7 @@ from django.db.models import Min
 from django.test.utils import CaptureQueriesContext
 
 from crmcore import factories
+from crmcore.db import insert_instances
 from crmcore.models import (
     Account,
     Campaign,
@@ -336,18 +337,6 @@ def test_builder__unknown_field__type_error():
         build(first_name="Ada", nickname="A")
 
 
-def test_insert__returning__sets_primary_keys_and_auto_dates(workspace):
-    build = writer.Builder(Account)
-    accounts = [build(workspace_id=workspace.pk, name=f"Acme {i}") for i in range(3)]
-
-    writer.insert(Account, accounts, returning=True)
-
-    stored = list(Account.objects.in_workspace(workspace).order_by("pk"))
-    assert [a.pk for a in accounts] == [a.pk for a in stored]
-    assert [a.name for a in stored] == ["Acme 0", "Acme 1", "Acme 2"]
-    assert all(a.created_at is not None and a.updated_at is not None for a in stored)
-
-
 def test_generate__customer_since__one_date_in_profile_attributes_and_first_order(workspace):
     generate_workspace_data(workspace=workspace, contacts=200, seed=42, now=NOW)
     contacts = list(Contact.objects.in_workspace(workspace))
@@ -383,13 +372,13 @@ def test_generate__customer_since__one_date_in_profile_attributes_and_first_orde
     )
 
 
-def test_insert__auto_date_given__kept_for_that_row(workspace):
+def test_insert_instances__auto_date_given__kept_for_that_row(workspace):
     build = writer.Builder(Account)
     given = dt.datetime(2024, 9, 12, tzinfo=dt.UTC)
     accounts = [build(workspace_id=workspace.pk, name="Old", created_at=given)]
     accounts.append(build(workspace_id=workspace.pk, name="New"))
 
-    writer.insert(Account, accounts, returning=True)
+    insert_instances(Account, accounts, returning=True)
 
     stored = dict(Account.objects.in_workspace(workspace).values_list("name", "created_at"))
     assert stored["Old"] == given

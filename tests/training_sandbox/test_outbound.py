@@ -2,74 +2,24 @@
 
 from __future__ import annotations
 
-import pytest
-from django.core import mail
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crmcore import events, factories
+from crmcore import factories, outbound
 from crmcore import services as crm_services
 from crmcore.models import Deal
-from training_sandbox import services
-from training_sandbox.models import OutboundRecord, SandboxEvent
+from training_sandbox.models import SandboxEvent
 
 
-def test_email_send__from_sandbox__recorded_not_sent(sandbox):
-    sent = services.email_send(
-        workspace=sandbox,
-        to=["a@example.com", "b@example.com"],
-        subject="Hi",
-        body="Hello",
-        source="campaign",
-    )
-
-    assert sent == 0
-    assert mail.outbox == []
-    assert sorted(
-        OutboundRecord.objects.filter(workspace=sandbox).values_list("recipient", "kind")
-    ) == [("a@example.com", "email"), ("b@example.com", "email")]
+def record_email(sandbox, recipient: str) -> None:
+    outbound.email_send(workspace=sandbox, to=[recipient], subject="Hi", body="x", source="test")
 
 
-def test_email_send__from_production__sent_not_recorded(workspace):
-    sent = services.email_send(workspace=workspace, to=["a@example.com"], subject="Hi", body="x")
-
-    assert sent == 1
-    assert [m.to for m in mail.outbox] == [["a@example.com"]]
-    assert OutboundRecord.objects.count() == 0
-
-
-def test_outbound_record__production__refused(workspace):
-    with pytest.raises(ValidationError):
-        services.outbound_record(workspace=workspace, kind="email", recipient="a@example.com")
-
-
-def test_outbound_email_event__in_sandbox__recorded(sandbox):
-    events.emit(
-        "outbound.email",
-        workspace=sandbox,
-        payload={
-            "to": "c@example.com",
-            "subject": "We miss you",
-            "body": "Come back",
-            "source": "personalization",
-        },
-    )
-
-    record = OutboundRecord.objects.get(workspace=sandbox)
-    assert (record.kind, record.recipient, record.subject, record.source) == (
-        "email",
-        "c@example.com",
-        "We miss you",
-        "personalization",
-    )
-
-
-def test_event_listener__production_event__not_recorded(workspace):
-    events.emit("outbound.email", workspace=workspace, payload={"to": "c@example.com"})
+def test_event_listener__production_event__not_kept(workspace, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        crm_services.contact_create(workspace=workspace, first_name="Ada")
 
     assert SandboxEvent.objects.count() == 0
-    assert OutboundRecord.objects.count() == 0
 
 
 def test_event_listener__sandbox_deal_moved__event_kept(
@@ -92,12 +42,12 @@ def test_would_have_sent_page__records__listed_in_fixed_queries(
     client, sandbox, django_assert_num_queries
 ):
     client.force_login(sandbox.owner)
-    services.outbound_record(workspace=sandbox, kind="email", recipient="r0@example.com")
+    record_email(sandbox, "r0@example.com")
     client.get("/sandbox/would-have-sent/")  # warms the header's caches
     with CaptureQueriesContext(connection) as one_record:
         client.get("/sandbox/would-have-sent/")
     for n in (1, 2):
-        services.outbound_record(workspace=sandbox, kind="email", recipient=f"r{n}@example.com")
+        record_email(sandbox, f"r{n}@example.com")
 
     with django_assert_num_queries(len(one_record)):
         response = client.get("/sandbox/would-have-sent/")
@@ -112,3 +62,26 @@ def test_would_have_sent_page__records__listed_in_fixed_queries(
 
 def test_would_have_sent_page__no_sandbox__404(logged_in_client):
     assert logged_in_client.get("/sandbox/would-have-sent/").status_code == 404
+
+
+def test_would_have_sent_page__email_and_webhook__shown_as_recorded(client, sandbox):
+    client.force_login(sandbox.owner)
+    record_email(sandbox, "ada@example.com")
+    outbound.webhook_send(
+        workspace=sandbox,
+        url="https://hooks.example.com/in",
+        secret="whsec_dGVzdA==",
+        message_id="msg_1",
+        timestamp=1,
+        event="deal.stage_changed",
+        body=b"{}",
+        payload={},
+    )
+
+    response = client.get("/sandbox/would-have-sent/")
+
+    assert [(i.kind, i.recipient, i.subject) for i in response.context["items"]] == [
+        ("Webhook", "https://hooks.example.com/in", "deal.stage_changed"),
+        ("Email", "ada@example.com", "Hi"),
+    ]
+    assert b"https://hooks.example.com/in" in response.content

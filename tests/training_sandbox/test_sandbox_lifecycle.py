@@ -6,10 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from ai_features.models import SuggestionEvent
-from crmcore import factories
-from crmcore.models import Contact, Deal, Interaction, Team, Workspace
+from crmcore import factories, outbound
+from crmcore.models import Contact, Deal, Interaction, OutboundRecord, Team, Workspace
 from training_sandbox import services
-from training_sandbox.models import LessonProgress, OutboundRecord, Sandbox, SandboxEvent
+from training_sandbox.models import LessonProgress, Sandbox, SandboxEvent
 
 SIZE = 30
 
@@ -89,7 +89,7 @@ def test_sandbox_reset__after_practice__back_to_seeded_state(
     SuggestionEvent.objects.create(
         workspace=sandbox, capability="sentiment", action="corrected", user=trainee
     )
-    services.outbound_record(workspace=sandbox, kind="email", recipient="x@example.com")
+    outbound.email_send(workspace=sandbox, to=["x@example.com"], subject="Hi", body="x")
     assert _snapshot(sandbox) != seeded
 
     # When it is reset

@@ -7,7 +7,7 @@ seed gives the same data: names come from Faker seeded through factory_boy
 (``factory.random.reseed_random``), everything else from one
 ``random.Random(seed)``, and dates count back from today's midnight (or the
 ``now`` passed in). Rows are built as plain model instances and written in
-chunks of ``CHUNK_SIZE`` contacts by ``writer.insert`` (multi-row inserts,
+chunks of ``CHUNK_SIZE`` contacts by ``crmcore.db.insert_instances`` (multi-row inserts,
 several times faster than ``bulk_create``), never one query per row.
 
 Planted patterns (what the prediction, sentiment and personalization
@@ -70,7 +70,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from crmcore.db import planner_statistics_refresh
+from crmcore.db import insert_instances, planner_statistics_refresh
 from crmcore.models import (
     Account,
     Campaign,
@@ -84,7 +84,7 @@ from crmcore.models import (
     Workspace,
 )
 from training_sandbox.generator import catalogue, texts
-from training_sandbox.generator.writer import Builder, insert
+from training_sandbox.generator.writer import Builder
 
 __all__ = [
     "CHUNK_SIZE",
@@ -680,8 +680,12 @@ class _Generator:
                 audience={"lifecycle_stage": "churned"},
                 subject_template="We miss you, {first_name}",
                 body_template=(
-                    "Hi {first_name}, a lot has improved since you left. "
-                    "Would you like a month on us to try it again?"
+                    "Hi {first_name},\n\n"
+                    "[Since your last order of {last_purchase}, we have improved a lot.] "
+                    "{next_product|Our Analytics add-on} might be a good fit for "
+                    "{company|your team}.\n\n"
+                    "Would you like a month on us to try it again?\n\n"
+                    "Best regards"
                 ),
                 status=Campaign.Status.DRAFT,
                 created_by=admin,
@@ -693,8 +697,11 @@ class _Generator:
                 audience={"lifecycle_stage": "customer", "segment": "Mid-market"},
                 subject_template="{first_name}, see your numbers at a glance",
                 body_template=(
-                    "Hi {first_name}, the Analytics add-on turns your pipeline into "
-                    "dashboards your whole team can read."
+                    "Hi {first_name},\n\n"
+                    "[As you already use {last_purchase}, you know what a clear pipeline is "
+                    "worth.] The Analytics add-on turns it into dashboards "
+                    "{company|your whole team} can read.\n\n"
+                    "Best regards"
                 ),
                 status=Campaign.Status.APPROVED,
                 created_by=admin,
@@ -705,7 +712,12 @@ class _Generator:
                 goal=Campaign.Goal.THANK,
                 audience={"lifecycle_stage": "customer", "segment": "Enterprise"},
                 subject_template="Thank you, {first_name}",
-                body_template="Hi {first_name}, thank you for another great year together.",
+                body_template=(
+                    "Hi {first_name},\n\n"
+                    "Thank you for another great year together"
+                    "[ and for trusting us with {last_purchase}].\n\n"
+                    "Best regards"
+                ),
                 status=Campaign.Status.SENT,
                 created_by=admin,
             ),
@@ -740,7 +752,7 @@ def generate_workspace_data(
     )
 
     account_rows = gen.accounts(max(1, math.ceil(contacts / 3)) if contacts else 0)
-    insert(Account, [account for account, _ in account_rows], returning=True)
+    insert_instances(Account, [account for account, _ in account_rows], returning=True)
     gen.accounts_by_pk = {account.pk: account for account, _ in account_rows}
 
     totals, deals, last_chunk = _Totals(), 0, _Chunk()
@@ -796,19 +808,19 @@ WRITTEN_MODELS = (Account, Product, Contact, Order, OrderLine, Interaction, Deal
 
 def _write(chunk: _Chunk) -> None:
     """Write a chunk parents first, filling in foreign keys as primary keys arrive."""
-    insert(Contact, chunk.contacts, returning=True)
+    insert_instances(Contact, chunk.contacts, returning=True)
     for order, contact in zip(chunk.orders, chunk.order_contacts, strict=True):
         order.contact_id = contact.pk
-    insert(Order, chunk.orders, returning=True)
+    insert_instances(Order, chunk.orders, returning=True)
     for line, order in zip(chunk.lines, chunk.line_orders, strict=True):
         line.order_id = order.pk
-    insert(OrderLine, chunk.lines, returning=False)
+    insert_instances(OrderLine, chunk.lines, returning=False)
     for interaction, contact in zip(chunk.interactions, chunk.interaction_contacts, strict=True):
         interaction.contact_id = contact.pk
-    insert(Interaction, chunk.interactions, returning=False)
+    insert_instances(Interaction, chunk.interactions, returning=False)
     for deal, contact in zip(chunk.deals, chunk.deal_contacts, strict=True):
         deal.contact_id = contact.pk
-    insert(Deal, chunk.deals, returning=False)
+    insert_instances(Deal, chunk.deals, returning=False)
 
 
 CLEAR_BATCH = 2000

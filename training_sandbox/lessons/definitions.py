@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from training_sandbox.conf import get_setting
+from training_sandbox.conf import app_settings
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -104,7 +104,7 @@ def lesson_from_dict(data: dict[str, Any], *, source: str = "lesson") -> Lesson:
 
 
 def lesson_dirs() -> list[Path]:
-    extra = get_setting("LESSON_DIRS")
+    extra = app_settings.LESSON_DIRS
     return [DATA_DIR, *(Path(p) for p in extra)]
 
 

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ai_features.capabilities.personalization import selectors, services
-from ai_features.capabilities.personalization.conf import get_setting
+from ai_features.capabilities.personalization.conf import app_settings
 from ai_features.capabilities.personalization.facts import access_for
 from ai_features.permissions import CapabilityPermission
 
@@ -61,6 +61,7 @@ def message_data(message) -> dict[str, Any]:
         "apology_first": message.apology_first,
         "edited": message.edited,
         "status": message.status,
+        "problems": message.problem_list,
     }
 
 
@@ -87,9 +88,9 @@ class CampaignPreviewApi(PersonalizationApi):
     def get(self, request, pk: int):
         campaign = self.campaign(request, pk)
         try:
-            limit = int(request.query_params.get("limit") or get_setting("PREVIEW_SIZE"))
+            limit = int(request.query_params.get("limit") or app_settings.PREVIEW_SIZE)
         except ValueError:
-            limit = int(get_setting("PREVIEW_SIZE"))
+            limit = app_settings.PREVIEW_SIZE
         preview = selectors.campaign_preview(
             workspace=request.workspace,
             campaign=campaign,
@@ -143,7 +144,7 @@ class CampaignMessageListApi(PersonalizationApi):
     def get(self, request, pk: int):
         campaign = self.campaign(request, pk)
         items = selectors.campaign_messages(workspace=request.workspace, campaign=campaign)
-        page = Paginator(items, int(get_setting("MESSAGES_PER_PAGE"))).get_page(
+        page = Paginator(items, app_settings.MESSAGES_PER_PAGE).get_page(
             request.query_params.get("page")
         )
         return Response(

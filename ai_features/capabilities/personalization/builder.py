@@ -1,20 +1,33 @@
-"""Message composition: a template with placeholders, tailored by a contact's facts.
+"""Message composition: a template in crmcore's placeholder language, tailored by a contact's facts.
 
-Placeholders of a plain mail merge are always filled: {first_name},
-{last_name}, {full_name}, {company}, {email}, {region}, {segment}. Where
-personalization is on for the user, {last_purchase}, {next_product},
-{best_channel}, {best_time} and {personal_note} are filled too, and the
-personal note (a line written from the contact's own history for the
-campaign's goal, with help and an apology first after a complaint) goes where
-{personal_note} stands, or after the greeting when the template has none.
-Where it is off they are empty: a plain mail merge, no AI fields.
+Templates are parsed once (``crmcore.placeholders``; cached per text) and
+rendered by concatenation: no user text reaches ``str.format`` or a template
+engine. The plain merge fields ({first_name}, {last_name}, {full_name},
+{company}, {email}, {region}, {segment}) are crmcore's; this capability adds
+{last_purchase}, {next_product}, {best_channel}, {best_time} and
+{personal_note} (``MERGE_FIELDS``, registered from ``AppConfig.ready()``).
+Each of those may be empty, so a template gives it a fallback
+({next_product|our Analytics add-on}) or puts it in an optional sentence
+([Since your last order of {last_purchase}, we have improved a lot.]).
+
+Where personalization is on for the user they are filled from the contact's
+facts, and the personal note (a line written from the contact's own history
+for the campaign's goal, with help and an apology first after a complaint)
+goes where {personal_note} stands, or after the greeting when the template
+has none. Where it is off they have no value: a plain mail merge, with the
+author's fallbacks and without the optional sentences.
+
+Every message lists the fallbacks it used and the sentences it left out
+(with its unused facts), and is checked as a finished message
+(``crmcore.placeholders.message_problems``): a message with a problem is
+marked with the reasons and cannot be approved or sent.
 """
 
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ai_features.capabilities.personalization.facts import (
@@ -24,49 +37,125 @@ from ai_features.capabilities.personalization.facts import (
     ContactRow,
     days_phrase,
 )
+from crmcore import placeholders
+from crmcore.extensions import MergeField
+from crmcore.placeholders import TemplateError
 
-PLAIN_PLACEHOLDERS = (
-    "first_name",
-    "last_name",
-    "full_name",
-    "company",
-    "email",
-    "region",
-    "segment",
+PLAIN_PLACEHOLDERS = tuple(f.key for f in placeholders.CORE_FIELDS)
+
+
+def _personalization_visible(request) -> bool:
+    from ai_features import gate
+
+    return gate.is_enabled("personalization", request.user, request.workspace)
+
+
+MERGE_FIELDS = (
+    MergeField(
+        "last_purchase",
+        "Last purchase",
+        may_be_empty=True,
+        help="The product of their latest order.",
+        visible=_personalization_visible,
+    ),
+    MergeField(
+        "next_product",
+        "Next product",
+        may_be_empty=True,
+        help="The product they most likely need next (from Prediction).",
+        visible=_personalization_visible,
+    ),
+    MergeField(
+        "best_channel",
+        "Best channel",
+        may_be_empty=True,
+        help="The channel they answer most.",
+        max_length=40,
+        visible=_personalization_visible,
+    ),
+    MergeField(
+        "best_time",
+        "Best time",
+        may_be_empty=True,
+        help="The hour they answer most, as 14:00.",
+        max_length=5,
+        visible=_personalization_visible,
+    ),
+    MergeField(
+        "personal_note",
+        "Personal note",
+        may_be_empty=True,
+        help="A line written from their own history for the campaign's goal.",
+        max_length=2000,
+        visible=_personalization_visible,
+    ),
 )
-AI_PLACEHOLDERS = ("last_purchase", "next_product", "best_channel", "best_time", "personal_note")
+AI_PLACEHOLDERS = tuple(f.key for f in MERGE_FIELDS)
 PLACEHOLDERS = PLAIN_PLACEHOLDERS + AI_PLACEHOLDERS
 
 GOALS = ("win_back", "cross_sell", "thank", "check_in")
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _GREETING_MAX = 80
+#: The unused fact a placeholder's missing value belongs to.
+_FACT_OF = {
+    "last_purchase": "last_order",
+    "next_product": "next_product",
+    "best_channel": "best_channel",
+    "best_time": "best_channel",
+}
 
-
-class TemplateError(ValueError):
-    """A template with an unknown placeholder or unbalanced braces."""
+__all__ = ["TemplateError", "compose", "compose_reply", "template_check"]
 
 
 def template_check(template: str) -> None:
-    """Raise TemplateError unless every {field} is a known placeholder."""
-    try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise TemplateError(f"Unbalanced braces: {exc}. Write {{{{ or }}}} for a brace.") from None
-    for _, name, spec, conversion in parsed:
-        if name is None:
-            continue
-        if name not in PLACEHOLDERS or spec or conversion:
-            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            raise TemplateError(f"Unknown placeholder {{{name}}}. Known: {known}.")
+    """Raise TemplateError (with its line and column) at a body template's first problem."""
+    problems = placeholders.template_problems(template)
+    if problems:
+        raise problems[0]
 
 
-class _Values(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+def parsed(template: str, *, subject: bool = False) -> placeholders.Template:
+    """The tree of a template, read once per text (a TemplateError is not cached)."""
+    limit = (
+        placeholders.SUBJECT_TEMPLATE_MAX_LENGTH
+        if subject
+        else placeholders.template_settings.TEMPLATE_MAX_LENGTH
+    )
+    return _parsed(template, limit)
 
 
-def render(template: str, values: dict[str, str]) -> str:
-    return template.format_map(_Values(values))
+@lru_cache(maxsize=256)
+def _parsed(template: str, limit: int) -> placeholders.Template:
+    return placeholders.parse(template, max_length=limit)
+
+
+def _labels() -> dict[str, str]:
+    return {key: f.label for key, f in placeholders.merge_fields().items()}
+
+
+def render_notes(
+    results: list[placeholders.Rendered], unused: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """``unused`` with the fallbacks and left-out sentences of ``results`` added, per fact."""
+    labels = _labels()
+    out = [dict(u) for u in unused]
+    by_key = {u["key"]: u for u in out}
+
+    def note(name: str, text: str) -> None:
+        key = _FACT_OF.get(name, name)
+        entry = by_key.get(key)
+        if entry is None:
+            entry = {"key": key, "label": labels.get(name, name), "reason": "no value"}
+            by_key[key] = entry
+            out.append(entry)
+        entry["reason"] = f"{entry['reason']}; {text}"
+
+    for result in results:
+        for name, fallback in result.fallbacks:
+            note(name, f"fallback “{fallback}” used")
+        for source, missing in result.left_out:
+            note(missing[0], f"sentence left out: “{' '.join(source.split())}”")
+    return out
 
 
 @dataclass(frozen=True)
@@ -82,6 +171,12 @@ class Composed:
     channel: str = ""
     best_hour: int | None = None
     apology_first: bool = False
+    #: Why the message may not be sent (``crmcore.placeholders.message_problems``).
+    problems: tuple[str, ...] = ()
+
+    @property
+    def problem_list(self) -> list[str]:
+        return list(self.problems)
 
     def fact_lines(self) -> list[str]:
         return [f"{f['label']}: {f['text']}" for f in self.facts]
@@ -100,6 +195,7 @@ class Composed:
             "channel": self.channel,
             "best_hour": self.best_hour,
             "apology_first": self.apology_first,
+            "problems": list(self.problems),
         }
 
 
@@ -280,6 +376,27 @@ def _tidy(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
+def _fill(
+    subject_template: str, body_template: str, values: dict[str, str]
+) -> tuple[placeholders.Rendered, placeholders.Rendered, set[str]] | str:
+    """(subject, body, names in the body), or the template problem that stops rendering."""
+    try:
+        subject_tree = parsed(subject_template, subject=True)
+    except TemplateError as exc:
+        return f"Subject template: {exc}"
+    try:
+        body_tree = parsed(body_template)
+    except TemplateError as exc:
+        return f"Body template: {exc}"
+    subject = placeholders.render(
+        subject_tree,
+        values,
+        single_line=True,
+        max_length=placeholders.SUBJECT_TEMPLATE_MAX_LENGTH,
+    )
+    return subject, placeholders.render(body_tree, values), body_tree.names()
+
+
 def compose(
     *,
     goal: str,
@@ -289,7 +406,7 @@ def compose(
     facts: ContactFacts | None,
     access: Access,
 ) -> Composed:
-    """The message for one contact (pure: no query)."""
+    """The message for one contact (pure: no query), checked as a finished message."""
     values = {
         "first_name": contact.first_name,
         "last_name": contact.last_name,
@@ -299,35 +416,43 @@ def compose(
         "region": contact.region,
         "segment": contact.segment,
     }
-    if not access.personalization or facts is None:
-        return Composed(
-            contact_id=contact.contact_id,
-            subject=render(subject_template, values).strip(),
-            body=_tidy(render(body_template, values)),
-            personalized=False,
-            channel="email",
+    personalized = access.personalization and facts is not None
+    note, used, apology = "", None, False
+    if personalized:
+        note, used, apology = personal_note(goal, facts, access)
+        values.update(
+            last_purchase=facts.last_product or "",
+            next_product=(facts.next_product or "") if not apology else "",
+            best_channel=_channel(facts.best_channel) if facts.best_channel else "",
+            best_time=_hour(facts.best_hour) if facts.best_hour is not None else "",
+            personal_note=note,
         )
-    note, used, apology = personal_note(goal, facts, access)
-    values.update(
-        last_purchase=facts.last_product or "",
-        next_product=(facts.next_product or "") if not apology else "",
-        best_channel=_channel(facts.best_channel) if facts.best_channel else "",
-        best_time=_hour(facts.best_hour) if facts.best_hour is not None else "",
-        personal_note=note,
-    )
-    body = render(body_template, values)
-    if "{personal_note}" not in body_template:
-        body = _insert_note(body, note)
+    unused = _unused(facts, help_first=apology) if personalized else []
+    filled = _fill(subject_template, body_template, values)
+    if isinstance(filled, str):
+        # A template saved before the language's rules: nothing is rendered, nothing sent.
+        subject_text, body_text, problems = "", "", [filled]
+    else:
+        subject, body, names = filled
+        body_text = body.text
+        if personalized and "personal_note" not in names:
+            body_text = _insert_note(body_text, note)
+        subject_text, body_text = subject.text.strip(), _tidy(body_text)
+        unused = render_notes([subject, body], unused)
+        problems = placeholders.message_problems(subject=subject_text, body=body_text)
+        if body.truncated:
+            problems.insert(0, "Body: cut at the length limit.")
     return Composed(
         contact_id=contact.contact_id,
-        subject=render(subject_template, values).strip(),
-        body=_tidy(body),
-        personalized=True,
-        facts=list(used.items.values()),
-        unused=_unused(facts, help_first=apology),
-        channel=facts.best_channel or "email",
-        best_hour=facts.best_hour,
+        subject=subject_text,
+        body=body_text,
+        personalized=personalized,
+        facts=list(used.items.values()) if used is not None else [],
+        unused=unused,
+        channel=(facts.best_channel or "email") if personalized else "email",
+        best_hour=facts.best_hour if personalized else None,
         apology_first=apology,
+        problems=tuple(problems),
     )
 
 

@@ -23,12 +23,17 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from ai_features import gate
-from ai_features.capabilities.personalization.conf import get_setting
 from ai_features.facades import facade_for, id_filter
 from crmcore.models import Contact, Interaction, Order, OrderLine, Workspace
 
 CAPABILITY = "personalization"
 CHANNEL_LABELS = dict(Interaction.Channel.choices)
+#: Inbound interactions per contact that decide the best channel and hour.
+RECENT_INBOUND = 20
+#: Latest inbound interactions whose tone is read (a complaint among them: apology first).
+TONE_WINDOW = 3
+#: Tones that count as a complaint.
+COMPLAINT_TONES = frozenset({"negative", "frustrated", "urgent"})
 
 
 @dataclass(frozen=True)
@@ -244,15 +249,13 @@ def facts_load(
         workspace=workspace,
         contact_ids=contact_ids,
         inbound_only=True,
-        limit=int(get_setting("RECENT_INBOUND")),
+        limit=RECENT_INBOUND,
     )
-    tone_window = int(get_setting("TONE_WINDOW"))
     tones: dict[int, str] = {}
     if access.sentiment:
-        ids = [row[0] for rows in inbound.values() for row in rows[:tone_window]]
+        ids = [row[0] for rows in inbound.values() for row in rows[:TONE_WINDOW]]
         tones = _tones(workspace=workspace, interaction_ids=ids) if ids else {}
     outlooks = _outlooks(workspace=workspace, contact_ids=contact_ids) if access.prediction else {}
-    complaint_tones = set(get_setting("COMPLAINT_TONES"))
 
     def recent(row: tuple) -> RecentInteraction:
         _, channel, direction, subject, occurred_at = row
@@ -270,8 +273,8 @@ def facts_load(
         rows = inbound.get(contact_id, [])
         channel, channel_count = _most_common([r[1] for r in rows])
         hour, hour_count = _most_common([r[4].astimezone(tz).hour for r in rows])
-        read = [(r, tones[r[0]]) for r in rows[:tone_window] if r[0] in tones]
-        complaint = next(((r, tone) for r, tone in read if tone in complaint_tones), None)
+        read = [(r, tones[r[0]]) for r in rows[:TONE_WINDOW] if r[0] in tones]
+        complaint = next(((r, tone) for r, tone in read if tone in COMPLAINT_TONES), None)
         outlook = outlooks.get(contact_id)
         next_product = outlook.next_products[0] if outlook and outlook.next_products else None
         unavailable = dict(access.reasons)

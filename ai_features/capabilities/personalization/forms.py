@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse
 
-from ai_features.capabilities.personalization.builder import TemplateError, template_check
+from crmcore import placeholders
 from crmcore.models import Campaign, Contact
 
 DEFAULT_BODY = "Hi {first_name},\n\nWe would love to hear how things are going.\n\nBest regards"
@@ -27,7 +28,7 @@ class CampaignBuilderForm(forms.Form):
         choices=[("", "Any risk"), ("high", "High"), ("medium", "Medium"), ("low", "Low")],
         required=False,
     )
-    subject_template = forms.CharField(max_length=250, required=False)
+    subject_template = forms.CharField(required=False)
     body_template = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
 
     AUDIENCE_FIELDS = ("lifecycle_stage", "segment", "region", "team", "product", "churn_band")
@@ -42,6 +43,9 @@ class CampaignBuilderForm(forms.Form):
         self.fields["product"].choices = [("", "Any product"), *choices["products"]]
         if not with_churn_band:
             del self.fields["churn_band"]
+        check_url = reverse("campaign-template-check")
+        for name in ("subject_template", "body_template"):
+            self.fields[name].widget.attrs["data-template-check"] = check_url
 
     @classmethod
     def initial_for(cls, campaign: Campaign | None) -> dict:
@@ -55,19 +59,11 @@ class CampaignBuilderForm(forms.Form):
             **{k: campaign.audience.get(k, "") for k in cls.AUDIENCE_FIELDS},
         }
 
-    def _check(self, name: str) -> str:
-        value = self.cleaned_data.get(name, "")
-        try:
-            template_check(value)
-        except TemplateError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return value
-
     def clean_subject_template(self) -> str:
-        return self._check("subject_template")
+        return placeholders.validate_template(self.cleaned_data["subject_template"], subject=True)
 
     def clean_body_template(self) -> str:
-        return self._check("body_template")
+        return placeholders.validate_template(self.cleaned_data["body_template"])
 
     def audience(self, previous: dict | None = None) -> dict:
         data = {k: self.cleaned_data.get(k) for k in self.AUDIENCE_FIELDS if k in self.fields}

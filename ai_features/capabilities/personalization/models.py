@@ -34,6 +34,8 @@ class CampaignMessage(models.Model):
     edited = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     skip_reason = models.CharField(max_length=200, blank=True)
+    #: Why the message may not be sent, one reason a line (empty: it passed the checks).
+    problems = models.TextField(blank=True)
     interaction = models.ForeignKey(
         "crmcore.Interaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -53,6 +55,10 @@ class CampaignMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject or 'Message'} (contact {self.contact_id})"
+
+    @property
+    def problem_list(self) -> list[str]:
+        return self.problems.splitlines()
 
 
 class SuggestedReply(models.Model):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from ai_features.capabilities.personalization.builder import Composed, compose, compose_reply
-from ai_features.capabilities.personalization.conf import get_setting
+from ai_features.capabilities.personalization.conf import app_settings
 from ai_features.capabilities.personalization.facts import (
     Access,
     contact_rows,
@@ -120,7 +120,7 @@ def campaign_preview(
     *, workspace: Workspace, campaign: Campaign, access: Access, limit: int | None = None
 ) -> Preview:
     """A sample of the campaign's messages, composed now and not stored."""
-    limit = limit or int(get_setting("PREVIEW_SIZE"))
+    limit = limit or app_settings.PREVIEW_SIZE
     selected = audience(workspace=workspace, spec=campaign.audience, access=access)
     ids = list(selected.contact_ids[:limit])
     return Preview(
@@ -146,15 +146,17 @@ def campaign_message_get(*, workspace: Workspace, campaign: Campaign, pk: int) -
 
 
 def campaign_message_counts(*, workspace: Workspace, campaign: Campaign) -> dict[str, int]:
-    rows = (
+    rows = list(
         CampaignMessage.objects.filter(workspace=workspace, campaign=campaign)
         .values("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
+        .annotate(n=Count("id"), failing=Count("id", filter=~Q(problems="")))
+        .values_list("status", "n", "failing")
     )
     counts = dict.fromkeys(CampaignMessage.Status.values, 0)
-    counts.update(dict(rows))
+    counts.update({status: n for status, n, _ in rows})
     counts["total"] = sum(counts[s] for s in CampaignMessage.Status.values)
+    #: Draft messages that fail the checks of a finished message (they cannot be sent).
+    counts["failing"] = sum(f for status, _, f in rows if status == CampaignMessage.Status.DRAFT)
     return counts
 
 

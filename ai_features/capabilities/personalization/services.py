@@ -9,25 +9,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from ai_features.capabilities.personalization import selectors
 from ai_features.capabilities.personalization.builder import Composed, TemplateError, template_check
-from ai_features.capabilities.personalization.conf import get_setting
+from ai_features.capabilities.personalization.conf import app_settings
 from ai_features.capabilities.personalization.facts import CAPABILITY, Access, access_for
 from ai_features.capabilities.personalization.models import CampaignMessage, SuggestedReply
 from ai_features.metrics import metric_record
 from ai_features.scheduling import job_queue
+from crmcore import outbound
 from crmcore import services as crm
-from crmcore.events import emit_on_commit, registered_events
+from crmcore.events import emit_on_commit
 from crmcore.models import Campaign, Contact, Interaction, Workspace
+from crmcore.placeholders import message_problems
 
 MESSAGE_SENT_EVENT = "campaign.message_sent"
-#: Registered by the training sandbox: from a sandbox it becomes a would-have-sent record.
-OUTBOUND_EMAIL_EVENT = "outbound.email"
 AUDIENCE_CHOICES = {
     "lifecycle_stage": set(Contact.Stage.values),
     "churn_band": {"low", "medium", "high"},
@@ -168,6 +167,7 @@ def campaign_messages_write(
             channel=c.channel,
             best_hour=c.best_hour,
             apology_first=c.apology_first,
+            problems="\n".join(c.problems),
             built_at=now,
         )
         for c in composed
@@ -187,6 +187,7 @@ def campaign_messages_write(
             "channel",
             "best_hour",
             "apology_first",
+            "problems",
             "built_at",
         ],
     )
@@ -221,7 +222,7 @@ def campaign_messages_build(
     if on_total is not None:
         on_total(len(ids))
     result = BuildResult()
-    for chunk in _chunks(ids, chunk_size or int(get_setting("CHUNK_SIZE"))):
+    for chunk in _chunks(ids, chunk_size or app_settings.CHUNK_SIZE):
         part = campaign_messages_write(campaign=campaign, contact_ids=chunk, access=access)
         result.total += part.total
         result.built += part.built
@@ -266,7 +267,8 @@ def campaign_message_edit(
     if not body.strip():
         raise ValidationError({"body": "A message needs a body."})
     message.subject, message.body, message.edited = subject[:250], body, True
-    message.save(update_fields=["subject", "body", "edited"])
+    message.problems = "\n".join(message_problems(subject=message.subject, body=body))
+    message.save(update_fields=["subject", "body", "edited", "problems"])
     campaign = message.campaign
     if campaign.status == Campaign.Status.APPROVED:
         crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.DRAFT})
@@ -289,6 +291,11 @@ def campaign_approve(*, campaign: Campaign, user) -> Campaign:
     counts = selectors.campaign_message_counts(workspace=campaign.workspace, campaign=campaign)
     if not counts["draft"]:
         raise CampaignError("Build the messages before approving the campaign.")
+    if counts["failing"]:
+        raise CampaignError(
+            f"{counts['failing']} message(s) fail the checks: edit them or the template, "
+            "then approve."
+        )
     personalized = CampaignMessage.objects.filter(campaign=campaign, personalized=True).count()
     crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.APPROVED})
     if personalized:
@@ -328,10 +335,9 @@ def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> Sen
     """Send up to ``limit`` draft messages of an approved campaign.
 
     Each message becomes an outbound email interaction (``crmcore.services``)
-    and a ``campaign.message_sent`` event after commit. From production the
-    mail goes through Django's email backend; from a sandbox nothing is sent:
-    an ``outbound.email`` event is emitted instead, which the training
-    sandbox records as would-have-sent.
+    and a ``campaign.message_sent`` event after commit. The mails go through
+    ``crmcore.outbound``: sent from production, recorded as would-have-sent
+    from a sandbox.
     """
     workspace = campaign.workspace
     messages = list(
@@ -341,10 +347,14 @@ def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> Sen
         .order_by("id")[:limit]
     )
     result = SendResult()
-    mails: list[EmailMessage] = []
+    mails: list[outbound.Email] = []
     now = timezone.now()
-    sandbox_outbound = workspace.is_sandbox and OUTBOUND_EMAIL_EVENT in registered_events()
     for message in messages:
+        if message.problems:
+            message.status = CampaignMessage.Status.SKIPPED
+            message.skip_reason = f"Fails the checks: {message.problems}"[:200]
+            result.skipped += 1
+            continue
         if not message.contact.email:
             message.status, message.skip_reason = (
                 CampaignMessage.Status.SKIPPED,
@@ -366,21 +376,17 @@ def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> Sen
         if workspace.is_sandbox:
             message.status = CampaignMessage.Status.RECORDED
             result.recorded += 1
-            if sandbox_outbound:
-                emit_on_commit(
-                    OUTBOUND_EMAIL_EVENT,
-                    workspace=workspace,
-                    payload={
-                        "to": message.contact.email,
-                        "subject": message.subject,
-                        "body": message.body,
-                        "source": f"campaign {campaign.pk}",
-                    },
-                )
         else:
             message.status = CampaignMessage.Status.SENT
             result.sent += 1
-            mails.append(EmailMessage(message.subject, message.body, None, [message.contact.email]))
+        mails.append(
+            outbound.Email(
+                to=(message.contact.email,),
+                subject=message.subject,
+                body=message.body,
+                payload={"campaign_id": campaign.pk, "message_id": message.pk},
+            )
+        )
         emit_on_commit(
             MESSAGE_SENT_EVENT, workspace=workspace, payload=_event_payload(message, campaign)
         )
@@ -388,7 +394,7 @@ def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> Sen
         messages, ["status", "skip_reason", "interaction", "sent_at"], batch_size=500
     )
     if mails:
-        get_connection().send_messages(mails)
+        outbound.emails_send(workspace=workspace, emails=mails, source=f"campaign {campaign.pk}")
     return result
 
 
@@ -403,7 +409,7 @@ def campaign_send(
     if campaign.status not in (Campaign.Status.APPROVED, Campaign.Status.SENDING):
         raise CampaignError("Approve the campaign before sending it.")
     crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.SENDING})
-    size = chunk_size or int(get_setting("CHUNK_SIZE"))
+    size = chunk_size or app_settings.CHUNK_SIZE
     result = SendResult()
     while True:
         part = campaign_messages_send_chunk(campaign=campaign, user=user, limit=size)

@@ -17,8 +17,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from ai_features.capabilities.personalization import selectors, services
-from ai_features.capabilities.personalization.builder import AI_PLACEHOLDERS, PLAIN_PLACEHOLDERS
-from ai_features.capabilities.personalization.conf import get_setting
+from ai_features.capabilities.personalization.conf import app_settings
 from ai_features.capabilities.personalization.facts import CAPABILITY, access_for
 from ai_features.capabilities.personalization.forms import (
     CampaignBuilderForm,
@@ -26,6 +25,7 @@ from ai_features.capabilities.personalization.forms import (
     ReplyDecisionForm,
 )
 from ai_features.surfaces import Audience, CapabilityPageMixin
+from crmcore import placeholders
 
 
 def _errors(exc: ValidationError) -> str:
@@ -61,8 +61,7 @@ class BuilderMixin(CapabilityPageMixin):
         access = self.access()
         return {
             "access": access,
-            "placeholders": PLAIN_PLACEHOLDERS
-            + (AI_PLACEHOLDERS if access.personalization else ()),
+            "merge_fields": placeholders.visible_fields(self.request),
         }
 
     def save(self, form, campaign=None):
@@ -175,10 +174,13 @@ class CampaignMessageListView(BuilderMixin, TemplateView):
     def get_context_data(self, **kwargs):
         campaign = self.campaign()
         items = selectors.campaign_messages(workspace=self.request.workspace, campaign=campaign)
-        page = Paginator(items, int(get_setting("MESSAGES_PER_PAGE"))).get_page(
+        page = Paginator(items, app_settings.MESSAGES_PER_PAGE).get_page(
             self.request.GET.get("page")
         )
-        return super().get_context_data(campaign=campaign, page=page, **kwargs)
+        failing = selectors.campaign_message_counts(
+            workspace=self.request.workspace, campaign=campaign
+        )["failing"]
+        return super().get_context_data(campaign=campaign, page=page, failing=failing, **kwargs)
 
 
 class CampaignMessageEditView(BuilderMixin, View):

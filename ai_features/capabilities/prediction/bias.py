@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.capabilities.prediction.conf import app_settings
 from crmcore.models import Contact
 
 TOP_COEFFICIENTS = 10
@@ -68,7 +68,7 @@ def audit(
     threshold: float,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """(per-group rows, warnings)."""
-    min_ratio = float(get_setting("MIN_IMPACT_RATIO"))
+    min_ratio = app_settings.MIN_IMPACT_RATIO
     selected = p >= threshold
     rows: list[dict[str, Any]] = []
     warnings: list[str] = []
@@ -122,7 +122,7 @@ def proxy_warnings(
     coefficients: list[float],
 ) -> list[str]:
     """Sensitive attributes, or features strongly correlated with them, among the top terms."""
-    limit = float(get_setting("PROXY_CORRELATION"))
+    limit = app_settings.PROXY_CORRELATION
     coef = np.asarray(coefficients, dtype=np.float64)
     top = [int(j) for j in np.argsort(-np.abs(coef))[:TOP_COEFFICIENTS] if coef[j] != 0]
     warnings: list[str] = []

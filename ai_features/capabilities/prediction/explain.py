@@ -17,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.html import escape
 
-from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.capabilities.prediction.conf import app_settings
 
 PHRASES = {
     "orders_total": ("{n} order{s} in total", "No order yet"),
@@ -79,7 +79,7 @@ RECENCY_CAP = 730
 
 def money(amount: float, currency: str | None = None) -> str:
     """An amount with the workspace currency: "$1,166", "1,166 CHF"."""
-    code = str(currency or get_setting("CURRENCY")).upper()
+    code = str(currency or app_settings.CURRENCY).upper()
     symbol = CURRENCY_SYMBOLS.get(code)
     sign = "-" if amount < 0 else ""
     digits = f"{abs(amount):,.0f}"

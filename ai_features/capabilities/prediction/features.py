@@ -20,18 +20,19 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
-from django.db.models.sql.constants import MULTI
+from django.db.models import Count, Max, Min, Q, Sum
 
-from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.capabilities.prediction.conf import app_settings
 from ai_features.facades import facade_for
+from crmcore.db import driver_rows
 from crmcore.models import Contact, Deal, Interaction, Order, Workspace
 
+#: Training snapshot: features as of this many days ago, label = stage today.
+HORIZON_DAYS = 30
 #: Recency is capped here (and a contact with no order at all gets it).
 MAX_DAYS = 730.0
 CHANNELS = ("email", "call", "meeting", "chat", "ticket")
@@ -60,6 +61,44 @@ CATEGORICAL_FIELDS = ("region", "segment")
 LABEL_LIKE = re.compile(r"churn|lifecycle", re.IGNORECASE)
 OTHER = "(other)"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+# Rows read with crmcore.db.driver_rows: driver values (datetimes as the
+# driver returns them, read with as_datetime; sums as numbers or text).
+
+
+class _ContactRow(NamedTuple):
+    pk: int
+    lifecycle_stage: str
+    region: str
+    segment: str
+    attributes: Any  # a dict, or JSON text on SQLite
+    created_at: Any
+
+
+class _OrderAggregates(NamedTuple):
+    contact_id: int
+    last: Any
+    first: Any
+    n: int
+    n90: int
+    nprev: int
+    spend: Any
+    spend90: Any
+    refunds: int
+
+
+class _InteractionAggregates(NamedTuple):
+    contact_id: int
+    last: Any
+    first: Any
+    tickets30: int
+    # One count per channel of CHANNELS, in that order.
+    c_email: int
+    c_call: int
+    c_meeting: int
+    c_chat: int
+    c_ticket: int
 
 
 @dataclass
@@ -97,12 +136,9 @@ def contact_rows(
     qs = Contact.objects.in_workspace(workspace).filter(lifecycle_stage__in=stages)
     if id_range is not None:
         qs = qs.filter(pk__gte=id_range[0], pk__lte=id_range[1])
-    qs = qs.order_by("pk").values(
-        "pk", "lifecycle_stage", "region", "segment", "attributes", "created_at"
-    )
-    names = ("pk", "lifecycle_stage", "region", "segment", "attributes", "created_at")
+    qs = qs.order_by("pk").values(*_ContactRow._fields)
     rows = []
-    for pk, stage, region, segment, attributes, created_at in raw_rows(qs, names):
+    for pk, stage, region, segment, attributes, created_at in driver_rows(qs, _ContactRow):
         if isinstance(attributes, str):
             attributes = json.loads(attributes)
         rows.append(
@@ -116,27 +152,6 @@ def contact_rows(
             }
         )
     return rows
-
-
-def raw_rows(qs: QuerySet, names: tuple[str, ...]) -> Iterator[tuple]:
-    """The rows of a ``values()`` queryset as the driver returns them.
-
-    Skips Django's per-value converters (a datetime parsed and made aware, a
-    sum turned into a ``Decimal``), which cost more than the aggregate query
-    itself over a whole chunk of contacts: callers read numbers with
-    ``float()`` and datetimes with :func:`as_datetime`. ``names`` is the
-    column order the caller unpacks, checked against the query's own.
-    """
-    query = qs.query
-    columns = (*query.extra_select, *query.values_select, *query.annotation_select)
-    if columns != names:
-        raise ValueError(f"Columns {columns} are not the expected {names}")
-    compiler = query.get_compiler(using=qs.db)
-    results = compiler.execute_sql(MULTI)
-    if results is None:
-        return
-    for chunk in results:
-        yield from chunk
 
 
 def as_datetime(value: Any) -> dt.datetime | None:
@@ -213,9 +228,8 @@ def extract_raw(
         )
         .order_by()
     )
-    order_columns = ("contact_id", "last", "first", "n", "n90", "nprev", "spend", "spend90")
-    for contact_id, last, first, n, n90, nprev, spend, spend90, refunds in raw_rows(
-        orders, (*order_columns, "refunds")
+    for contact_id, last, first, n, n90, nprev, spend, spend90, refunds in driver_rows(
+        orders, _OrderAggregates
     ):
         i = index.get(contact_id)
         if i is None or not n:
@@ -251,8 +265,8 @@ def extract_raw(
         .order_by()
     )
     channel_cols = [col[f"{channel}s_90d"] for channel in CHANNELS]
-    for contact_id, last, first, tickets30, *counts in raw_rows(
-        interactions, ("contact_id", "last", "first", "tickets30", *channel_counts)
+    for contact_id, last, first, tickets30, *counts in driver_rows(
+        interactions, _InteractionAggregates
     ):
         i = index.get(contact_id)
         if i is None:
@@ -518,7 +532,7 @@ class FeatureSpec:
     @classmethod
     def fit(cls, raw: RawFeatures) -> FeatureSpec:
         spec = cls()
-        max_categories = int(get_setting("MAX_CATEGORIES"))
+        max_categories = app_settings.MAX_CATEGORIES
         n = len(raw)
         values_by_key: dict[str, list[Any]] = {}
         for attrs in raw.attributes:

@@ -8,7 +8,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -17,11 +17,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from ai_features.bulk import db_datetime, upsert_rows
 from ai_features.capabilities.prediction import bias
-from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.capabilities.prediction.conf import app_settings
 from ai_features.capabilities.prediction.explain import describe
-from ai_features.capabilities.prediction.features import BASE_FEATURES, extract_raw
+from ai_features.capabilities.prediction.features import BASE_FEATURES, HORIZON_DAYS, extract_raw
 from ai_features.capabilities.prediction.models import (
     BiasAudit,
     ContactScore,
@@ -38,7 +37,7 @@ from ai_features.capabilities.prediction.training import (
     train,
 )
 from ai_features.scheduling import job_queue
-from crmcore.db import planner_statistics_refresh
+from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit
 from crmcore.models import Contact, Workspace
 
@@ -97,7 +96,7 @@ def model_version_train(
     rows are then written atomically. With too little history the version is
     recorded as ``insufficient`` with a plain message, and nothing changes.
     """
-    as_of = as_of or timezone.now() - dt.timedelta(days=int(get_setting("HORIZON_DAYS")))
+    as_of = as_of or timezone.now() - dt.timedelta(days=HORIZON_DAYS)
     try:
         result = train(workspace=workspace, as_of=as_of)
     except InsufficientHistory as exc:
@@ -123,7 +122,7 @@ def _model_version_record_insufficient(
 
 @transaction.atomic
 def _model_version_record(*, workspace: Workspace, user, result) -> ModelVersion:
-    passed = result.metrics["auc"] >= float(get_setting("MIN_AUC"))
+    passed = result.metrics["auc"] >= app_settings.MIN_AUC
     version = ModelVersion(
         workspace=workspace,
         number=_next_number(workspace),
@@ -134,7 +133,7 @@ def _model_version_record(*, workspace: Workspace, user, result) -> ModelVersion
         feature_names=result.churn.feature_names,
         coefficients=[round(float(c), 6) for c in result.churn.coef],
         intercept=result.churn.intercept,
-        metrics={**result.metrics, "min_auc": float(get_setting("MIN_AUC"))},
+        metrics={**result.metrics, "min_auc": app_settings.MIN_AUC},
         notes=result.notes,
         trained_by=user if getattr(user, "is_authenticated", False) else None,
     )
@@ -189,7 +188,7 @@ def bias_audit_run(*, version: ModelVersion) -> BiasAudit:
     sensitive = sensitive_attribute_names(workspace=workspace)
     attributes = ["region", "segment", *[s for s in sensitive if s not in ("region", "segment")]]
     groups = bias.group_values(list(holdout["contact_ids"]), attributes)
-    threshold = float(get_setting("HIGH_RISK"))
+    threshold = app_settings.HIGH_RISK
     rows, warnings = bias.audit(
         y=np.asarray(holdout["y"]),
         p=np.asarray(holdout["p"]),
@@ -221,7 +220,7 @@ def sensitive_attribute_set(*, workspace: Workspace, name: str, sensitive: bool)
 
 def band_thresholds() -> tuple[float, float]:
     """The probabilities from which a score is high risk and medium risk (settings)."""
-    return float(get_setting("HIGH_RISK")), float(get_setting("MEDIUM_RISK"))
+    return app_settings.HIGH_RISK, app_settings.MEDIUM_RISK
 
 
 def band_of(probability: float, thresholds: tuple[float, float] | None = None) -> str:
@@ -287,7 +286,7 @@ def contacts_score(
     if version is None:
         raise InsufficientHistory("No published churn model for this workspace yet.")
     payload = artifact_load(version)
-    chunk_size = chunk_size or int(get_setting("CHUNK_SIZE"))
+    chunk_size = chunk_size or app_settings.CHUNK_SIZE
     result = ScoringResult()
     now = timezone.now()
     for lo, hi, _ in _id_ranges(workspace=workspace, chunk_size=chunk_size):
@@ -315,19 +314,20 @@ def contact_scores_prune(*, workspace: Workspace) -> int:
     return deleted
 
 
-_SCORE_COLUMNS = (
-    "workspace_id",
-    "contact_id",
-    "model_version_id",
-    "probability",
-    "log_odds",
-    "band",
-    "factors",
-    "rest",
-    "next_products",
-    "next_action",
-    "scored_at",
-)
+class ScoreRow(NamedTuple):
+    """One contact's score, as written by :func:`crmcore.db.upsert`."""
+
+    workspace_id: int
+    contact_id: int
+    model_version_id: int
+    probability: float
+    log_odds: float
+    band: str
+    factors: str  # JSON, encoded
+    rest: float
+    next_products: str  # JSON, encoded
+    next_action: str  # JSON, encoded
+    scored_at: Any  # a driver value (crmcore.db.adapt_datetime)
 
 
 @dataclass
@@ -398,7 +398,7 @@ def contact_scores_write(
         ).values_list("contact_id", "band")
     )
     names = churn.feature_names
-    scored_at = db_datetime(as_of)
+    scored_at = adapt_datetime(as_of)
     high, medium = band_thresholds()
     # Python lists: indexing numpy arrays one value at a time costs more than
     # the arithmetic itself.
@@ -442,7 +442,7 @@ def contact_scores_write(
             top_reason=reason,
         )
         rows.append(
-            (
+            ScoreRow(
                 workspace.pk,
                 contact_id,
                 version.pk,
@@ -461,7 +461,7 @@ def contact_scores_write(
             result.high += 1
             if previous.get(contact_id) not in (None, ContactScore.Band.HIGH):
                 crossed.append({"contact_id": contact_id, "churn_risk": round(p, 4)})
-    upsert_rows(ContactScore, _SCORE_COLUMNS, ("workspace_id", "contact_id"), rows)
+    upsert(ContactScore, rows, unique=("workspace_id", "contact_id"))
     for item in crossed:
         emit_on_commit(
             HIGH_RISK_EVENT,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from django.db.models import Max, Min
 
-from ai_features.capabilities.prediction.conf import get_setting
+from ai_features.capabilities.prediction.conf import app_settings
 from ai_features.capabilities.prediction.features import (
     OTHER,
     FeatureSpec,
@@ -27,6 +27,8 @@ from crmcore.models import Contact, Order, OrderLine, Product, Workspace
 
 CHURNED = Contact.Stage.CHURNED
 CUSTOMER = Contact.Stage.CUSTOMER
+#: Share of labelled contacts held out for the model card's metrics.
+TEST_SIZE = 0.25
 
 
 class InsufficientHistory(Exception):
@@ -300,8 +302,8 @@ def train(*, workspace: Workspace, as_of: dt.datetime) -> TrainingResult:
     y = np.array([stage == CHURNED for stage in raw.stages], dtype=np.int8)
     churned, customers = int(y.sum()), int(len(y) - y.sum())
     need_churned, need_customers = (
-        int(get_setting("MIN_CHURNED")),
-        int(get_setting("MIN_CUSTOMERS")),
+        app_settings.MIN_CHURNED,
+        app_settings.MIN_CUSTOMERS,
     )
     if churned < need_churned or customers < need_customers:
         raise InsufficientHistory(
@@ -310,9 +312,7 @@ def train(*, workspace: Workspace, as_of: dt.datetime) -> TrainingResult:
             "customers are needed."
         )
     index = np.arange(len(y))
-    train_idx, test_idx = train_test_split(
-        index, test_size=float(get_setting("TEST_SIZE")), random_state=0, stratify=y
-    )
+    train_idx, test_idx = train_test_split(index, test_size=TEST_SIZE, random_state=0, stratify=y)
     train_raw, test_raw = raw.subset(train_idx), raw.subset(test_idx)
     spec = FeatureSpec.fit(train_raw)
     x_train = spec.transform(train_raw)

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from ai_features.capabilities.sentiment import selectors, services
 from ai_features.capabilities.sentiment.analysis import TONES
-from ai_features.capabilities.sentiment.conf import get_setting
+from ai_features.capabilities.sentiment.conf import app_settings
 from ai_features.permissions import CapabilityPermission
 from crmcore.extensions import ApiFieldProvider
 
@@ -27,7 +27,7 @@ class AnalyzeInputSerializer(serializers.Serializer):
     def validate_text(self, value: str) -> str:
         if not value.strip():
             raise serializers.ValidationError("This field may not be blank.")
-        limit = int(get_setting("API_MAX_TEXT_LENGTH"))
+        limit = app_settings.API_MAX_TEXT_LENGTH
         if len(value) > limit:
             raise serializers.ValidationError(
                 f"Ensure this field has no more than {limit} characters."

@@ -3,7 +3,7 @@ from ai_features.capabilities.sentiment.panels import render_contact_panel
 from ai_features.registry import Capability
 from ai_features.scheduling import Job, Schedule
 from crmcore import extensions
-from crmcore.events import subscribe
+from crmcore.events import subscribe_batch
 
 
 class SentimentCapability(Capability):
@@ -76,4 +76,4 @@ class SentimentCapability(Capability):
 
     def ready(self) -> None:
         # Wiring only: none of the modules imported here imports textblob or sklearn.
-        subscribe(listeners.on_interaction_created)
+        subscribe_batch(listeners.on_interactions_created)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Avg, Count, Q
 
-from ai_features.capabilities.sentiment.conf import get_setting
+from ai_features.capabilities.sentiment.conf import app_settings
 from ai_features.capabilities.sentiment.models import InteractionSentiment
 
 
@@ -36,7 +36,7 @@ class SentimentFacade:
         )
         if id_range is not None:
             qs = qs.filter(contact_id__gte=id_range[0], contact_id__lte=id_range[1])
-        negative = float(get_setting("NEGATIVE_THRESHOLD"))
+        negative = app_settings.NEGATIVE_THRESHOLD
         month = Q(occurred_at__gte=as_of - dt.timedelta(days=30))
         rows = (
             qs.order_by()

@@ -11,10 +11,11 @@ from django.template.loader import render_to_string
 
 from ai_features.capabilities.sentiment import selectors
 from ai_features.capabilities.sentiment.analysis import TONES
-from ai_features.capabilities.sentiment.conf import get_setting
 from ai_features.capabilities.sentiment.selectors import TrendPoint
 
 WIDTH, HEIGHT, PAD = 300, 120, 12
+#: Points on a contact's trend chart.
+TREND_POINTS = 30
 TONE_COLOURS = {
     "positive": "#2e7d32",
     "neutral": "#757575",
@@ -68,9 +69,7 @@ def render_contact_panel(request, contact) -> str | None:
     from ai_features.services import suggestion_event_record
 
     workspace = request.workspace
-    points = selectors.contact_trend(
-        workspace=workspace, contact_id=contact.pk, limit=int(get_setting("TREND_POINTS"))
-    )
+    points = selectors.contact_trend(workspace=workspace, contact_id=contact.pk, limit=TREND_POINTS)
     recent = selectors.contact_recent_sentiments(workspace=workspace, contact_id=contact.pk)
     alert = selectors.open_alert_for_contact(workspace=workspace, contact_id=contact.pk)
     if points:

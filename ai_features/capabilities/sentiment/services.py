@@ -10,7 +10,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from statistics import fmean
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import Max
@@ -18,7 +18,6 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from ai_features import gate
-from ai_features.bulk import db_datetime, upsert_rows
 from ai_features.capabilities.sentiment import selectors
 from ai_features.capabilities.sentiment.analysis import (
     TONES,
@@ -33,7 +32,7 @@ from ai_features.capabilities.sentiment.analysis import (
     score,
 )
 from ai_features.capabilities.sentiment.artifacts import artifact_load, artifact_save
-from ai_features.capabilities.sentiment.conf import get_setting
+from ai_features.capabilities.sentiment.conf import app_settings
 from ai_features.capabilities.sentiment.models import (
     InteractionSentiment,
     SentimentAlert,
@@ -42,7 +41,7 @@ from ai_features.capabilities.sentiment.models import (
 )
 from ai_features.jobs import job_run
 from ai_features.scheduling import job_queue
-from crmcore.db import planner_statistics_refresh
+from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit
 from crmcore.models import Interaction, Workspace
 
@@ -52,21 +51,26 @@ CAPABILITY = "sentiment"
 JOB_NAME = "analyze_sentiment"
 #: A run that writes at least this many results refreshes the planner's statistics.
 BULK_ROWS = 1000
-SENTIMENT_COLUMNS = (
-    "workspace_id",
-    "interaction_id",
-    "contact_id",
-    "occurred_at",
-    "content_hash",
-    "polarity",
-    "subjectivity",
-    "tone",
-    "base_tone",
-    "explanation",
-    "reason",
-    "model_version",
-    "analyzed_at",
-)
+#: Share of the corrections kept aside to measure accuracy on the model card.
+HOLDOUT_FRACTION = 0.25
+
+
+class SentimentRow(NamedTuple):
+    """One interaction's result, as written by :func:`crmcore.db.upsert`."""
+
+    workspace_id: int
+    interaction_id: int
+    contact_id: int
+    occurred_at: Any  # a driver value (crmcore.db.adapt_datetime)
+    content_hash: str
+    polarity: float
+    subjectivity: float
+    tone: str
+    base_tone: str
+    explanation: str  # JSON, encoded
+    reason: str
+    model_version: int | None
+    analyzed_at: Any  # a driver value
 
 
 class SentimentDisabled(Exception):
@@ -84,9 +88,9 @@ class AnalyzeSummary:
 
 def analysis_options() -> AnalysisOptions:
     return AnalysisOptions(
-        max_length=int(get_setting("MAX_TEXT_LENGTH")),
-        positive_threshold=float(get_setting("POSITIVE_THRESHOLD")),
-        negative_threshold=float(get_setting("NEGATIVE_THRESHOLD")),
+        max_length=app_settings.MAX_TEXT_LENGTH,
+        positive_threshold=app_settings.POSITIVE_THRESHOLD,
+        negative_threshold=app_settings.NEGATIVE_THRESHOLD,
     )
 
 
@@ -130,7 +134,7 @@ class _ChunkContext:
             workspace_id=workspace.pk,
             model_version=version,
             options=options,
-            analyzed_at=db_datetime(timezone.now()),
+            analyzed_at=adapt_datetime(timezone.now()),
         )
 
 
@@ -149,8 +153,8 @@ def _analyse_rows(
     corrections: dict[int, tuple[str, str]],
     context: _ChunkContext,
     model: ToneModel | None,
-) -> list[tuple]:
-    """Analyse a chunk into rows ready for :func:`upsert_rows`.
+) -> list[SentimentRow]:
+    """Analyse a chunk into rows ready for :func:`crmcore.db.upsert`.
 
     Plain data in, plain data out: runs in this process or in a worker, which
     does everything but the database work (analysis, the learned model, a
@@ -168,7 +172,7 @@ def _analyse_rows(
         if correction is not None and correction[0] == text:
             tone = correction[1]
         rows.append(
-            (
+            SentimentRow(
                 context.workspace_id,
                 pk,
                 contact_id,
@@ -187,15 +191,15 @@ def _analyse_rows(
     return rows
 
 
-def _sentiment_upsert(rows: list[tuple]) -> None:
-    upsert_rows(InteractionSentiment, SENTIMENT_COLUMNS, ("interaction_id",), rows)
+def _sentiment_upsert(rows: list[SentimentRow]) -> None:
+    upsert(InteractionSentiment, rows, unique=("interaction_id",))
 
 
 def _analyse_rows_in_worker(
     todo: list[tuple[int, int, Any, str, str]],
     corrections: dict[int, tuple[str, str]],
     context: _ChunkContext,
-) -> list[tuple]:
+) -> list[SentimentRow]:
     return _analyse_rows(todo, corrections, context, _worker_model)
 
 
@@ -220,7 +224,7 @@ def _meta(interaction_ids: list[int]) -> dict[int, tuple[int, Any]]:
         .order_by()
         .values_list("pk", "contact_id", "occurred_at")
     )
-    return {pk: (contact_id, db_datetime(occurred_at)) for pk, contact_id, occurred_at in rows}
+    return {pk: (contact_id, adapt_datetime(occurred_at)) for pk, contact_id, occurred_at in rows}
 
 
 def _chunks(rows: Iterator, size: int) -> Iterator[list]:
@@ -254,8 +258,8 @@ def sentiment_analyze_interactions(
     if check_gate and not (decision := gate.jobs_allowed(CAPABILITY, workspace)):
         raise SentimentDisabled(decision.reason)
     options = analysis_options()
-    chunk_size = int(get_setting("CHUNK_SIZE"))
-    workers = int(workers or get_setting("WORKERS"))
+    chunk_size = app_settings.CHUNK_SIZE
+    workers = int(workers or app_settings.WORKERS)
     model, version = tone_model_for(workspace_id=workspace.pk)
     qs = Interaction.objects.in_workspace(workspace)
     if interaction_ids is not None:
@@ -349,10 +353,10 @@ def sentiment_alerts_check(*, workspace: Workspace, contact_ids: list[int]) -> l
     """
     if not contact_ids:
         return []
-    recent_n = int(get_setting("ALERT_RECENT_WINDOW"))
-    baseline_n = int(get_setting("ALERT_BASELINE_WINDOW"))
-    baseline_min = int(get_setting("ALERT_BASELINE_MIN"))
-    threshold = float(get_setting("ALERT_DROP_THRESHOLD"))
+    recent_n = app_settings.ALERT_RECENT_WINDOW
+    baseline_n = app_settings.ALERT_BASELINE_WINDOW
+    baseline_min = app_settings.ALERT_BASELINE_MIN
+    threshold = app_settings.ALERT_DROP_THRESHOLD
     history = selectors.alert_history(workspace=workspace, contact_ids=contact_ids)
     series = selectors.recent_polarities(
         workspace=workspace, contact_ids=contact_ids, per_contact=recent_n + baseline_n
@@ -429,7 +433,7 @@ def tone_correction_create(
         item = (
             interaction.pk,
             interaction.contact_id,
-            db_datetime(interaction.occurred_at),
+            adapt_datetime(interaction.occurred_at),
             head,
             content_hash(head),
         )
@@ -462,13 +466,13 @@ def tone_correction_create(
 def sentiment_model_due(*, workspace: Workspace) -> bool:
     """Enough corrections for a first model, or enough new ones since the last."""
     count = selectors.correction_count(workspace=workspace)
-    if count < int(get_setting("MIN_CORRECTIONS")):
+    if count < app_settings.MIN_CORRECTIONS:
         return False
     last = SentimentModel.objects.filter(workspace=workspace).aggregate(at=Max("created_at"))["at"]
     if last is None:
         return True
     new = ToneCorrection.objects.filter(workspace=workspace, created_at__gt=last).count()
-    return new >= int(get_setting("RETRAIN_EVERY"))
+    return new >= app_settings.RETRAIN_EVERY
 
 
 # --------------------------------------------------------------------------- training
@@ -500,7 +504,7 @@ def tone_model_evaluate(
 ) -> dict[str, Any]:
     """Fit on one set, score TextBlob alone and the blend on the other."""
     options = analysis_options()
-    weight = float(get_setting("BLEND_WEIGHT") if blend_weight is None else blend_weight)
+    weight = app_settings.BLEND_WEIGHT if blend_weight is None else float(blend_weight)
     train_bases = analyze_texts(train_texts, options)
     test_bases = analyze_texts(test_texts, options)
     model = ToneModel(blend_weight=weight).fit(train_texts, train_bases, train_labels)
@@ -521,10 +525,10 @@ def sentiment_model_train(*, workspace: Workspace, user=None) -> SentimentModel 
     """
     data = selectors.correction_training_set(workspace=workspace)
     labels = [tone for _, tone, _ in data]
-    if len(data) < int(get_setting("MIN_CORRECTIONS")) or len(set(labels)) < 2:
+    if len(data) < app_settings.MIN_CORRECTIONS or len(set(labels)) < 2:
         return None
     texts = [text for text, _, _ in data]
-    train, held_out = holdout_split(labels, float(get_setting("HOLDOUT_FRACTION")))
+    train, held_out = holdout_split(labels, HOLDOUT_FRACTION)
     if len({labels[i] for i in train}) < 2:
         return None
     evaluation = tone_model_evaluate(

@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 
 from ai_features.capabilities.sentiment import selectors, services
 from ai_features.capabilities.sentiment.analysis import TONES
-from ai_features.capabilities.sentiment.conf import get_setting
+from ai_features.capabilities.sentiment.conf import app_settings
 from ai_features.scheduling import job_queue
 from ai_features.surfaces import Audience, CapabilityPageMixin
 
@@ -44,8 +44,8 @@ class SentimentAlertListView(SentimentPage, TemplateView):
                 workspace=self.request.workspace, include_acknowledged=show_all
             ),
             show_all=show_all,
-            threshold=get_setting("ALERT_DROP_THRESHOLD"),
-            recent_window=get_setting("ALERT_RECENT_WINDOW"),
+            threshold=app_settings.ALERT_DROP_THRESHOLD,
+            recent_window=app_settings.ALERT_RECENT_WINDOW,
             **kwargs,
         )
 
@@ -88,7 +88,7 @@ class SentimentModelCardView(SentimentPage, TemplateView):
             models=selectors.model_list(workspace=workspace),
             corrections=selectors.correction_list(workspace=workspace),
             correction_count=selectors.correction_count(workspace=workspace),
-            min_corrections=get_setting("MIN_CORRECTIONS"),
+            min_corrections=app_settings.MIN_CORRECTIONS,
             job_runs=selectors.job_run_list(workspace=workspace),
             **kwargs,
         )

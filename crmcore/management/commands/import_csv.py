@@ -1,4 +1,7 @@
-"""``manage.py import_csv <kind> FILE --mapping MAPPING.json [--workspace ID] [--dry-run]``."""
+"""``manage.py import_csv <kind> FILE --mapping MAPPING.json [--workspace ID] [--dry-run]``.
+
+``--quiet``: the imported records' events reach no webhook subscriber.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +36,11 @@ class Command(BaseCommand):
         parser.add_argument("--workspace", type=int, help="Workspace id (default: production)")
         parser.add_argument("--user", help="Username recorded as the importer")
         parser.add_argument("--dry-run", action="store_true", help="Check and count, write nothing")
+        parser.add_argument(
+            "--quiet",
+            action="store_true",
+            help="Do not notify webhook subscribers of the imported records (analysis still runs)",
+        )
         parser.add_argument("--errors", metavar="FILE", help="Also write rejected rows as CSV")
         parser.add_argument("--chunk-size", type=int, default=None)
 
@@ -58,6 +66,7 @@ class Command(BaseCommand):
                 file_name=path.name,
                 mapping=mapping,
                 dry_run=options["dry_run"],
+                notify_subscribers=not options["quiet"],
                 user=user,
                 source_path=str(path.resolve()),
             )

@@ -122,11 +122,14 @@ def test_compose__personalization_off__plain_mail_merge(workspace, campaign, cus
     assert ben_msg.subject == "Ben, we miss you"
 
 
-def test_compose__ai_placeholders_off__left_empty(workspace, customers):
+def test_compose__ai_placeholders_off__fallbacks_used_and_sentences_left_out(workspace, customers):
     ada, _ = customers
     campaign = factories.CampaignFactory(
         workspace=workspace,
-        body_template="Hi {first_name}. Next: [{next_product}] [{last_purchase}] {personal_note}",
+        body_template=(
+            "Hi {first_name}. [Since your order of {last_purchase}, a lot has changed.] "
+            "{next_product|Our Analytics add-on} could help.\n\n[{personal_note}]\n\nBest regards"
+        ),
     )
     plain = compose_for(
         workspace=workspace,
@@ -134,7 +137,14 @@ def test_compose__ai_placeholders_off__left_empty(workspace, customers):
         contact_ids=[ada.pk],
         access=Access(personalization=False),
     )[0]
-    assert plain.body == "Hi Ada. Next: [] []"
+    assert plain.body == "Hi Ada. Our Analytics add-on could help.\n\nBest regards"
+    assert plain.unused_lines() == [
+        "Next product: not used — no value; fallback “Our Analytics add-on” used",
+        "Last purchase: not used — no value; sentence left out: "
+        "“Since your order of {last_purchase}, a lot has changed.”",
+        "Personal note: not used — no value; sentence left out: “{personal_note}”",
+    ]
+    assert plain.problems == ()
 
 
 def test_compose__placeholders_on__filled_from_facts(workspace, customers):
@@ -239,21 +249,32 @@ def test_access_for__personalization_and_prediction_on__sentiment_off(
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ("Hi {name}", "Unknown placeholder {name}."),
-        ("Hi {first_name.upper}", "Unknown placeholder {first_name.upper}."),
-        ("Hi {0}", "Unknown placeholder {0}."),
+        ("Hi {name}", "Line 1, column 4: Unknown placeholder {name}: did you mean {last_name}?"),
+        (
+            "Hi {first_name.upper}",
+            "Line 1, column 4: “first_name.upper” is not a placeholder name: names are letters, "
+            "digits and underscores, such as {first_name}.",
+        ),
+        (
+            "Hi\n  {0}",
+            "Line 2, column 3: “0” is not a placeholder name: names are letters, "
+            "digits and underscores, such as {first_name}.",
+        ),
     ],
 )
-def test_template_check__unknown_placeholder__raises(template, message):
+def test_template_check__unknown_placeholder__raises_with_position(template, message):
     with pytest.raises(TemplateError) as caught:
         template_check(template)
-    assert str(caught.value).startswith(message)
+    assert str(caught.value) == message
 
 
-def test_template_check__unbalanced_brace__raises():
+def test_template_check__unclosed_brace__raises_with_position():
     with pytest.raises(TemplateError) as caught:
         template_check("Hi {first_name")
-    assert str(caught.value).startswith("Unbalanced braces")
+    assert (caught.value.line, caught.value.column) == (1, 4)
+    assert caught.value.message == (
+        "This placeholder is not closed: end it with } on the same line, or write {{ for a brace."
+    )
 
 
 def test_facts__contact_between_chunk_ids__not_loaded(workspace):

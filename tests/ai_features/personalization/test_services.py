@@ -11,9 +11,9 @@ from ai_features.capabilities.personalization.facts import Access
 from ai_features.capabilities.personalization.models import CampaignMessage, SuggestedReply
 from ai_features.models import SuggestionEvent
 from crmcore import events, factories
-from crmcore.models import Campaign, Interaction
+from crmcore.models import Campaign, Interaction, OutboundRecord
 from tests.ai_features.personalization.helpers import inbound, order_of, two_customers
-from training_sandbox.models import OutboundRecord, SandboxEvent
+from training_sandbox.models import SandboxEvent
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from waffle.testutils import override_switch
 
@@ -13,7 +12,6 @@ from ai_features.capabilities.prediction.features import (
     FeatureSpec,
     as_datetime,
     extract_raw,
-    raw_rows,
 )
 from ai_features.gate import KILL_SWITCH, kill_switch_active
 from crmcore import factories
@@ -196,27 +194,3 @@ def test_as_datetime__each_driver_form__same_aware_instant(value):
     assert parsed == expected
     assert parsed.tzinfo is not None
     assert as_datetime(None) is None
-
-
-def test_raw_rows__driver_values_in_the_named_order(workspace):
-    contact = _contact(workspace)
-    factories.OrderFactory(workspace=workspace, contact=contact, total=Decimal("12.50"))
-    factories.OrderFactory(workspace=workspace, contact=contact, total=Decimal("7.50"))
-    qs = (
-        Order.objects.filter(contact=contact)
-        .values("contact_id")
-        .annotate(n=Count("pk"), spend=Sum("total"), last=Max("ordered_at"))
-        .order_by()
-    )
-
-    [(contact_id, n, spend, last)] = list(raw_rows(qs, ("contact_id", "n", "spend", "last")))
-
-    assert (contact_id, n, float(spend)) == (contact.pk, 2, 20.0)
-    assert as_datetime(last) == max(Order.objects.values_list("ordered_at", flat=True))
-
-
-def test_raw_rows__other_column_order__refused(workspace):
-    qs = Order.objects.values("contact_id").annotate(n=Count("pk")).order_by()
-
-    with pytest.raises(ValueError, match="not the expected"):
-        list(raw_rows(qs, ("n", "contact_id")))

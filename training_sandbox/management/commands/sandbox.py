@@ -66,10 +66,10 @@ class Command(BaseCommand):
     def _bar(self, total: int | None):
         from tqdm import tqdm
 
-        from training_sandbox.conf import get_setting
+        from training_sandbox.conf import app_settings
 
         return tqdm(
-            total=total or get_setting("DEFAULT_CONTACTS"),
+            total=total or app_settings.DEFAULT_CONTACTS,
             unit="contacts",
             file=self.stderr._out,
             leave=False,

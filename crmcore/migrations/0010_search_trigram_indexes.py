@@ -53,6 +53,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crmcore", "0007_import_run_heartbeat")]
+    dependencies = [("crmcore", "0009_webhook_deliveries_due_and_recorded")]
 
     operations = [migrations.RunPython(create, drop)]
