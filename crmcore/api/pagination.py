@@ -22,8 +22,11 @@ from collections import OrderedDict
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import F, Model, Q, QuerySet
-from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleLessThan
+from django.db.models import F, Field, Model, Q, QuerySet
+from django.db.models.fields.tuple_lookups import (  # type: ignore[import-untyped]
+    TupleGreaterThan,
+    TupleLessThan,
+)
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import BasePagination, PageNumberPagination, _positive_int
 from rest_framework.response import Response
@@ -224,6 +227,12 @@ class StandardPagination(BasePagination):
         return ""
 
 
+def _field(model: type[Model], name: str) -> Field:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)  # ordering fields are concrete columns
+    return field
+
+
 def _flip(key: str) -> str:
     return key[1:] if key.startswith("-") else f"-{key}"
 
@@ -231,7 +240,7 @@ def _flip(key: str) -> str:
 def _order_expression(model: type[Model], key: str):
     """Descending or ascending, NULLs last either way (as ``_after`` assumes)."""
     name = key.lstrip("-")
-    if not model._meta.get_field(name).null:
+    if not _field(model, name).null:
         return key
     expression = F(name)
     return (
@@ -259,7 +268,7 @@ def _after(model: type[Model], ordering: list[str], values: list[Any]) -> Any:
     fields = []
     for key, raw in zip(ordering, values, strict=True):
         name = key.lstrip("-")
-        field = model._meta.get_field(name)
+        field = _field(model, name)
         try:
             value = None if raw is None else field.to_python(raw)
         except ValidationError as exc:
