@@ -760,13 +760,13 @@ def _deliveries_counted() -> dict[str, float]:
 def test_webhook__attempts__outcomes_counted_for_metrics(
     webhook_settings, receiver_factory, statuses, counted
 ):
-    webhook_settings.WEBHOOKS_MAX_ATTEMPTS = 2
+    webhook_settings.CRMCORE_WEBHOOKS_MAX_ATTEMPTS = 2
     workspace = factories.WorkspaceFactory(name="Production")
     receiver = receiver_factory(*statuses)
     subscribe(workspace, factories.UserFactory(), receiver.url)
     before = _deliveries_counted()
 
-    emit_committed("contact.created", workspace, {"id": 1})
+    emit_and_deliver("contact.created", workspace, {"id": 1})
 
     after = _deliveries_counted()
     assert {k: after[k] - before[k] for k in after} == counted
