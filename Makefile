@@ -8,8 +8,8 @@ PORT ?= 8000
 DEMO_CONTACTS ?= 1000
 DEMO_SEED ?= 42
 
-.PHONY: install migrate demo run test test-pg test-jobs test-browser test-schemathesis lint typecheck \
-	format bench clean collectstatic deploy-check
+.PHONY: install migrate demo run serve test test-pg test-jobs test-browser test-schemathesis lint \
+	typecheck format bench clean collectstatic deploy-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,21 @@ demo: migrate
 run: demo
 	@echo "PilotCRM is at http://$(HOST):$(PORT)/ (logins printed above)"
 	$(BIN)/python manage.py deliver_webhooks & LOOP=$$!; \
-	trap 'kill $$LOOP 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py run_due_jobs --loop 60 & BEAT=$$!; \
+	trap 'kill $$LOOP $$BEAT 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production set-up: gunicorn, a Celery worker and Celery beat (Procfile),
+# started together by honcho. Settings come from the environment (or a .env
+# file, which honcho reads): DEBUG=False, SECRET_KEY, ALLOWED_HOSTS,
+# DATABASE_URL, REDIS_URL, CELERY_BROKER_URL. README: "Deployment".
+PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/var/prometheus
+serve: install
+	mkdir -p var
+	rm -rf $(PROMETHEUS_MULTIPROC_DIR) && mkdir -p $(PROMETHEUS_MULTIPROC_DIR)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) exec $(BIN)/honcho -f Procfile start
 
 test: install
 	$(BIN)/python -m pytest

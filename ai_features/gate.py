@@ -25,6 +25,7 @@ from django.core.cache import cache
 from waffle import get_waffle_flag_model, switch_is_active
 
 from ai_features.models import flag_rule
+from crmcore import observability
 
 KILL_SWITCH = "ai_kill_switch"
 
@@ -147,6 +148,12 @@ def is_enabled(capability: Any, user: Any, workspace: Any) -> bool:
     from ai_features.registry import registry
 
     cap = registry.resolve(capability)
+    enabled = _decide(cap, user, workspace)
+    observability.gate_decision(capability=cap.key, enabled=enabled)
+    return enabled
+
+
+def _decide(cap: Any, user: Any, workspace: Any) -> bool:
     if kill_switch_active():
         return False
     if user is None or not getattr(user, "is_authenticated", False):

@@ -17,6 +17,8 @@ from celery.backends.base import DisabledBackend
 from celery.exceptions import Ignore
 from celery.states import SUCCESS
 
+from crmcore import observability
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crmcore.settings")
 
 
@@ -38,3 +40,6 @@ class Task(BaseTask):
 app = Celery("pilotcrm", task_cls=Task)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Job durations and failures for /metrics (crmcore.observability).
+observability.connect_celery_signals()

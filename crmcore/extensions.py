@@ -84,6 +84,11 @@ class ApiFieldProvider:
     provide: Callable[[Any, list[Any]], dict[int, dict[str, Any]]]
     schema: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # "crmcore.Contact" (Model._meta.label) and "crmcore.contact"
+        # (label_lower) name the same model: stored in one form.
+        object.__setattr__(self, "model_label", normalise_model_label(self.model_label))
+
 
 @dataclass(frozen=True)
 class MergeField:
@@ -174,7 +179,12 @@ merge_fields = Registry("merge_fields")
 run_reapers = Registry("run_reapers")
 
 
+def normalise_model_label(model_label: str) -> str:
+    """``app_label.model_name`` in lower case, as ``Model._meta.label_lower``."""
+    return model_label.strip().lower()
+
+
 def providers_for(model_label: str) -> list[ApiFieldProvider]:
-    """Providers for a model, by its label in any case ("crmcore.Contact" or "crmcore.contact")."""
-    wanted = model_label.lower()
-    return [p for p in api_field_providers if p.model_label.lower() == wanted]
+    """The providers registered for a model, whatever the case of either label."""
+    wanted = normalise_model_label(model_label)
+    return [p for p in api_field_providers if p.model_label == wanted]

@@ -100,6 +100,8 @@ class Account(WorkspaceScoped):
         indexes = [
             models.Index(fields=["workspace", "name"], name="account_ws_name"),
             models.Index(fields=["workspace", "external_id"], name="account_ws_extid"),
+            # API lists, newest first by cursor (crmcore.api.pagination).
+            models.Index(fields=["workspace", "-created_at", "-id"], name="account_ws_newest"),
         ]
 
     def __str__(self) -> str:
@@ -205,6 +207,7 @@ class Order(WorkspaceScoped):
         indexes = [
             models.Index(fields=["workspace", "contact", "-ordered_at"], name="order_ws_contact"),
             models.Index(fields=["workspace", "-ordered_at"], name="order_ws_date"),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="order_ws_newest"),
         ]
 
     def __str__(self) -> str:
@@ -260,6 +263,7 @@ class Interaction(WorkspaceScoped):
                 fields=["workspace", "contact", "-occurred_at"], name="interaction_ws_contact"
             ),
             models.Index(fields=["workspace", "-occurred_at"], name="interaction_ws_date"),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="interaction_ws_newest"),
         ]
 
     def __str__(self) -> str:
@@ -303,6 +307,7 @@ class Deal(WorkspaceScoped):
         indexes = [
             models.Index(fields=["workspace", "stage"], name="deal_ws_stage"),
             models.Index(fields=["workspace", "contact"], name="deal_ws_contact"),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="deal_ws_newest"),
         ]
 
     def __str__(self) -> str:

@@ -56,6 +56,8 @@ PLUGIN_APPS = [
 INSTALLED_APPS = CORE_APPS + PLUGIN_APPS
 
 MIDDLEWARE = [
+    # First: every request gets its id and its latency measured, redirects too.
+    "crmcore.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -93,6 +95,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+# Persistent connections: a connection is reused by the requests of one worker
+# for this many seconds (0 closes it after each request), and checked before
+# reuse so a dropped connection is replaced instead of failing a request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a seeding or scoring job writes.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -166,6 +173,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Probes and the metrics scraper talk plain HTTP to the private port.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics asks for "Authorization: Bearer <token>" when this is set.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy (django-csp 4): scripts and styles from this site
@@ -309,6 +320,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crmcore.reap_stale_runs",
         "schedule": float(RUN_REAP_INTERVAL_SECONDS),
     },
+    # Proof of life of beat and the workers (crmcore.tasks.heartbeat, /metrics).
+    "crmcore-heartbeat": {
+        "task": "crmcore.heartbeat",
+        "schedule": env.float("HEARTBEAT_SECONDS", default=60.0),
+    },
 }
 # Periodic jobs are rows of django-celery-beat (apps declare them; admins edit
 # them in the Django admin). Celery beat reads them where a broker is
@@ -321,6 +337,8 @@ CELERY_BEAT_SCHEDULE["webhooks-catch-up"] = {
     "task": "crmcore.integrations.webhook_retry_due",
     "schedule": 60.0,
 }
+# The worker logs through LOGGING below (JSON lines), not its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # The apps' own settings (CRMCORE_*, AI_FEATURES_*, AI_<CAPABILITY>_*,
 # TRAINING_SANDBOX_*) are declared with their types and defaults in each app's
@@ -332,9 +350,28 @@ WAFFLE_FLAG_MODEL = "ai_features.Flag"
 WAFFLE_CREATE_MISSING_FLAGS = False
 WAFFLE_FLAG_DEFAULT = False
 
+# Logs: JSON lines with the request id (LOG_FORMAT=json, the default with
+# DEBUG off) or plain text. One line per request at INFO from
+# "pilotcrm.request" (REQUEST_LOG_LEVEL, INFO with DEBUG off).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "crmcore.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "crmcore.observability.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "loggers": {
+        "pilotcrm": {"level": env.str("REQUEST_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
+        "crmcore": {"level": env.str("APP_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
+    },
 }

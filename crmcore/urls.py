@@ -3,9 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from crmcore import extensions
+from crmcore import extensions, health
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crmcore.api.urls")),
     path("api/", include("crmcore.api.docs_urls")),

@@ -22,7 +22,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from crmcore import events as crm_events
-from crmcore import outbound
+from crmcore import observability, outbound
 from crmcore.db import planner_statistics_refresh
 from crmcore.extensions import ReapReport
 from crmcore.integrations import importer, webhooks
@@ -211,7 +211,7 @@ def import_run_execute(
             **result.counts.as_dict(),
         )
     if not run.dry_run:
-        planner_statistics_refresh()
+        planner_statistics_refresh(models=[importer.kind_spec(run.kind).model])
     run.refresh_from_db()
     return run
 
@@ -572,6 +572,7 @@ def _record_attempt(
         fields.update(status=WebhookDelivery.Status.SUCCEEDED, delivered_at=now)
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0)
+        observability.webhook_delivery(outcome="succeeded")
         return None
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         consecutive_failures=F("consecutive_failures") + 1
@@ -596,4 +597,5 @@ def _record_attempt(
     else:
         fields["status"] = WebhookDelivery.Status.FAILED
     WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    observability.webhook_delivery(outcome="retrying" if delay is not None else "failed")
     return delay

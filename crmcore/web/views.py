@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 from crmcore import extensions, selectors
 from crmcore.models import Contact, Deal
 from crmcore.web.forms import ContactFilterForm, InteractionForm
+from crmcore.web.paging import window_page
 
 CONTACTS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 50
@@ -63,7 +64,9 @@ class ContactListView(LoginRequiredMixin, TemplateView):
             owners=list(selectors.contact_owner_list(workspace=workspace)),
         )
         contacts = selectors.contact_list(workspace=workspace, **form.filters())
-        page = Paginator(contacts, CONTACTS_PER_PAGE).get_page(self.request.GET.get("page"))
+        page = window_page(
+            contacts, number=self.request.GET.get("page"), per_page=CONTACTS_PER_PAGE
+        )
         return super().get_context_data(form=form, page=page, **kwargs)
 
 

@@ -232,3 +232,26 @@ def test_is_enabled__kill_switch_cached__0_queries(
         assert gate.is_enabled("sentiment", user, workspace) is False
         with django_assert_num_queries(0):
             assert gate.is_enabled("sentiment", user, workspace) is False
+
+
+def test_is_enabled__every_answer__counted_per_capability_for_metrics(
+    workspace, user, enable_capability
+):
+    from prometheus_client import REGISTRY
+
+    def counted(capability: str, decision: str) -> float:
+        labels = {"capability": capability, "decision": decision}
+        return REGISTRY.get_sample_value("pilotcrm_gate_decisions_total", labels) or 0.0
+
+    before = {d: counted("sentiment", d) for d in ("on", "off")}
+    other = counted("prediction", "on")
+
+    gate.is_enabled("sentiment", user, workspace)
+    enable_capability("sentiment")
+    gate.is_enabled("sentiment", user, workspace)
+    gate.is_enabled("sentiment", user, workspace)
+    with override_switch("ai_kill_switch", active=True):
+        gate.is_enabled("sentiment", user, workspace)
+
+    assert {d: counted("sentiment", d) - before[d] for d in ("on", "off")} == {"on": 2, "off": 2}
+    assert counted("prediction", "on") == other

@@ -56,3 +56,24 @@ def test_check_deploy__debug_off_without_secret_key__refuses_to_start():
     result = _check({"DEBUG": "False", "ALLOWED_HOSTS": "crm.example.com"})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def _database_setting(env_overrides: dict[str, str]) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")}
+    env.update(env_overrides)
+    code = (
+        "from crmcore import settings as s; "
+        "d = s.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def test_database_connections__default__persistent_with_health_checks():
+    assert _database_setting({}) == "60 True"
+
+
+def test_database_connections__from_environment__as_given():
+    assert _database_setting({"CONN_MAX_AGE": "0", "CONN_HEALTH_CHECKS": "false"}) == "0 False"

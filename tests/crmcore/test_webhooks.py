@@ -735,3 +735,38 @@ def test_events_committed__no_broker__nothing_queued(
 
     assert queued == []
     assert OutboxEvent.objects.get().dispatched_at is None
+
+
+def _deliveries_counted() -> dict[str, float]:
+    from prometheus_client import REGISTRY
+
+    return {
+        outcome: REGISTRY.get_sample_value(
+            "pilotcrm_webhook_deliveries_total", {"outcome": outcome}
+        )
+        or 0.0
+        for outcome in ("succeeded", "retrying", "failed")
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("statuses", "counted"),
+    [
+        ((500, 200), {"succeeded": 1, "retrying": 1, "failed": 0}),
+        ((500, 500), {"succeeded": 0, "retrying": 1, "failed": 1}),
+    ],
+)
+def test_webhook__attempts__outcomes_counted_for_metrics(
+    webhook_settings, receiver_factory, statuses, counted
+):
+    webhook_settings.CRMCORE_WEBHOOKS_MAX_ATTEMPTS = 2
+    workspace = factories.WorkspaceFactory(name="Production")
+    receiver = receiver_factory(*statuses)
+    subscribe(workspace, factories.UserFactory(), receiver.url)
+    before = _deliveries_counted()
+
+    emit_and_deliver("contact.created", workspace, {"id": 1})
+
+    after = _deliveries_counted()
+    assert {k: after[k] - before[k] for k in after} == counted

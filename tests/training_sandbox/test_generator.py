@@ -302,12 +302,15 @@ def test_generate__after_the_rows__planner_statistics_refreshed(workspace, monke
     monkeypatch.setattr(
         generator,
         "planner_statistics_refresh",
-        lambda: calls.append(Interaction.objects.in_workspace(workspace).count()),
+        lambda *, models: calls.append(
+            (Interaction.objects.in_workspace(workspace).count(), {m.__name__ for m in models})
+        ),
     )
 
     summary = generate_workspace_data(workspace=workspace, contacts=30, seed=7, now=NOW)
 
-    assert calls == [summary.interactions]
+    written = {"Account", "Product", "Contact", "Order", "OrderLine", "Interaction", "Deal"}
+    assert calls == [(summary.interactions, {*written, "Campaign"})]
 
 
 def test_clear_workspace_data__removes_records__keeps_teams_and_other_workspaces(

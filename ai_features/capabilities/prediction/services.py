@@ -299,7 +299,7 @@ def contacts_score(
         if on_chunk is not None:
             on_chunk(chunk.scored)
     contact_scores_prune(workspace=workspace)
-    planner_statistics_refresh()
+    planner_statistics_refresh(models=[ContactScore])
     return result
 
 

@@ -322,7 +322,7 @@ def sentiment_analyze_interactions(
             while pending:
                 finish(*pending.popleft())
             if analysed >= BULK_ROWS:
-                planner_statistics_refresh()
+                planner_statistics_refresh(models=[InteractionSentiment])
             alerts = sentiment_alerts_check(workspace=workspace, contact_ids=sorted(touched))
             job.set_result(analysed=analysed, unchanged=total - analysed, alerts=len(alerts))
             job_id = job.run.pk

@@ -1,0 +1,26 @@
+"""crmcore's periodic jobs (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+from django.utils import timezone
+
+from crmcore import observability
+
+logger = logging.getLogger(__name__)
+
+#: Cache key of the last beat's time (ISO 8601).
+HEARTBEAT_KEY = "crmcore:heartbeat"
+
+
+@shared_task(name="crmcore.heartbeat")
+def heartbeat() -> str:
+    """Proof that beat schedules and a worker runs: the time, in the cache and /metrics."""
+    now = timezone.now().isoformat()
+    cache.set(HEARTBEAT_KEY, now, timeout=None)
+    observability.heartbeat()
+    logger.info("heartbeat", extra={"beat_at": now})
+    return now
