@@ -24,6 +24,7 @@ from typing import Any
 from django.core.cache import cache
 from waffle import get_waffle_flag_model, switch_is_active
 
+from ai_features.declarations import installed
 from ai_features.models import flag_rule
 from crmcore import observability
 
@@ -113,9 +114,7 @@ def jobs_allowed(capability: Any, workspace: Any) -> JobDecision:
     someone: everyone, every signed-in user, staff, superusers, a percentage,
     or named users, teams or groups. Nothing is computed that nobody may see.
     """
-    from ai_features.registry import registry
-
-    cap = registry.resolve(capability)
+    cap = installed.resolve(capability)
     if kill_switch_active():
         return JobDecision(False, "AI features are switched off for everyone (kill switch).")
     if workspace is not None and workspace.is_sandbox:
@@ -145,9 +144,7 @@ def is_enabled(capability: Any, user: Any, workspace: Any) -> bool:
     ``capability`` is a key, a Capability or its class; ``workspace`` may be
     ``None`` (a job outside any workspace: the production rules apply).
     """
-    from ai_features.registry import registry
-
-    cap = registry.resolve(capability)
+    cap = installed.resolve(capability)
     enabled = _decide(cap, user, workspace)
     observability.gate_decision(capability=cap.key, enabled=enabled)
     return enabled
@@ -170,9 +167,7 @@ def _decide(cap: Any, user: Any, workspace: Any) -> bool:
 
 def disabled_reason(capability: Any, user: Any, workspace: Any) -> str:
     """A plain sentence saying why the capability is off for ``user``."""
-    from ai_features.registry import registry
-
-    cap = registry.resolve(capability)
+    cap = installed.resolve(capability)
     if kill_switch_active():
         return f"{cap.title} is switched off for everyone for now."
     if user is None or not getattr(user, "is_authenticated", False):

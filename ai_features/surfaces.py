@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from enum import StrEnum
 from importlib import import_module
 from typing import Any
 
@@ -34,13 +33,8 @@ from django.utils.module_loading import import_string
 from rest_framework.permissions import BasePermission
 
 from ai_features import gate
+from ai_features.declarations import Audience
 from crmcore import extensions
-
-
-class Audience(StrEnum):
-    PILOT = "pilot"
-    GOVERNANCE = "governance"
-    SIGNED_IN = "signed_in"
 
 
 def audience_of(view: Any) -> Audience:
