@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from waffle import get_waffle_flag_model, switch_is_active
 
@@ -63,8 +64,6 @@ def training_share(user_ids: set[Any], capability_key: str) -> float | None:
         return None
     if _training_share is not None:
         return _training_share(user_ids, capability_key)
-    from django.contrib.auth import get_user_model
-
     users = get_user_model().objects.filter(pk__in=user_ids)
     passed = sum(1 for user in users if training_passed(user, capability_key))
     return round(passed / len(user_ids), 4)

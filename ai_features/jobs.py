@@ -25,12 +25,15 @@ import os
 import threading
 from contextlib import contextmanager
 
+from celery import current_task
+from celery.exceptions import Ignore
 from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ai_features.models import JobRun
+from crmcore.celery import app
 from crmcore.extensions import ReapReport
 
 logger = logging.getLogger(__name__)
@@ -137,8 +140,6 @@ def _heartbeat_timeout(stale_after: float | None = None) -> dt.timedelta:
 
 def _current_task():
     """The Celery task being executed, or None (a command, a plain function call)."""
-    from celery import current_task
-
     task = current_task._get_current_object()  # a proxy: None outside a task
     if task is None or task.request.called_directly or not task.request.id:
         return None
@@ -214,8 +215,6 @@ def _run_start(*, name: str, capability: str, workspace, total: int) -> tuple[Jo
                 worker=fields["worker"],
             )
             if not taken:
-                from celery.exceptions import Ignore
-
                 raise Ignore(f"Job run #{earlier.pk} is still running elsewhere")
             done_before = earlier.done
             earlier.refresh_from_db()
@@ -235,8 +234,6 @@ def _requeueable_task(run: JobRun):
     """The run's task where queueing it again is safe: registered and acknowledged late."""
     if not run.task_name or not run.task_id:
         return None
-    from crmcore.celery import app
-
     task = app.tasks.get(run.task_name)
     if task is None or not task.acks_late:
         return None

@@ -13,16 +13,31 @@ the rollout evidence reads production only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
+from django.db import transaction
+
 from ai_features.models import SuggestionEvent
-from ai_features.services import (
-    SuggestionEventInput,
-    suggestion_event_record,
-    suggestion_events_record_later,
-)
+from ai_features.services import SuggestionEventInput, suggestion_event_record
+from ai_features.tasks import record_suggestion_events
 
 Action = SuggestionEvent.Action
+
+
+def suggestion_events_record_later(*, events: Iterable[SuggestionEventInput]) -> int:
+    """Queue pilot-metric events for a background worker, after the transaction commits.
+
+    Runs in-process (eagerly) when no broker is configured. Returns how many were queued.
+    """
+    payload = [asdict(e) for e in events]
+    for e in payload:
+        if e["action"] not in SuggestionEvent.Action.values:
+            raise ValueError(f"Unknown suggestion action {e['action']!r}")
+    if payload:
+        transaction.on_commit(lambda: record_suggestion_events.delay(payload))
+    return len(payload)
 
 
 def metric_record(

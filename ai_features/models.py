@@ -13,6 +13,8 @@ from django.utils import timezone
 from waffle.models import AbstractUserFlag
 from waffle.utils import get_cache
 
+from crmcore.models import Team
+
 #: Buckets per flag: a bucket is one hundredth of a percent.
 BUCKETS = 10_000
 
@@ -148,8 +150,6 @@ class Flag(AbstractUserFlag):
 
     @staticmethod
     def _memberships_queries(user_id: Any) -> list:
-        from crmcore.models import Team
-
         user_model = Flag.users.field.related_model
         return [
             _id_rows("ut", Team.members.through.objects.filter(user_id=user_id), "team_id"),

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,6 @@ class RunReaper:
     def __call__(self, *, stale_after: float | None = None) -> ReapReport:
         reap = self.reap
         if isinstance(reap, str):
-            from django.utils.module_loading import import_string
-
             reap = import_string(reap)
         return reap(stale_after=stale_after)
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count
 
-from crmcore.models import Contact, OutboundRecord, Team, Workspace
+from crmcore.models import Campaign, Contact, Deal, Interaction, OutboundRecord, Team, Workspace
 from training_sandbox.lessons import Lesson, lesson_for_capability, lessons
 from training_sandbox.models import LessonProgress
 
@@ -249,8 +249,6 @@ def would_have_sent(*, workspace: Workspace, limit: int = 200) -> list[WouldHave
 
 def sandbox_summary(*, workspace: Workspace) -> dict[str, int]:
     """Row counts of the sandbox (contacts, deals, interactions, campaigns)."""
-    from crmcore.models import Campaign, Deal, Interaction
-
     return {
         "contacts": Contact.objects.in_workspace(workspace).count(),
         "deals": Deal.objects.in_workspace(workspace).count(),

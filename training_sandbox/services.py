@@ -19,6 +19,7 @@ from django.utils import timezone
 from ai_features.tasks import prepare_workspace_task
 from crmcore.events import Event
 from crmcore.models import Workspace
+from training_sandbox import generator
 from training_sandbox.conf import app_settings
 from training_sandbox.lessons import get_lesson
 from training_sandbox.lessons.checks import CheckContext, CheckResult, run_check
@@ -26,13 +27,6 @@ from training_sandbox.models import LessonProgress, Sandbox, SandboxEvent
 from training_sandbox.selectors import passed_cache_key
 
 # -- sandboxes ----------------------------------------------------------------
-
-
-def _generator():
-    # Imported on first use: it loads Faker and the factories.
-    from training_sandbox import generator
-
-    return generator
 
 
 def _validate_size(contacts: int) -> None:
@@ -63,7 +57,7 @@ def sandbox_create(
         seed=seed,
     )
     started = time.perf_counter()
-    _generator().generate_workspace_data(
+    generator.generate_workspace_data(
         workspace=workspace, contacts=contacts, seed=seed, progress=progress
     )
     Sandbox.objects.create(
@@ -111,7 +105,7 @@ def _clear(workspace: Workspace) -> None:
     """
     for model in _cascade_models(include_crmcore=False):
         model._base_manager.filter(workspace_id=workspace.pk).delete()
-    _generator().clear_workspace_data(workspace=workspace)
+    generator.clear_workspace_data(workspace=workspace)
     for model in _cascade_models(include_crmcore=True):
         model._base_manager.filter(workspace_id=workspace.pk).delete()
 
@@ -134,7 +128,7 @@ def sandbox_reset(*, workspace: Workspace, progress=None) -> Workspace:
     contacts = settings_row.contacts if settings_row else app_settings.DEFAULT_CONTACTS
     started = time.perf_counter()
     _clear(workspace)
-    _generator().generate_workspace_data(
+    generator.generate_workspace_data(
         workspace=workspace, contacts=contacts, seed=workspace.seed, progress=progress
     )
     Sandbox.objects.update_or_create(
@@ -254,6 +248,11 @@ def lesson_check(*, user, lesson: str, workspace: Workspace) -> LessonCheckOutco
 #
 # Outbound effects (emails, webhooks) are crmcore's: ``crmcore.outbound`` records
 # what a sandbox would have sent (``crmcore.OutboundRecord``), for every sender.
+
+
+def sandbox_event_listener(event: Event) -> None:
+    """The crmcore events listener: keeps every event that happened in a sandbox."""
+    sandbox_event_record(event=event)
 
 
 def sandbox_event_record(*, event: Event) -> SandboxEvent | None:
