@@ -26,7 +26,7 @@ from django.core.cache import cache
 from waffle import get_waffle_flag_model, switch_is_active
 
 from ai_features.declarations import installed
-from ai_features.models import flag_rule
+from ai_features.flag_rules import flag_rule
 from crmcore import observability
 
 KILL_SWITCH = "ai_kill_switch"
