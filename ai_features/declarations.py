@@ -15,9 +15,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
 from crmcore import extensions
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+#: Who asks the gate: a request's user (signed in or not); None in a job.
+AnyUser = AbstractBaseUser | AnonymousUser
 
 
 class CapabilityError(ValueError):
@@ -179,6 +185,9 @@ class InstalledCapabilities:
     def __len__(self) -> int:
         return len(self._capabilities)
 
+
+#: How the kit's functions name a capability: its key, the installed object or its class.
+CapabilityRef = str | Capability | type[Capability]
 
 #: The capabilities the project installed (``ai_features.registry.registry`` fills it).
 installed = InstalledCapabilities()

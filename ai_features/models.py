@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from waffle.models import AbstractUserFlag
 
 from ai_features import flag_cache
@@ -40,8 +41,8 @@ class Flag(AbstractUserFlag):
     )
 
     class Meta(AbstractUserFlag.Meta):
-        verbose_name = "flag"
-        verbose_name_plural = "flags"
+        verbose_name = gettext_lazy("flag")
+        verbose_name_plural = gettext_lazy("flags")
 
     # -- caches (loaders in ai_features.flag_cache) --------------------------
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
@@ -63,10 +63,17 @@ class ApiRoute:
     urlpatterns: Any = None
 
 
+class UrlconfObject(Protocol):
+    """A URLconf given as an object (what ``include()`` takes besides a dotted path)."""
+
+    @property
+    def urlpatterns(self) -> list[Any]: ...
+
+
 @dataclass(frozen=True)
 class PageUrls:
     prefix: str
-    urlconf: str
+    urlconf: str | UrlconfObject
     namespace: str | None = None
 
 

@@ -80,8 +80,8 @@ def _sigmoid(x: float) -> float:
 
 @dataclass
 class Totals:
-    stages: Counter = field(default_factory=Counter)
-    deal_stages: Counter = field(default_factory=Counter)
+    stages: Counter[str] = field(default_factory=Counter)
+    deal_stages: Counter[str] = field(default_factory=Counter)
     orders: int = 0
     order_lines: int = 0
     interactions: int = 0
