@@ -6,6 +6,8 @@ more machines running the same command against the same PostgreSQL and Redis.
 
 import os
 
+from prometheus_client import multiprocess
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # Sync workers: one request at a time each, so one database connection each
 # (kept open between requests: CONN_MAX_AGE).
@@ -37,6 +39,4 @@ logconfig_dict = {
 def child_exit(server, worker):
     """A worker's metric values stay counted; its live gauges go with it."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(worker.pid)

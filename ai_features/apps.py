@@ -1,4 +1,8 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+from ai_features.conf import app_settings
+from crmcore import extensions
 
 BUILTIN_CAPABILITIES = [
     "ai_features.capabilities.prediction.capability.PredictionCapability",
@@ -18,15 +22,12 @@ class AiFeaturesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Wiring only: no database access, no heavy imports.
-        from django.db.models.signals import post_migrate
-
+        # Wiring only: no database access. These import models, which cannot
+        # load while Django populates the app registry (this module loads then).
         from ai_features import signals  # noqa: F401  (cache invalidation receivers)
-        from ai_features.conf import app_settings
         from ai_features.registry import registry
         from ai_features.scheduling import schedules_ensure
         from ai_features.services import capability_flags_ensure
-        from crmcore import extensions
 
         for path in [*BUILTIN_CAPABILITIES, *app_settings.EXTRA_CAPABILITIES]:
             registry.register_path(path)

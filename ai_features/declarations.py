@@ -1,9 +1,41 @@
-"""What a capability declares about its background work (see ``ai_features.scheduling``)."""
+"""The bottom of the capability kit: what a capability is and declares.
+
+The ``Capability`` base class, the ``Job``/``Schedule``/``Audience``
+declarations and ``installed``, the capabilities installed so far. It imports
+nothing of the kit: the gate resolves capabilities here, and
+``ai_features.registry`` (which puts every contribution behind the gate)
+fills ``installed``.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
+from crmcore import extensions
+
+KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+#: Who asks the gate: a request's user (signed in or not); None in a job.
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+class CapabilityError(ValueError):
+    """A capability class that does not follow the contract."""
+
+
+class Audience(StrEnum):
+    """Who a surface is for (see ``ai_features.surfaces``)."""
+
+    PILOT = "pilot"
+    GOVERNANCE = "governance"
+    SIGNED_IN = "signed_in"
 
 
 @dataclass(frozen=True)
@@ -42,3 +74,120 @@ class Schedule:
             raise ValueError(f"Schedule {self.name!r}: cron needs 5 fields, got {self.cron!r}")
         keys = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
         return dict(zip(keys, parts, strict=True))
+
+
+class Capability:
+    """Base class of every AI capability. Subclasses end in ``Capability``.
+
+    Everything it contributes is declared by the methods below and installed by
+    the registry behind the gate (``ai_features.surfaces``). ``ready()`` may wire
+    listeners, but registering a surface there directly is refused: that would
+    bypass the gate.
+    """
+
+    key: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    #: The waffle flag behind it; defaults to ``ai_<key>``.
+    flag_name: ClassVar[str] = ""
+    #: Slug of the training_sandbox lesson that teaches it (None: no lesson yet).
+    lesson: ClassVar[str | None] = None
+    #: Events it emits: name -> description.
+    events: ClassVar[dict[str, str]] = {}
+    #: Dotted path of its facade class (what other capabilities may read), if any.
+    facade: ClassVar[str | None] = None
+    #: Audience of a nav item (by key) that is not for pilot users only.
+    nav_audience: ClassVar[dict[str, Audience]] = {}
+    #: Jobs (declared in ``jobs()``) that make a new or reset training sandbox
+    #: ready for this capability, run in this order ...
+    prepare_jobs: ClassVar[tuple[str, ...]] = ()
+    #: ... after those of capabilities with a lower number (tone before churn).
+    prepare_order: ClassVar[int] = 100
+
+    def panels(self) -> list[extensions.ContactPanel]:
+        """Contact page panels, rendered only where the gate says yes."""
+        return []
+
+    def pages(self) -> list[extensions.PageUrls]:
+        """HTML URLconfs; every view in them is put behind the gate."""
+        return []
+
+    def nav_items(self) -> list[extensions.NavItem]:
+        """Header links, shown where the gate (or ``nav_audience``) says so."""
+        return []
+
+    def api_routes(self) -> list[extensions.ApiRoute]:
+        """API routes under /api/v1/; every view gets ``CapabilityPermission``."""
+        return []
+
+    def api_fields(self) -> list[extensions.ApiFieldProvider]:
+        """Extra fields on API items (and exports), filled only where the gate says yes."""
+        return []
+
+    def jobs(self) -> list[Job]:
+        """Background jobs, queued with ``scheduling.job_queue``."""
+        return []
+
+    def schedules(self) -> list[Schedule]:
+        """Periodic jobs (Celery beat, or ``manage.py run_due_jobs``)."""
+        return []
+
+    def ready(self) -> None:
+        """Wire anything else (event listeners). No database access, no surfaces."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.key!r}>"
+
+
+class InstalledCapabilities:
+    """Capabilities by key, in the order they were installed (storage only).
+
+    ``ai_features.registry`` validates a capability and installs its
+    contributions before adding it here.
+    """
+
+    def __init__(self) -> None:
+        self._capabilities: dict[str, Capability] = {}
+
+    def add(self, capability: Capability) -> None:
+        self._capabilities[capability.key] = capability
+
+    def remove(self, key: str) -> Capability | None:
+        return self._capabilities.pop(key, None)
+
+    def find(self, key: str) -> Capability | None:
+        return self._capabilities.get(key)
+
+    def get(self, key: str) -> Capability:
+        try:
+            return self._capabilities[key]
+        except KeyError:
+            known = ", ".join(sorted(self._capabilities)) or "none"
+            raise KeyError(f"Unknown capability {key!r} (known: {known})") from None
+
+    def resolve(self, capability: str | Capability | type[Capability]) -> Capability:
+        """A key, a Capability or its class -> the installed Capability."""
+        if isinstance(capability, Capability):
+            return capability
+        if isinstance(capability, type) and issubclass(capability, Capability):
+            return self.get(capability.key)
+        return self.get(capability)
+
+    def keys(self) -> list[str]:
+        return list(self._capabilities)
+
+    def __iter__(self) -> Iterator[Capability]:
+        return iter(list(self._capabilities.values()))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._capabilities
+
+    def __len__(self) -> int:
+        return len(self._capabilities)
+
+
+#: How the kit's functions name a capability: its key, the installed object or its class.
+CapabilityRef = str | Capability | type[Capability]
+
+#: The capabilities the project installed (``ai_features.registry.registry`` fills it).
+installed = InstalledCapabilities()

@@ -21,7 +21,9 @@ from typing import Any
 from django.utils.module_loading import import_string
 
 from ai_features import gate
+from ai_features.declarations import AnyUser
 from ai_features.registry import registry
+from crmcore.models import Workspace
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Unavailable:
     available: bool = False
 
 
-def facade_for(key: str, *, workspace: Any, user: Any = None) -> Any:
+def facade_for(key: str, *, workspace: Workspace | None, user: AnyUser | None = None) -> Any:
     """The facade of capability ``key``, or ``Unavailable`` with the reason."""
     if key not in registry:
         return Unavailable(key, f"The {key} capability is not installed.")

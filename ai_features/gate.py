@@ -19,18 +19,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from waffle import get_waffle_flag_model, switch_is_active
 
-from ai_features.models import flag_rule
+from ai_features.declarations import AnyUser, Capability, CapabilityRef, installed
+from ai_features.flag_rules import flag_rule
+from ai_features.models import Flag
 from crmcore import observability
+from crmcore.models import Workspace
 
 KILL_SWITCH = "ai_kill_switch"
 
-TrainingProvider = Callable[[Any, str], bool]
-TrainingShare = Callable[[Any, str], "float | None"]
+TrainingProvider = Callable[[AnyUser, str], bool]
+TrainingShare = Callable[[set[Any], str], "float | None"]
 
 _training_provider: TrainingProvider | None = None
 _training_share: TrainingShare | None = None
@@ -62,14 +67,12 @@ def training_share(user_ids: set[Any], capability_key: str) -> float | None:
         return None
     if _training_share is not None:
         return _training_share(user_ids, capability_key)
-    from django.contrib.auth import get_user_model
-
     users = get_user_model().objects.filter(pk__in=user_ids)
     passed = sum(1 for user in users if training_passed(user, capability_key))
     return round(passed / len(user_ids), 4)
 
 
-def training_passed(user: Any, capability_key: str) -> bool:
+def training_passed(user: AnyUser, capability_key: str) -> bool:
     provider = _training_provider
     return bool(provider(user, capability_key)) if provider is not None else False
 
@@ -86,11 +89,16 @@ def kill_switch_active() -> bool:
     if active is None:
         active = switch_is_active(KILL_SWITCH)
         cache.set(KILL_SWITCH_CACHE_KEY, active, None)
-    return active
+    return bool(active)
 
 
-def _flag(cap: Any) -> Any:
-    return get_waffle_flag_model().get(cap.flag_name)
+def _flag_model() -> type[Flag]:
+    """waffle's flag model: ``ai_features.Flag`` (``WAFFLE_FLAG_MODEL``)."""
+    return cast("type[Flag]", get_waffle_flag_model())
+
+
+def _flag(cap: Capability) -> Flag:
+    return _flag_model().get(cap.flag_name)
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ class JobDecision:
         return self.allowed
 
 
-def jobs_allowed(capability: Any, workspace: Any) -> JobDecision:
+def jobs_allowed(capability: CapabilityRef, workspace: Workspace | None) -> JobDecision:
     """The gate for work without a request (analysis, training, scoring).
 
     Same rules and caches as ``is_enabled``, asked of the workspace instead of
@@ -113,14 +121,12 @@ def jobs_allowed(capability: Any, workspace: Any) -> JobDecision:
     someone: everyone, every signed-in user, staff, superusers, a percentage,
     or named users, teams or groups. Nothing is computed that nobody may see.
     """
-    from ai_features.registry import registry
-
-    cap = registry.resolve(capability)
+    cap = installed.resolve(capability)
     if kill_switch_active():
         return JobDecision(False, "AI features are switched off for everyone (kill switch).")
     if workspace is not None and workspace.is_sandbox:
         return JobDecision(True, f"{cap.title} is on in a training sandbox.")
-    snapshot = get_waffle_flag_model().snapshot_get(cap.flag_name)
+    snapshot = _flag_model().snapshot_get(cap.flag_name)
     if not snapshot.exists or snapshot.everyone is False:
         return JobDecision(False, f"{cap.title} is not enabled for anyone.")
     if snapshot.everyone:
@@ -139,28 +145,28 @@ def jobs_allowed(capability: Any, workspace: Any) -> JobDecision:
     return JobDecision(False, f"{cap.title} is not enabled for anyone.")
 
 
-def is_enabled(capability: Any, user: Any, workspace: Any) -> bool:
+def is_enabled(
+    capability: CapabilityRef, user: AnyUser | None, workspace: Workspace | None
+) -> bool:
     """Is the capability on for ``user`` working in ``workspace``?
 
     ``capability`` is a key, a Capability or its class; ``workspace`` may be
     ``None`` (a job outside any workspace: the production rules apply).
     """
-    from ai_features.registry import registry
-
-    cap = registry.resolve(capability)
+    cap = installed.resolve(capability)
     enabled = _decide(cap, user, workspace)
     observability.gate_decision(capability=cap.key, enabled=enabled)
     return enabled
 
 
-def _decide(cap: Any, user: Any, workspace: Any) -> bool:
+def _decide(cap: Capability, user: AnyUser | None, workspace: Workspace | None) -> bool:
     if kill_switch_active():
         return False
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if workspace is not None and workspace.is_sandbox:
-        return workspace.owner_id == user.pk
-    snapshot, memberships = get_waffle_flag_model().gate_data(cap.flag_name, user.pk)
+        return bool(workspace.owner_id == user.pk)
+    snapshot, memberships = _flag_model().gate_data(cap.flag_name, user.pk)
     if not flag_rule(snapshot, snapshot.members, memberships, user):
         return False
     if snapshot.requires_training:
@@ -168,14 +174,14 @@ def _decide(cap: Any, user: Any, workspace: Any) -> bool:
     return True
 
 
-def disabled_reason(capability: Any, user: Any, workspace: Any) -> str:
+def disabled_reason(
+    capability: CapabilityRef, user: AnyUser | None, workspace: Workspace | None
+) -> str:
     """A plain sentence saying why the capability is off for ``user``."""
-    from ai_features.registry import registry
-
-    cap = registry.resolve(capability)
+    cap = installed.resolve(capability)
     if kill_switch_active():
         return f"{cap.title} is switched off for everyone for now."
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         return f"Sign in to use {cap.title}."
     if workspace is not None and workspace.is_sandbox:
         return f"{cap.title} is only available in your own sandbox."

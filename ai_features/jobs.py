@@ -23,21 +23,27 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from celery import current_task
+from celery.exceptions import Ignore
 from django.conf import settings
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ai_features.models import JobRun
+from crmcore.celery import app
 from crmcore.extensions import ReapReport
+from crmcore.models import Workspace
 
 logger = logging.getLogger(__name__)
 
 
 class JobHandle:
-    def __init__(self, run: JobRun, progress=None, done_before: int = 0) -> None:
+    def __init__(self, run: JobRun, progress: Any = None, done_before: int = 0) -> None:
         self.run = run
         self._progress = progress
         # What an earlier, interrupted delivery of this task had counted done
@@ -65,7 +71,7 @@ class JobHandle:
             self._progress.total = total
             self._progress.refresh()
 
-    def set_result(self, **result) -> None:
+    def set_result(self, **result: Any) -> None:
         self.run.result.update(result)
 
 
@@ -95,7 +101,14 @@ class Pulse(threading.Thread):
 
 
 @contextmanager
-def job_run(*, name: str, capability: str = "", workspace=None, total: int = 0, progress=None):
+def job_run(
+    *,
+    name: str,
+    capability: str = "",
+    workspace: Workspace | None = None,
+    total: int = 0,
+    progress: Any = None,
+) -> Iterator[JobHandle]:
     """Record a job run; marks it failed (and re-raises) on an exception."""
     run, done_before = _run_start(
         name=name, capability=capability, workspace=workspace, total=total
@@ -135,17 +148,15 @@ def _heartbeat_timeout(stale_after: float | None = None) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
-def _current_task():
+def _current_task() -> Any:
     """The Celery task being executed, or None (a command, a plain function call)."""
-    from celery import current_task
-
     task = current_task._get_current_object()  # a proxy: None outside a task
     if task is None or task.request.called_directly or not task.request.id:
         return None
     return task
 
 
-def _task_fields(task) -> dict:
+def _task_fields(task: Any) -> dict[str, Any]:
     request = task.request
     worker = f"{request.hostname}:{os.getpid()}" if request.hostname else ""
     args, kwargs = list(request.args or []), dict(request.kwargs or {})
@@ -178,7 +189,9 @@ def _worker_gone(earlier: str, current: str) -> bool:
     return False
 
 
-def _run_start(*, name: str, capability: str, workspace, total: int) -> tuple[JobRun, int]:
+def _run_start(
+    *, name: str, capability: str, workspace: Workspace | None, total: int
+) -> tuple[JobRun, int]:
     """A new run, or this task's earlier run of the same job taken over (and its done count).
 
     A second delivery of a task (a killed worker's message, a run re-queued by
@@ -214,8 +227,6 @@ def _run_start(*, name: str, capability: str, workspace, total: int) -> tuple[Jo
                 worker=fields["worker"],
             )
             if not taken:
-                from celery.exceptions import Ignore
-
                 raise Ignore(f"Job run #{earlier.pk} is still running elsewhere")
             done_before = earlier.done
             earlier.refresh_from_db()
@@ -231,12 +242,10 @@ def _run_start(*, name: str, capability: str, workspace, total: int) -> tuple[Jo
     return run, 0
 
 
-def _requeueable_task(run: JobRun):
+def _requeueable_task(run: JobRun) -> Any:
     """The run's task where queueing it again is safe: registered and acknowledged late."""
     if not run.task_name or not run.task_id:
         return None
-    from crmcore.celery import app
-
     task = app.tasks.get(run.task_name)
     if task is None or not task.acks_late:
         return None

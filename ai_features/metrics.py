@@ -13,25 +13,42 @@ the rollout evidence reads production only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
+from django.db import models, transaction
+
+from ai_features.declarations import AnyUser
 from ai_features.models import SuggestionEvent
-from ai_features.services import (
-    SuggestionEventInput,
-    suggestion_event_record,
-    suggestion_events_record_later,
-)
+from ai_features.services import SuggestionEventInput, suggestion_event_record
+from ai_features.tasks import record_suggestion_events
+from crmcore.models import Workspace
 
 Action = SuggestionEvent.Action
+
+
+def suggestion_events_record_later(*, events: Iterable[SuggestionEventInput]) -> int:
+    """Queue pilot-metric events for a background worker, after the transaction commits.
+
+    Runs in-process (eagerly) when no broker is configured. Returns how many were queued.
+    """
+    payload = [asdict(e) for e in events]
+    for e in payload:
+        if e["action"] not in SuggestionEvent.Action.values:
+            raise ValueError(f"Unknown suggestion action {e['action']!r}")
+    if payload:
+        transaction.on_commit(lambda: record_suggestion_events.delay(payload))
+    return len(payload)
 
 
 def metric_record(
     *,
     capability: str,
     action: str,
-    user: Any,
-    workspace: Any,
-    obj: Any = None,
+    user: AnyUser | None,
+    workspace: Workspace,
+    obj: models.Model | None = None,
     reason: str = "",
     detail: dict[str, Any] | None = None,
 ) -> None:
@@ -44,9 +61,9 @@ def metric_record(
                 SuggestionEventInput(
                     capability=capability,
                     action=action,
-                    user_id=user.pk if getattr(user, "is_authenticated", False) else None,
+                    user_id=user.pk if user is not None and user.is_authenticated else None,
                     workspace_id=workspace.pk,
-                    object_type=obj._meta.model_name if obj is not None else "",
+                    object_type=(obj._meta.model_name or "") if obj is not None else "",
                     object_id=obj.pk if obj is not None else None,
                     reason=reason,
                     detail=detail or {},

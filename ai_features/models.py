@@ -1,101 +1,17 @@
 from __future__ import annotations
 
-import hashlib
-from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
-from django.db.models import Value
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from waffle.models import AbstractUserFlag
-from waffle.utils import get_cache
 
-#: Buckets per flag: a bucket is one hundredth of a percent.
-BUCKETS = 10_000
-
-FLAG_MEMBERS_KEY = "ai_features:flag:{name}:members"
-FLAG_SNAPSHOT_KEY = "ai_features:flag:{name}:snapshot"
-USER_MEMBERSHIPS_KEY = "ai_features:user:{pk}:memberships"
-#: Flag and membership caches live until invalidated by a change.
-CACHE_TIMEOUT = None
-
-
-def percentage_bucket(flag_name: str, user_id: Any) -> int:
-    """The user's sticky bucket for a flag, 0..9999 (hundredths of a percent).
-
-    sha256 of "<flag name>:<user id>", so the same user gets the same answer on
-    every device, request and background job; a user inside 10% stays inside
-    at 30% because the threshold only grows.
-    """
-    digest = hashlib.sha256(f"{flag_name}:{user_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % BUCKETS
-
-
-def in_percentage(flag_name: str, user_id: Any, percent: Decimal | float | None) -> bool:
-    if not percent or user_id is None:
-        return False
-    return percentage_bucket(flag_name, user_id) < round(Decimal(str(percent)) * 100)
-
-
-def _id_rows(kind: str, queryset, column: str):
-    return queryset.annotate(kind=Value(kind, output_field=models.CharField())).values_list(
-        "kind", column
-    )
-
-
-def user_memberships_key(user_id: Any) -> str:
-    return USER_MEMBERSHIPS_KEY.format(pk=user_id)
-
-
-class FlagSnapshot(NamedTuple):
-    """What the gate needs of a flag, as plain values (cheap to cache and unpickle)."""
-
-    name: str
-    exists: bool
-    everyone: bool | None
-    authenticated: bool
-    staff: bool
-    superusers: bool
-    percent: Decimal | None
-    requires_training: bool
-    users: frozenset
-    teams: frozenset
-    groups: frozenset
-
-    @property
-    def members(self) -> dict:
-        return {"users": self.users, "teams": self.teams, "groups": self.groups}
-
-
-def flag_rule(flag, members: dict, memberships: dict | None, user) -> bool | None:
-    """everyone, then authenticated/staff/superusers, users, teams, groups, percentage.
-
-    ``flag`` is a Flag or a FlagSnapshot. ``None`` means "no rule matched"
-    (waffle's convention). ``requires_training`` is the gate's business.
-    """
-    if flag.everyone is not None:
-        return flag.everyone
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if flag.authenticated:
-        return True
-    if flag.staff and getattr(user, "is_staff", False):
-        return True
-    if flag.superusers and getattr(user, "is_superuser", False):
-        return True
-    if user.pk in members["users"]:
-        return True
-    if memberships is not None:
-        if members["teams"] & memberships["teams"]:
-            return True
-        if members["groups"] & memberships["groups"]:
-            return True
-    if in_percentage(flag.name, user.pk, flag.percent):
-        return True
-    return None
+from ai_features import flag_cache
+from ai_features.flag_rules import FlagSnapshot, flag_rule, in_percentage
 
 
 class Flag(AbstractUserFlag):
@@ -125,77 +41,48 @@ class Flag(AbstractUserFlag):
     )
 
     class Meta(AbstractUserFlag.Meta):
-        verbose_name = "flag"
-        verbose_name_plural = "flags"
+        verbose_name = gettext_lazy("flag")
+        verbose_name_plural = gettext_lazy("flags")
 
-    # -- caches ---------------------------------------------------------------
+    # -- caches (loaders in ai_features.flag_cache) --------------------------
 
     def members_cache_key(self) -> str:
-        return FLAG_MEMBERS_KEY.format(name=self.name)
+        return flag_cache.members_cache_key(self.name)
 
     def get_flush_keys(self, flush_keys: list[str] | None = None) -> list[str]:
         flush_keys = super().get_flush_keys(flush_keys)
-        flush_keys.append(self.members_cache_key())
-        flush_keys.append(FLAG_SNAPSHOT_KEY.format(name=self.name))
+        flush_keys.append(flag_cache.members_cache_key(self.name))
+        flush_keys.append(flag_cache.snapshot_cache_key(self.name))
         return flush_keys
 
-    def _members_queries(self) -> list:
-        return [
-            _id_rows("u", Flag.users.through.objects.filter(flag_id=self.pk), "user_id"),
-            _id_rows("t", Flag.teams.through.objects.filter(flag_id=self.pk), "team_id"),
-            _id_rows("g", Flag.groups.through.objects.filter(flag_id=self.pk), "group_id"),
-        ]
-
-    @staticmethod
-    def _memberships_queries(user_id: Any) -> list:
-        from crmcore.models import Team
-
-        user_model = Flag.users.field.related_model
-        return [
-            _id_rows("ut", Team.members.through.objects.filter(user_id=user_id), "team_id"),
-            _id_rows("ug", user_model.groups.through.objects.filter(user_id=user_id), "group_id"),
-        ]
-
-    def _members_and_memberships(self, user_id: Any) -> tuple[dict, dict | None]:
-        """The flag's member ids and the user's team and group ids.
-
-        Both are cached; whatever is missing is read in a single query.
-        """
-        cache = get_cache()
-        flag_key = self.members_cache_key()
-        user_key = user_memberships_key(user_id) if user_id is not None else None
-        keys = [flag_key, user_key] if user_key else [flag_key]
-        found = cache.get_many(keys)
-        members = found.get(flag_key)
-        memberships = found.get(user_key) if user_key else None
-        queries = []
-        if members is None:
-            queries += self._members_queries()
-        if user_key and memberships is None:
-            queries += self._memberships_queries(user_id)
-        if queries:
-            rows: dict[str, set] = {"u": set(), "t": set(), "g": set(), "ut": set(), "ug": set()}
-            union = queries[0].union(*queries[1:], all=True) if len(queries) > 1 else queries[0]
-            for kind, pk in union:
-                rows[kind].add(pk)
-            if members is None:
-                members = {"users": rows["u"], "teams": rows["t"], "groups": rows["g"]}
-                cache.set(flag_key, members, CACHE_TIMEOUT)
-            if user_key and memberships is None:
-                memberships = {"teams": rows["ut"], "groups": rows["ug"]}
-                cache.set(user_key, memberships, CACHE_TIMEOUT)
-        return members, memberships
+    def _members_and_memberships(
+        self, user_id: Any
+    ) -> tuple[flag_cache.Members, flag_cache.Members | None]:
+        return flag_cache.members_and_memberships(self, user_id)
 
     def _get_user_ids(self) -> set[Any]:
-        return self._members_and_memberships(None)[0]["users"]
+        return set(self._members_and_memberships(None)[0]["users"])
 
     def _get_group_ids(self) -> set[Any]:
-        return self._members_and_memberships(None)[0]["groups"]
+        return set(self._members_and_memberships(None)[0]["groups"])
 
     def _get_team_ids(self) -> set[Any]:
-        return self._members_and_memberships(None)[0]["teams"]
+        return set(self._members_and_memberships(None)[0]["teams"])
 
-    # -- evaluation -----------------------------------------------------------
+    def snapshot(self, members: flag_cache.Members) -> FlagSnapshot:
+        return flag_cache.snapshot(self, members)
+
+    @classmethod
+    def gate_data(cls, name: str, user_id: Any) -> tuple[FlagSnapshot, flag_cache.Members | None]:
+        """The flag's snapshot and the user's memberships, for the gate (cached)."""
+        return flag_cache.gate_data(cls, name, user_id)
+
+    @classmethod
+    def snapshot_get(cls, name: str) -> FlagSnapshot:
+        """The flag's snapshot alone (for decisions without a user), cached like the gate's."""
+        return flag_cache.snapshot_get(cls, name)
+
+    # -- evaluation (rules in ai_features.flag_rules) -------------------------
 
     def is_active_for_user(self, user: AbstractBaseUser) -> bool | None:
         """waffle's per-user question, answered by ``flag_rule`` (teams, sticky percent)."""
@@ -205,76 +92,6 @@ class Flag(AbstractUserFlag):
             return None
         members, memberships = self._members_and_memberships(user.pk)
         return flag_rule(self, members, memberships, user)
-
-    def snapshot(self, members: dict) -> FlagSnapshot:
-        return FlagSnapshot(
-            name=self.name,
-            exists=bool(self.pk),
-            everyone=self.everyone,
-            authenticated=self.authenticated,
-            staff=self.staff,
-            superusers=self.superusers,
-            percent=self.percent,
-            requires_training=self.requires_training,
-            users=frozenset(members["users"]),
-            teams=frozenset(members["teams"]),
-            groups=frozenset(members["groups"]),
-        )
-
-    @classmethod
-    def gate_data(cls, name: str, user_id: Any) -> tuple[FlagSnapshot, dict | None]:
-        """The flag's snapshot and the user's memberships, for the gate.
-
-        One cache read when warm. Cold: the flag row (waffle's cache, else one
-        query), then its members and the user's team and group ids in a single
-        query; memberships are not read when ``everyone`` decides.
-        """
-        cache = get_cache()
-        snapshot_key = FLAG_SNAPSHOT_KEY.format(name=name)
-        user_key = user_memberships_key(user_id)
-        found = cache.get_many([snapshot_key, user_key])
-        snapshot = found.get(snapshot_key)
-        memberships = found.get(user_key)
-        flag = None
-        if snapshot is None:
-            flag = cls.get(name)
-            if not flag.pk or flag.everyone is not None:
-                snapshot = flag.snapshot({"users": (), "teams": (), "groups": ()})
-                cache.set(snapshot_key, snapshot, CACHE_TIMEOUT)
-        if snapshot is not None and (not snapshot.exists or snapshot.everyone is not None):
-            return snapshot, memberships
-        if snapshot is not None and memberships is not None:
-            return snapshot, memberships
-        queries = flag._members_queries() if snapshot is None else []
-        if memberships is None:
-            queries += cls._memberships_queries(user_id)
-        rows: dict[str, set] = {"u": set(), "t": set(), "g": set(), "ut": set(), "ug": set()}
-        for kind, pk in queries[0].union(*queries[1:], all=True):
-            rows[kind].add(pk)
-        if snapshot is None:
-            snapshot = flag.snapshot({"users": rows["u"], "teams": rows["t"], "groups": rows["g"]})
-            cache.set(snapshot_key, snapshot, CACHE_TIMEOUT)
-        if memberships is None:
-            memberships = {"teams": rows["ut"], "groups": rows["ug"]}
-            cache.set(user_key, memberships, CACHE_TIMEOUT)
-        return snapshot, memberships
-
-    @classmethod
-    def snapshot_get(cls, name: str) -> FlagSnapshot:
-        """The flag's snapshot alone (for decisions without a user), cached like the gate's."""
-        cache = get_cache()
-        snapshot_key = FLAG_SNAPSHOT_KEY.format(name=name)
-        snapshot = cache.get(snapshot_key)
-        if snapshot is None:
-            flag = cls.get(name)
-            members = (
-                flag._members_and_memberships(None)[0]
-                if flag.pk and flag.everyone is None
-                else {"users": (), "teams": (), "groups": ()}
-            )
-            snapshot = flag.snapshot(members)
-            cache.set(snapshot_key, snapshot, CACHE_TIMEOUT)
-        return snapshot
 
     def _is_active_for_percent(self, request: HttpRequest, read_only: bool) -> bool | None:
         """Sticky: the bucket of the request's user, never a random cookie."""

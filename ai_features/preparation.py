@@ -9,6 +9,7 @@ each capability declares for that (``Capability.prepare_jobs``, ordered by
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ai_features.jobs import job_run
 from ai_features.models import JobRun
@@ -25,7 +26,7 @@ def preparation_steps() -> list[tuple[str, str]]:
     return [(cap.key, job) for cap in ordered for job in cap.prepare_jobs]
 
 
-def workspace_prepare(*, workspace: Workspace) -> dict:
+def workspace_prepare(*, workspace: Workspace) -> dict[str, Any]:
     """Run every capability's preparation jobs for ``workspace``, recording progress.
 
     Each job asks the gate for jobs itself (a killed capability is skipped with
@@ -33,7 +34,7 @@ def workspace_prepare(*, workspace: Workspace) -> dict:
     scoring replaces scores.
     """
     steps = preparation_steps()
-    results: dict[str, dict] = {}
+    results: dict[str, Any] = {}
     with job_run(name=PREPARE_JOB, workspace=workspace, total=len(steps)) as run:
         for key, job in steps:
             results[f"{key}.{job}"] = job_task(key, job)(workspace.pk)

@@ -1,11 +1,12 @@
-"""The capability registry: the contract every AI capability follows.
+"""The capability registry: installs capabilities behind the gate.
 
-A capability is a class with a key, a waffle flag name, a title and a
-description, the lesson that teaches it, and what it contributes: contact page
-panels, API routes, background jobs and events. It is validated when it is
-registered. The built-in capabilities are registered explicitly by
-``AiFeaturesConfig.ready()``; a project adds its own with the
-``AI_FEATURES_EXTRA_CAPABILITIES`` setting (dotted paths). No autodiscovery.
+A capability (``ai_features.declarations.Capability``, re-exported here) is a
+class with a key, a waffle flag name, a title and a description, the lesson
+that teaches it, and what it contributes: contact page panels, API routes,
+background jobs and events. It is validated when it is registered. The
+built-in capabilities are registered explicitly by ``AiFeaturesConfig.ready()``; a
+project adds its own with the ``AI_FEATURES_EXTRA_CAPABILITIES`` setting
+(dotted paths). No autodiscovery.
 
 Everything a capability contributes (panels, pages, nav items, API routes,
 API fields) is installed into crmcore's extension points *through the gate*
@@ -17,87 +18,34 @@ cannot forget to ask the gate.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 from django.utils.module_loading import import_string
 
 from ai_features import surfaces
-from ai_features.declarations import Job, Schedule
-from ai_features.surfaces import Audience
+from ai_features.declarations import (
+    KEY_RE,
+    Audience,
+    Capability,
+    CapabilityError,
+    InstalledCapabilities,
+    Job,
+    Schedule,
+    installed,
+)
 from crmcore import extensions
 from crmcore.events import register_event
 
-KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-
-
-class CapabilityError(ValueError):
-    """A capability class that does not follow the contract."""
-
-
-class Capability:
-    """Base class of every AI capability. Subclasses end in ``Capability``.
-
-    Everything it contributes is declared by the methods below and installed by
-    the registry behind the gate (``ai_features.surfaces``). ``ready()`` may wire
-    listeners, but registering a surface there directly is refused: that would
-    bypass the gate.
-    """
-
-    key: ClassVar[str] = ""
-    title: ClassVar[str] = ""
-    description: ClassVar[str] = ""
-    #: The waffle flag behind it; defaults to ``ai_<key>``.
-    flag_name: ClassVar[str] = ""
-    #: Slug of the training_sandbox lesson that teaches it (None: no lesson yet).
-    lesson: ClassVar[str | None] = None
-    #: Events it emits: name -> description.
-    events: ClassVar[dict[str, str]] = {}
-    #: Dotted path of its facade class (what other capabilities may read), if any.
-    facade: ClassVar[str | None] = None
-    #: Audience of a nav item (by key) that is not for pilot users only.
-    nav_audience: ClassVar[dict[str, Audience]] = {}
-    #: Jobs (declared in ``jobs()``) that make a new or reset training sandbox
-    #: ready for this capability, run in this order ...
-    prepare_jobs: ClassVar[tuple[str, ...]] = ()
-    #: ... after those of capabilities with a lower number (tone before churn).
-    prepare_order: ClassVar[int] = 100
-
-    def panels(self) -> list[extensions.ContactPanel]:
-        """Contact page panels, rendered only where the gate says yes."""
-        return []
-
-    def pages(self) -> list[extensions.PageUrls]:
-        """HTML URLconfs; every view in them is put behind the gate."""
-        return []
-
-    def nav_items(self) -> list[extensions.NavItem]:
-        """Header links, shown where the gate (or ``nav_audience``) says so."""
-        return []
-
-    def api_routes(self) -> list[extensions.ApiRoute]:
-        """API routes under /api/v1/; every view gets ``CapabilityPermission``."""
-        return []
-
-    def api_fields(self) -> list[extensions.ApiFieldProvider]:
-        """Extra fields on API items (and exports), filled only where the gate says yes."""
-        return []
-
-    def jobs(self) -> list[Job]:
-        """Background jobs, queued with ``scheduling.job_queue``."""
-        return []
-
-    def schedules(self) -> list[Schedule]:
-        """Periodic jobs (Celery beat, or ``manage.py run_due_jobs``)."""
-        return []
-
-    def ready(self) -> None:
-        """Wire anything else (event listeners). No database access, no surfaces."""
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.key!r}>"
-
+__all__ = [
+    "Audience",
+    "Capability",
+    "CapabilityError",
+    "CapabilityRegistry",
+    "Job",
+    "Schedule",
+    "registry",
+]
 
 _SURFACE_REGISTRIES = (
     extensions.contact_panels,
@@ -109,24 +57,30 @@ _SURFACE_REGISTRIES = (
 
 
 class CapabilityRegistry:
-    def __init__(self) -> None:
-        self._capabilities: dict[str, Capability] = {}
+    """Validates a capability and installs its contributions behind the gate.
+
+    Storage is an ``InstalledCapabilities`` (``declarations.installed`` for the
+    project's registry, a fresh one otherwise), which the gate reads.
+    """
+
+    def __init__(self, store: InstalledCapabilities | None = None) -> None:
+        self._store = store if store is not None else InstalledCapabilities()
 
     def register(self, capability_class: type[Capability]) -> type[Capability]:
         capability = self._validate(capability_class)
-        existing = self._capabilities.get(capability.key)
+        existing = self._store.find(capability.key)
         if existing is not None:
             if type(existing) is capability_class:
                 return capability_class
             raise CapabilityError(f"A capability with key {capability.key!r} is already registered")
-        if any(c.flag_name == capability.flag_name for c in self._capabilities.values()):
+        if any(c.flag_name == capability.flag_name for c in self._store):
             raise CapabilityError(f"Flag {capability.flag_name!r} is already used")
-        self._capabilities[capability.key] = capability
+        self._store.add(capability)
         self._install(capability)
         return capability_class
 
     def unregister(self, key: str) -> None:
-        capability = self._capabilities.pop(key, None)
+        capability = self._store.remove(key)
         if capability is None:
             return
         for panel in capability.panels():
@@ -148,30 +102,22 @@ class CapabilityRegistry:
         return self.register(capability_class)
 
     def get(self, key: str) -> Capability:
-        try:
-            return self._capabilities[key]
-        except KeyError:
-            known = ", ".join(sorted(self._capabilities)) or "none"
-            raise KeyError(f"Unknown capability {key!r} (known: {known})") from None
+        return self._store.get(key)
 
     def resolve(self, capability: str | Capability | type[Capability]) -> Capability:
-        if isinstance(capability, Capability):
-            return capability
-        if isinstance(capability, type) and issubclass(capability, Capability):
-            return self.get(capability.key)
-        return self.get(capability)
+        return self._store.resolve(capability)
 
     def keys(self) -> list[str]:
-        return list(self._capabilities)
+        return self._store.keys()
 
     def __iter__(self) -> Iterator[Capability]:
-        return iter(list(self._capabilities.values()))
+        return iter(self._store)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._capabilities
+        return key in self._store
 
     def __len__(self) -> int:
-        return len(self._capabilities)
+        return len(self._store)
 
     @staticmethod
     def _validate(capability_class: Any) -> Capability:
@@ -210,7 +156,7 @@ class CapabilityRegistry:
         for pages in capability.pages():
             extensions.page_urls.register(surfaces.gated_page_urls(key, pages))
         for item in capability.nav_items():
-            audience = capability.nav_audience.get(item.key, surfaces.Audience.PILOT)
+            audience = capability.nav_audience.get(item.key, Audience.PILOT)
             extensions.nav_items.register(surfaces.gated_nav_item(key, item, audience))
         for route in capability.api_routes():
             extensions.api_routes.register(surfaces.gated_api_route(key, route))
@@ -228,4 +174,4 @@ class CapabilityRegistry:
             )
 
 
-registry = CapabilityRegistry()
+registry = CapabilityRegistry(installed)

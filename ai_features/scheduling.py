@@ -46,8 +46,16 @@ __all__ = [
 #: The Celery task every schedule row points at (kwargs: capability, job).
 SCHEDULED_TASK = "ai_features.scheduled_job"
 
+Summary = dict[str, Any]
 
-def capability_task(capability: str, name: str) -> Callable[[Callable[..., dict]], Any]:
+
+def _celery_task(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """celery's ``shared_task`` decorator, typed (celery ships no types)."""
+    decorator: Callable[[Callable[..., Any]], Any] = shared_task(**options)
+    return decorator
+
+
+def capability_task(capability: str, name: str) -> Callable[[Callable[..., Summary]], Any]:
     """Declare a capability's task, named ``<capability>.<name>``, acknowledged late.
 
     The decorated function takes ``workspace`` and keyword arguments and returns
@@ -56,10 +64,10 @@ def capability_task(capability: str, name: str) -> Callable[[Callable[..., dict]
     otherwise), so a job queued before the kill switch was pulled does nothing.
     """
 
-    def decorator(fn: Callable[..., dict]) -> Any:
-        @shared_task(name=f"{capability}.{name}", acks_late=True)
+    def decorator(fn: Callable[..., Summary]) -> Any:
+        @_celery_task(name=f"{capability}.{name}", acks_late=True)
         @functools.wraps(fn)
-        def task(workspace_id: int, **kwargs: Any) -> dict:
+        def task(workspace_id: int, **kwargs: Any) -> Summary:
             workspace = Workspace.objects.filter(pk=workspace_id).first()
             if workspace is None:
                 return {"workspace": workspace_id, "skipped": "The workspace no longer exists."}
@@ -68,8 +76,8 @@ def capability_task(capability: str, name: str) -> Callable[[Callable[..., dict]
                 return {"workspace": workspace_id, "skipped": decision.reason}
             return {"workspace": workspace_id, **fn(workspace=workspace, **kwargs)}
 
-        task.capability = capability  # type: ignore[attr-defined]
-        task.run_now = fn  # type: ignore[attr-defined]
+        task.capability = capability
+        task.run_now = fn
         return task
 
     return decorator
@@ -115,8 +123,8 @@ def job_queue(
     return decision
 
 
-@shared_task(name=SCHEDULED_TASK, acks_late=True)
-def scheduled_job(capability: str, job: str, **kwargs: Any) -> dict:
+@_celery_task(name=SCHEDULED_TASK, acks_late=True)
+def scheduled_job(capability: str, job: str, **kwargs: Any) -> Summary:
     """Run a capability's job for every workspace it may run in (one task each)."""
     task = job_task(capability, job)
     queued: list[int] = []
@@ -186,7 +194,7 @@ def _settings_schedules_ensure() -> int:
 @dataclass(frozen=True)
 class DueRun:
     name: str
-    result: dict
+    result: Summary
 
 
 def due_jobs_run(*, now: dt.datetime | None = None) -> list[DueRun]:

@@ -7,9 +7,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from waffle import get_waffle_flag_model, get_waffle_switch_model
 
-from ai_features.models import SuggestionEvent
+from ai_features.gate import KILL_SWITCH
+from ai_features.models import RolloutAuditEntry, SuggestionEvent
+from ai_features.registry import registry
+from crmcore.models import Team
+from crmcore.workspaces import production_workspace
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,6 @@ def audit_entry_create(
     after: dict[str, Any],
     reason: str = "",
 ):
-    from ai_features.models import RolloutAuditEntry
-
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     return RolloutAuditEntry.objects.create(
         actor=actor if authenticated else None,
@@ -178,14 +182,6 @@ def rollout_set_phase(
 
     ``actor`` must be staff; ``reason`` is required. Nothing changes on error.
     """
-    from django.contrib.auth import get_user_model
-    from waffle import get_waffle_flag_model
-
-    from ai_features.models import RolloutAuditEntry
-    from ai_features.registry import registry
-    from crmcore.models import Team
-    from crmcore.workspaces import production_workspace
-
     _require_staff(actor)
     reason = _require_reason(reason)
     try:
@@ -273,11 +269,6 @@ def kill_switch_state(switch) -> dict[str, Any]:
 @transaction.atomic
 def rollout_kill_switch_set(*, active: bool, actor, reason: str, source: str):
     """Pull (``active=True``) or release the kill switch. Returns the audit entry."""
-    from waffle import get_waffle_switch_model
-
-    from ai_features.gate import KILL_SWITCH
-    from ai_features.models import RolloutAuditEntry
-
     _require_staff(actor)
     reason = _require_reason(reason)
     switch, _ = (
@@ -301,34 +292,12 @@ def rollout_kill_switch_set(*, active: bool, actor, reason: str, source: str):
     )
 
 
-def suggestion_events_record_later(*, events: Iterable[SuggestionEventInput]) -> int:
-    """Queue pilot-metric events for a background worker, after the transaction commits.
-
-    Runs in-process (eagerly) when no broker is configured. Returns how many were queued.
-    """
-    from dataclasses import asdict
-
-    from ai_features.tasks import record_suggestion_events
-
-    payload = [asdict(e) for e in events]
-    for e in payload:
-        if e["action"] not in SuggestionEvent.Action.values:
-            raise ValueError(f"Unknown suggestion action {e['action']!r}")
-    if payload:
-        transaction.on_commit(lambda: record_suggestion_events.delay(payload))
-    return len(payload)
-
-
 def capability_flags_ensure(**kwargs: Any) -> int:
     """Create the missing flag (off) of every registered capability. Returns how many.
 
     Connected to ``post_migrate``, so a capability added by settings gets its
     flag, and shows up in the admin, with no further code.
     """
-    from waffle import get_waffle_flag_model
-
-    from ai_features.registry import registry
-
     flag_model = get_waffle_flag_model()
     existing = set(flag_model.objects.values_list("name", flat=True))
     missing = [

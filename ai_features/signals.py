@@ -9,8 +9,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from waffle import get_waffle_switch_model
 
+from ai_features.flag_cache import user_memberships_key
 from ai_features.gate import KILL_SWITCH, KILL_SWITCH_CACHE_KEY
-from ai_features.models import Flag, user_memberships_key
+from ai_features.models import Flag
 from crmcore.models import Team
 
 CHANGES = ("post_add", "post_remove", "post_clear", "pre_clear")

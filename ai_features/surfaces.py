@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from enum import StrEnum
 from importlib import import_module
 from typing import Any
 
@@ -34,13 +33,8 @@ from django.utils.module_loading import import_string
 from rest_framework.permissions import BasePermission
 
 from ai_features import gate
+from ai_features.declarations import Audience, CapabilityRef
 from crmcore import extensions
-
-
-class Audience(StrEnum):
-    PILOT = "pilot"
-    GOVERNANCE = "governance"
-    SIGNED_IN = "signed_in"
 
 
 def audience_of(view: Any) -> Audience:
@@ -52,7 +46,7 @@ def audience_of(view: Any) -> Audience:
     return Audience.PILOT
 
 
-def denied_reason(capability: Any, audience: Audience, request: Any) -> str | None:
+def denied_reason(capability: CapabilityRef, audience: Audience, request: Any) -> str | None:
     """None when ``request``'s user may use the surface, else the plain reason."""
     user = getattr(request, "user", None)
     workspace = getattr(request, "workspace", None)
@@ -60,7 +54,7 @@ def denied_reason(capability: Any, audience: Audience, request: Any) -> str | No
         return "Sign in first."
     if audience is Audience.SIGNED_IN:
         return None
-    if audience is Audience.GOVERNANCE and user.is_staff:
+    if audience is Audience.GOVERNANCE and getattr(user, "is_staff", False):
         return None
     if gate.is_enabled(capability, user, workspace):
         return None
@@ -85,7 +79,8 @@ class CapabilityPageMixin:
             raise PermissionDenied(reason)
         if self.staff_only and not request.user.is_staff:
             raise PermissionDenied("Only admins can do this.")
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        response: HttpResponseBase = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return response
 
 
 class CapabilityPermission(BasePermission):
@@ -219,8 +214,10 @@ class GatedUrlconf:
 
 def gated_page_urls(capability: str, pages: extensions.PageUrls) -> extensions.PageUrls:
     urlconf = pages.urlconf
-    if not isinstance(urlconf, GatedUrlconf):
+    if isinstance(urlconf, str):
         urlconf = GatedUrlconf(capability, urlconf, pages.namespace)
+    elif not isinstance(urlconf, GatedUrlconf):
+        raise TypeError(f"{capability}: give a page URLconf as a dotted path, not {urlconf!r}")
     return replace(pages, urlconf=urlconf)
 
 

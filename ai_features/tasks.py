@@ -1,5 +1,5 @@
 """Celery tasks of the ai_features app. Queue them with transaction.on_commit
-(see ``ai_features.services.suggestion_events_record_later``)."""
+(see ``ai_features.metrics.suggestion_events_record_later``)."""
 
 from __future__ import annotations
 

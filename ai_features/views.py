@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.http import HttpResponse
@@ -104,8 +106,6 @@ class AuditLogCsvView(StaffRequiredMixin, View):
     ]
 
     def get(self, request, *args, **kwargs):
-        import json
-
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="ai-rollout-audit.csv"'
         writer = csv_writer(response)

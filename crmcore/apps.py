@@ -2,6 +2,8 @@ from importlib import import_module
 
 from django.apps import AppConfig
 
+from crmcore import checks, integrations  # noqa: F401  (checks registers itself)
+
 
 class CrmCoreConfig(AppConfig):
     name = "crmcore"
@@ -15,6 +17,4 @@ class CrmCoreConfig(AppConfig):
         import_module("crmcore.integrations.models")
 
     def ready(self) -> None:
-        from crmcore import checks, integrations  # noqa: F401  (checks registers itself)
-
         integrations.register()

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,17 @@ class ApiRoute:
     urlpatterns: Any = None
 
 
+class UrlconfObject(Protocol):
+    """A URLconf given as an object (what ``include()`` takes besides a dotted path)."""
+
+    @property
+    def urlpatterns(self) -> list[Any]: ...
+
+
 @dataclass(frozen=True)
 class PageUrls:
     prefix: str
-    urlconf: str
+    urlconf: str | UrlconfObject
     namespace: str | None = None
 
 
@@ -133,8 +141,6 @@ class RunReaper:
     def __call__(self, *, stale_after: float | None = None) -> ReapReport:
         reap = self.reap
         if isinstance(reap, str):
-            from django.utils.module_loading import import_string
-
             reap = import_string(reap)
         return reap(stale_after=stale_after)
 

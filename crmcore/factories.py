@@ -17,11 +17,10 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from crmcore import models
+from crmcore.workspaces import production_workspace
 
 
 def _production_workspace() -> models.Workspace:
-    from crmcore.workspaces import production_workspace
-
     return production_workspace()
 
 

@@ -23,6 +23,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu import Connection
 
 from crmcore import observability
 
@@ -54,8 +55,6 @@ def check_broker() -> str:
     url = getattr(settings, "CELERY_BROKER_URL", "")
     if not url:
         return ""  # tasks run in-process: no broker to reach
-    from kombu import Connection
-
     with Connection(url, connect_timeout=BROKER_TIMEOUT) as conn:
         conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
     return ""

@@ -32,6 +32,7 @@ import time
 import uuid
 from typing import Any
 
+from celery.signals import task_postrun, task_prerun
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -117,8 +118,6 @@ def task_finished(task_id: str | None = None, task: Any = None, state: str = "",
 
 
 def connect_celery_signals() -> None:
-    from celery.signals import task_postrun, task_prerun
-
     task_prerun.connect(task_started, weak=False, dispatch_uid="pilotcrm-job-started")
     task_postrun.connect(task_finished, weak=False, dispatch_uid="pilotcrm-job-finished")
 

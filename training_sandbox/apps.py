@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from crmcore import extensions
+
 
 def _in_sandbox(request) -> bool:
     return request.user.is_authenticated and request.workspace.is_sandbox
@@ -17,29 +19,19 @@ def _staff(request) -> bool:
     return request.user.is_authenticated and request.user.is_staff
 
 
-def _lesson_passed(user, capability_key: str) -> bool:
-    from training_sandbox.selectors import lesson_passed
-
-    return lesson_passed(user, capability_key)
-
-
-def _record_sandbox_event(event) -> None:
-    if event.is_sandbox:
-        from training_sandbox.services import sandbox_event_record
-
-        sandbox_event_record(event=event)
-
-
 class TrainingSandboxConfig(AppConfig):
     name = "training_sandbox"
     verbose_name = "Training sandbox"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Wiring only: no database access, no heavy imports.
+        # Wiring only: no database access. These import models, which cannot
+        # load while Django populates the app registry (this module loads then).
         from ai_features import gate
-        from crmcore import events, extensions
+        from crmcore import events
         from training_sandbox import signals  # noqa: F401  (cache invalidation)
+        from training_sandbox.selectors import lesson_passed
+        from training_sandbox.services import sandbox_event_listener
 
         extensions.page_urls.register(
             extensions.PageUrls(
@@ -55,5 +47,5 @@ class TrainingSandboxConfig(AppConfig):
             extensions.NavItem("sandbox-progress", "Training", "sandbox:progress", _staff, 52),
         ):
             extensions.nav_items.register(item)
-        events.subscribe(_record_sandbox_event)
-        gate.register_training_provider(_lesson_passed)
+        events.subscribe(sandbox_event_listener)
+        gate.register_training_provider(lesson_passed)

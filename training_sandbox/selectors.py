@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.db.models import Count
 
-from crmcore.models import Contact, OutboundRecord, Team, Workspace
+from crmcore.models import Campaign, Contact, Deal, Interaction, OutboundRecord, Team, Workspace
 from training_sandbox.lessons import Lesson, lesson_for_capability, lessons
 from training_sandbox.models import LessonProgress
 
@@ -26,7 +28,7 @@ def passed_cache_key(user_id: Any, lesson: str) -> str:
 # -- sandboxes ----------------------------------------------------------------
 
 
-def sandbox_for(*, user) -> Workspace | None:
+def sandbox_for(*, user: User | AnonymousUser | None) -> Workspace | None:
     """The user's sandbox workspace (with its settings), or ``None``."""
     if user is None or not user.is_authenticated:
         return None
@@ -72,22 +74,22 @@ class LessonStatus:
         return self.progress is not None and self.progress.passed
 
 
-def lesson_statuses(*, user) -> list[LessonStatus]:
+def lesson_statuses(*, user: User) -> list[LessonStatus]:
     """Every lesson with the user's progress on it (one query)."""
     progress = {p.lesson: p for p in LessonProgress.objects.filter(user_id=user.pk)}
     return [LessonStatus(lesson=lesson, progress=progress.get(lesson.slug)) for lesson in lessons()]
 
 
-def lesson_progress_get(*, user, lesson: str) -> LessonProgress | None:
+def lesson_progress_get(*, user: User, lesson: str) -> LessonProgress | None:
     return LessonProgress.objects.filter(user_id=user.pk, lesson=lesson).first()
 
 
-def lesson_passed(user, capability_key: str) -> bool:
+def lesson_passed(user: AbstractBaseUser | AnonymousUser | None, capability_key: str) -> bool:
     """Has ``user`` passed the lesson of the capability? (the gate's training provider)
 
     Cached per user and lesson; a warm answer makes no query.
     """
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or isinstance(user, AnonymousUser) or not user.is_authenticated:
         return False
     lesson = lesson_for_capability(capability_key)
     if lesson is None:
@@ -99,7 +101,7 @@ def lesson_passed(user, capability_key: str) -> bool:
             user_id=user.pk, lesson=lesson.slug, passed_at__isnull=False
         ).exists()
         cache.set(key, answer, PASSED_CACHE_TIMEOUT)
-    return answer
+    return bool(answer)
 
 
 def passed_share(users: Iterable[Any], capability_key: str) -> float | None:
@@ -249,8 +251,6 @@ def would_have_sent(*, workspace: Workspace, limit: int = 200) -> list[WouldHave
 
 def sandbox_summary(*, workspace: Workspace) -> dict[str, int]:
     """Row counts of the sandbox (contacts, deals, interactions, campaigns)."""
-    from crmcore.models import Campaign, Deal, Interaction
-
     return {
         "contacts": Contact.objects.in_workspace(workspace).count(),
         "deals": Deal.objects.in_workspace(workspace).count(),

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -19,20 +21,14 @@ from django.utils import timezone
 from ai_features.tasks import prepare_workspace_task
 from crmcore.events import Event
 from crmcore.models import Workspace
+from training_sandbox import generator
 from training_sandbox.conf import app_settings
-from training_sandbox.lessons import get_lesson
+from training_sandbox.lessons import Lesson, get_lesson
 from training_sandbox.lessons.checks import CheckContext, CheckResult, run_check
 from training_sandbox.models import LessonProgress, Sandbox, SandboxEvent
 from training_sandbox.selectors import passed_cache_key
 
 # -- sandboxes ----------------------------------------------------------------
-
-
-def _generator():
-    # Imported on first use: it loads Faker and the factories.
-    from training_sandbox import generator
-
-    return generator
 
 
 def _validate_size(contacts: int) -> None:
@@ -43,7 +39,11 @@ def _validate_size(contacts: int) -> None:
 
 @transaction.atomic
 def sandbox_create(
-    *, user, contacts: int | None = None, seed: int | None = None, progress=None
+    *,
+    user: User,
+    contacts: int | None = None,
+    seed: int | None = None,
+    progress: Any = None,
 ) -> Workspace:
     """Create ``user``'s sandbox and fill it with generated data.
 
@@ -63,7 +63,7 @@ def sandbox_create(
         seed=seed,
     )
     started = time.perf_counter()
-    _generator().generate_workspace_data(
+    generator.generate_workspace_data(
         workspace=workspace, contacts=contacts, seed=seed, progress=progress
     )
     Sandbox.objects.create(
@@ -96,7 +96,7 @@ def _cascade_models(*, include_crmcore: bool) -> list[type[models.Model]]:
             if (
                 f.many_to_one
                 and f.related_model is Workspace
-                and f.remote_field.on_delete is models.CASCADE
+                and getattr(f.remote_field, "on_delete", None) is models.CASCADE
             ):
                 found.append(model)
                 break
@@ -111,7 +111,7 @@ def _clear(workspace: Workspace) -> None:
     """
     for model in _cascade_models(include_crmcore=False):
         model._base_manager.filter(workspace_id=workspace.pk).delete()
-    _generator().clear_workspace_data(workspace=workspace)
+    generator.clear_workspace_data(workspace=workspace)
     for model in _cascade_models(include_crmcore=True):
         model._base_manager.filter(workspace_id=workspace.pk).delete()
 
@@ -126,7 +126,7 @@ def _restart_open_lessons(workspace: Workspace) -> None:
 
 
 @transaction.atomic
-def sandbox_reset(*, workspace: Workspace, progress=None) -> Workspace:
+def sandbox_reset(*, workspace: Workspace, progress: Any = None) -> Workspace:
     """Restore a sandbox to its seeded state: clear it, regenerate with the same seed and size."""
     if not workspace.is_sandbox:
         raise ValidationError("Only a sandbox can be reset.")
@@ -134,8 +134,8 @@ def sandbox_reset(*, workspace: Workspace, progress=None) -> Workspace:
     contacts = settings_row.contacts if settings_row else app_settings.DEFAULT_CONTACTS
     started = time.perf_counter()
     _clear(workspace)
-    _generator().generate_workspace_data(
-        workspace=workspace, contacts=contacts, seed=workspace.seed, progress=progress
+    generator.generate_workspace_data(
+        workspace=workspace, contacts=contacts, seed=workspace.seed or 0, progress=progress
     )
     Sandbox.objects.update_or_create(
         workspace=workspace,
@@ -189,20 +189,20 @@ class LessonCheckOutcome:
         ]
 
 
-def _lesson_or_error(slug: str):
+def _lesson_or_error(slug: str) -> Lesson:
     lesson = get_lesson(slug)
     if lesson is None:
         raise ValidationError({"lesson": f"No lesson {slug!r}."})
     return lesson
 
 
-def _sandbox_of(user, workspace: Workspace) -> None:
+def _sandbox_of(user: User, workspace: Workspace) -> None:
     if not (workspace.is_sandbox and workspace.owner_id == user.pk):
         raise ValidationError("Lessons are done in your own sandbox.")
 
 
 @transaction.atomic
-def lesson_start(*, user, lesson: str, workspace: Workspace) -> LessonProgress:
+def lesson_start(*, user: User, lesson: str, workspace: Workspace) -> LessonProgress:
     """Start (or restart) a lesson in the user's sandbox: checks count work from now on.
 
     Restarting a passed lesson keeps it passed.
@@ -223,7 +223,7 @@ def lesson_start(*, user, lesson: str, workspace: Workspace) -> LessonProgress:
 
 
 @transaction.atomic
-def lesson_check(*, user, lesson: str, workspace: Workspace) -> LessonCheckOutcome:
+def lesson_check(*, user: User, lesson: str, workspace: Workspace) -> LessonCheckOutcome:
     """Run every step's check against the sandbox; record what is missing, or the pass.
 
     A lesson not started yet starts now (so its checks count nothing done before).
@@ -254,6 +254,11 @@ def lesson_check(*, user, lesson: str, workspace: Workspace) -> LessonCheckOutco
 #
 # Outbound effects (emails, webhooks) are crmcore's: ``crmcore.outbound`` records
 # what a sandbox would have sent (``crmcore.OutboundRecord``), for every sender.
+
+
+def sandbox_event_listener(event: Event) -> None:
+    """The crmcore events listener: keeps every event that happened in a sandbox."""
+    sandbox_event_record(event=event)
 
 
 def sandbox_event_record(*, event: Event) -> SandboxEvent | None:

@@ -6,6 +6,8 @@ AppConfig calls it from ``ready()``.
 
 from __future__ import annotations
 
+from crmcore import extensions
+
 _registered = False
 
 
@@ -16,7 +18,9 @@ def register() -> None:
         return
     _registered = True
 
-    from crmcore import events, extensions
+    # Here, not at the top: this package loads with crmcore's models (its
+    # ``models`` module), before these modules, which need them, can be imported.
+    from crmcore import events
     from crmcore.integrations import admin, api, tasks
 
     del admin  # imported for its registrations (admin site)

@@ -57,7 +57,7 @@ from crmcore import services as crm_services
 from crmcore.events import emit_many_on_commit
 from crmcore.integrations import cleaning
 from crmcore.integrations.conf import app_settings
-from crmcore.integrations.models import ImportKind
+from crmcore.integrations.models import DELIMITER_LABELS, ENCODING_LABELS, ImportKind
 from crmcore.models import Account, Contact, Interaction, Order, Workspace
 
 
@@ -312,15 +312,6 @@ class ImportCounts:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
         }
-
-
-ENCODING_LABELS = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8 with a byte order mark",
-    "utf-16": "UTF-16",
-    "cp1252": "Windows-1252",
-}
-DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,15 @@ from crmcore.models import WorkspaceScoped
 
 __all__ = ["ImportMapping", "ImportRowError", "ImportRun", "WebhookDelivery", "WebhookEndpoint"]
 
+#: How an import file was read, in words (the encodings and delimiters the importer knows).
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with a byte order mark",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252",
+}
+DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
 
 class ImportKind(models.TextChoices):
     ACCOUNTS = "accounts", "Accounts"
@@ -105,14 +114,10 @@ class ImportRun(WorkspaceScoped):
 
     @property
     def encoding_label(self) -> str:
-        from crmcore.integrations.importer import ENCODING_LABELS
-
         return ENCODING_LABELS.get(self.encoding, self.encoding)
 
     @property
     def delimiter_label(self) -> str:
-        from crmcore.integrations.importer import DELIMITER_LABELS
-
         return DELIMITER_LABELS.get(self.delimiter, repr(self.delimiter)) if self.delimiter else ""
 
     @property

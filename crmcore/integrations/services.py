@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import logging
 import random
 import time
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from crmcore import events as crm_events
 from crmcore import observability, outbound
+from crmcore.celery import app as celery_app
 from crmcore.db import planner_statistics_refresh
 from crmcore.extensions import ReapReport
 from crmcore.integrations import importer, webhooks
@@ -43,6 +45,14 @@ logger = logging.getLogger(__name__)
 #: Rows written per transaction by the CSV importer.
 IMPORT_CHUNK_SIZE = 1000
 
+#: The task that runs an import. It calls these services, so they queue it by
+#: name (registered when ``crmcore.integrations.register()`` loads the tasks).
+IMPORT_TASK = "crmcore.integrations.import_run_execute"
+
+
+def _import_task() -> Any:
+    return celery_app.tasks[IMPORT_TASK]
+
 
 @transaction.atomic
 def import_mapping_save(
@@ -52,8 +62,6 @@ def import_mapping_save(
     spec = importer.kind_spec(kind)
     importer.parse_mapping(mapping, spec=spec)
     if isinstance(mapping, (str, bytes)):
-        import json
-
         mapping = json.loads(mapping)
     saved, _ = ImportMapping.objects.update_or_create(
         workspace=workspace,
@@ -119,8 +127,6 @@ def import_run_create(
     importer.parse_mapping(mapping, spec=spec)
     import_upload_check(upload)
     if isinstance(mapping, (str, bytes)):
-        import json
-
         mapping = json.loads(mapping)
     run = ImportRun(
         workspace=workspace,
@@ -133,9 +139,7 @@ def import_run_create(
     )
     run.file.save(run.file_name, upload, save=False)
     run.save()
-    from crmcore.integrations import tasks
-
-    transaction.on_commit(lambda: tasks.import_run_execute.delay(run.pk))
+    transaction.on_commit(lambda: _import_task().delay(run.pk))
     return run
 
 
@@ -315,8 +319,6 @@ def import_runs_reap(*, stale_after: float | None = None) -> ReapReport:
     conditional update (two reapers never both take it) and, when its file
     is still there, queued again (``tasks.import_run_execute``).
     """
-    from crmcore.integrations import tasks
-
     seconds = settings.RUN_HEARTBEAT_TIMEOUT_SECONDS if stale_after is None else stale_after
     now = timezone.now()
     cutoff = now - dt.timedelta(seconds=seconds)
@@ -340,7 +342,7 @@ def import_runs_reap(*, stale_after: float | None = None) -> ReapReport:
         if not rerun:
             continue
         try:
-            tasks.import_run_execute.delay(run.pk)
+            _import_task().delay(run.pk)
         except Exception:  # the broker is down, or an eager (embedded) re-run failed
             logger.exception("Queueing import run #%s again failed", run.pk)
         else:

@@ -15,6 +15,7 @@ from django.conf import settings
 from crmcore.events import Event
 from crmcore.integrations import services
 from crmcore.integrations.models import WebhookDelivery
+from crmcore.runs import stale_runs_reap
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,6 @@ def webhook_retry_due() -> int:
 @shared_task(name="crmcore.reap_stale_runs")
 def reap_stale_runs() -> dict[str, dict[str, list[int]]]:
     """Interrupt and queue again every app's runs whose heartbeat stopped (under beat)."""
-    from crmcore.runs import stale_runs_reap
-
     return {
         report.key: {"interrupted": list(report.interrupted), "requeued": list(report.requeued)}
         for report in stale_runs_reap()

@@ -13,7 +13,8 @@ from django.test import RequestFactory
 from waffle import flag_is_active, get_waffle_flag_model
 from waffle.testutils import override_flag
 
-from ai_features.models import BUCKETS, Flag, in_percentage, percentage_bucket
+from ai_features.flag_rules import BUCKETS, in_percentage, percentage_bucket
+from ai_features.models import Flag
 from crmcore import factories
 
 VECTORS = Path(__file__).parent / "data" / "bucket_vectors.json"

@@ -9,7 +9,8 @@ from django.contrib.auth.models import AnonymousUser
 from waffle.testutils import override_switch
 
 from ai_features import gate
-from ai_features.models import Flag, in_percentage
+from ai_features.flag_rules import in_percentage
+from ai_features.models import Flag
 from ai_features.registry import registry
 from crmcore import factories
 

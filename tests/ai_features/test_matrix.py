@@ -18,7 +18,8 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from waffle.testutils import override_switch
 
 from ai_features import gate
-from ai_features.models import Flag, in_percentage
+from ai_features.flag_rules import in_percentage
+from ai_features.models import Flag
 from ai_features.registry import registry
 from crmcore import extensions, factories
 from tests.ai_features.fakes import FAKE_KEY, CapabilityProbeApi, FakeProbeCapability

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from waffle import get_waffle_switch_model, switch_is_active
 
-from ai_features import gate, services
+from ai_features import gate, metrics, services
 from ai_features.models import Flag, JobRun, RolloutAuditEntry, SuggestionEvent
 from crmcore import factories
 from crmcore.models import Contact, Deal
@@ -275,7 +275,7 @@ def test_overview__pilot_metrics_recorded__not_counted_as_the_capabilitys_jobs(
     # (eagerly here; a worker with a broker).
     with django_capture_on_commit_callbacks(execute=True):
         for event in shown:
-            services.suggestion_events_record_later(events=[event])
+            metrics.suggestion_events_record_later(events=[event])
 
     assert SuggestionEvent.objects.filter(capability="prediction").count() == 3
     cap = next(c for c in rollout_overview().capabilities if c.key == "prediction")

@@ -13,8 +13,9 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
+from ai_features.metrics import suggestion_events_record_later
 from ai_features.models import JobRun, SuggestionEvent
-from ai_features.services import SuggestionEventInput, suggestion_events_record_later
+from ai_features.services import SuggestionEventInput
 from ai_features.tasks import record_suggestion_events
 from crmcore import factories
 from crmcore.workspaces import production_workspace

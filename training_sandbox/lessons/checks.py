@@ -27,7 +27,12 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 
-from training_sandbox.lessons.definitions import LessonError
+from training_sandbox.models import SandboxEvent
+
+
+class LessonError(ValueError):
+    """A lesson definition that does not follow the format."""
+
 
 SINCE_VALUES = (None, "lesson_start")
 
@@ -162,8 +167,6 @@ def _validate_events(check: dict[str, Any]) -> None:
 
 @register_check("events", validate=_validate_events)
 def events_check(context: CheckContext, check: dict[str, Any]) -> CheckResult:
-    from training_sandbox.models import SandboxEvent
-
     rows = SandboxEvent.objects.filter(workspace_id=context.workspace.pk, name=check["event"])
     for key, value in check.get("payload", {}).items():
         rows = rows.filter(**{f"payload__{key}": value})

@@ -26,13 +26,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ai_features.registry import registry
 from training_sandbox.conf import app_settings
+from training_sandbox.lessons.checks import LessonError, validate_check
+
+__all__ = ["Lesson", "LessonError", "Step", "get_lesson", "lesson_for_capability", "lessons"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-
-
-class LessonError(ValueError):
-    """A lesson definition that does not follow the format."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,6 @@ def _require(data: dict, key: str, where: str) -> Any:
 
 def lesson_from_dict(data: dict[str, Any], *, source: str = "lesson") -> Lesson:
     """Build and validate a lesson (each step's check against the check registry)."""
-    from training_sandbox.lessons.checks import validate_check
-
     slug = _require(data, "slug", source)
     where = f"lesson {slug!r}"
     steps = []
@@ -131,8 +129,6 @@ def get_lesson(slug: str) -> Lesson | None:
 
 def lesson_for_capability(capability_key: str) -> Lesson | None:
     """The lesson teaching a capability (its ``lesson`` slug in the AI registry)."""
-    from ai_features.registry import registry
-
     if capability_key not in registry:
         return None
     slug = registry.get(capability_key).lesson

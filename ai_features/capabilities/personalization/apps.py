@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from crmcore import extensions
+
 
 class PersonalizationAppConfig(AppConfig):
     """Holds the personalization capability's models and migrations (label ai_personalization)."""
@@ -11,8 +13,9 @@ class PersonalizationAppConfig(AppConfig):
 
     def ready(self) -> None:
         # The personal facts a campaign template may name ({next_product}, ...).
+        # Imported here: the builder reaches the gate and its models, which
+        # cannot load while the app registry is being populated.
         from ai_features.capabilities.personalization.builder import MERGE_FIELDS
-        from crmcore import extensions
 
         for item in MERGE_FIELDS:
             extensions.merge_fields.register(item)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ai_features import gate
 from ai_features.capabilities.personalization.facts import (
     CHANNEL_LABELS,
     Access,
@@ -45,8 +46,6 @@ PLAIN_PLACEHOLDERS = tuple(f.key for f in placeholders.CORE_FIELDS)
 
 
 def _personalization_visible(request) -> bool:
-    from ai_features import gate
-
     return gate.is_enabled("personalization", request.user, request.workspace)
 
 

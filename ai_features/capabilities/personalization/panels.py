@@ -7,11 +7,11 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from ai_features.capabilities.personalization import selectors, services
+from ai_features.capabilities.personalization.facts import access_for
+
 
 def render_reply_panel(request, contact) -> str | None:
-    from ai_features.capabilities.personalization import selectors, services
-    from ai_features.capabilities.personalization.facts import access_for
-
     workspace = request.workspace
     inbound = selectors.latest_inbound(workspace=workspace, contact_id=contact.pk)
     context = {"contact": contact, "inbound": inbound, "decision": None, "suggestion": None}

@@ -15,6 +15,7 @@ from ai_features.capabilities.personalization.facts import (
     facts_load,
 )
 from ai_features.capabilities.personalization.models import CampaignMessage, SuggestedReply
+from ai_features.facades import facade_for
 from ai_features.models import JobRun
 from crmcore.models import Campaign, Contact, Interaction, Order, Product, Team, Workspace
 
@@ -67,13 +68,12 @@ def audience(*, workspace: Workspace, spec: dict, access: Access) -> Audience:
             ).values("contact_id")
         )
     if spec.get("churn_band"):
-        if access.personalization and access.prediction:
-            from ai_features.capabilities.prediction.models import ContactScore
-
+        prediction = facade_for("prediction", workspace=workspace)
+        if access.personalization and access.prediction and prediction.available:
             contacts = contacts.filter(
-                pk__in=ContactScore.objects.filter(
-                    workspace=workspace, band=spec["churn_band"]
-                ).values("contact_id")
+                pk__in=prediction.contact_ids_in_band(
+                    workspace_id=workspace.pk, band=spec["churn_band"]
+                )
             )
         else:
             ignored.append(

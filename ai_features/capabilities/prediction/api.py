@@ -18,6 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ai_features.capabilities.prediction import selectors
+from ai_features.capabilities.prediction.services import (
+    model_version_publish,
+    suggestion_feedback_record,
+)
 from ai_features.permissions import CapabilityPermission
 from ai_features.scheduling import job_queue
 
@@ -88,8 +92,6 @@ class ContactFeedbackApi(PredictionApi):
         contact = selectors.contact_get(workspace=request.workspace, pk=pk)
         serializer = FeedbackSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        from ai_features.capabilities.prediction.services import suggestion_feedback_record
-
         event = suggestion_feedback_record(
             user=request.user,
             workspace=request.workspace,
@@ -121,8 +123,6 @@ class ModelVersionPublishApi(PredictionAdminApi):
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT, summary="Make a version live")
     def post(self, request, pk: int):
         version = selectors.model_version_get(workspace=request.workspace, pk=pk)
-        from ai_features.capabilities.prediction.services import model_version_publish
-
         try:
             model_version_publish(version=version, user=request.user)
         except ValueError as exc:

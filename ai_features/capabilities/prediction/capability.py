@@ -1,14 +1,8 @@
+from ai_features.capabilities.prediction.api import provide_contact_fields
 from ai_features.capabilities.prediction.panels import contact_panel
 from ai_features.registry import Capability
 from ai_features.scheduling import Job, Schedule
 from crmcore import extensions
-
-
-def _provide_contact_fields(request, objects):
-    # Wiring only: the API module (and scikit-learn behind it) loads on first use.
-    from ai_features.capabilities.prediction.api import provide_contact_fields
-
-    return provide_contact_fields(request, objects)
 
 
 class PredictionCapability(Capability):
@@ -57,7 +51,7 @@ class PredictionCapability(Capability):
             extensions.ApiFieldProvider(
                 key="prediction",
                 model_label="crmcore.Contact",
-                provide=_provide_contact_fields,
+                provide=provide_contact_fields,
                 schema={
                     "churn_risk": "Predicted churn probability (0-1), when prediction is on.",
                     "churn_band": "low, medium or high churn risk.",

@@ -7,13 +7,13 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from ai_features.capabilities.prediction.explain import feature_label
+
 
 def coefficient_chart(names: list[str], coefficients: list[float], *, top: int = 12) -> SafeString:
     """The largest standardized coefficients: red raises churn risk, green lowers it.
 
     Features are shown by their human labels ("Days since the last order")."""
-    from ai_features.capabilities.prediction.explain import feature_label
-
     pairs = sorted(
         ((feature_label(n), c) for n, c in zip(names, coefficients, strict=False)),
         key=lambda nc: -abs(nc[1]),

@@ -36,3 +36,11 @@ class PredictionFacade:
             for contact_id, band, products in rows
             if contact_id in wanted
         }
+
+    def contact_ids_in_band(self, *, workspace_id: int, band: str) -> list[int]:
+        """Ids of the workspace's scored contacts in churn ``band`` (one query)."""
+        return list(
+            ContactScore.objects.filter(workspace_id=workspace_id, band=band).values_list(
+                "contact_id", flat=True
+            )
+        )

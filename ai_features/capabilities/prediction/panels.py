@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from ai_features.capabilities.prediction.explain import svg_chart
+from ai_features.capabilities.prediction.selectors import contact_prediction
+from ai_features.metrics import Action, metric_record
 from crmcore.extensions import ContactPanel
 
 
 def render_panel(request, contact) -> str | None:
-    from ai_features.capabilities.prediction.explain import svg_chart
-    from ai_features.capabilities.prediction.selectors import contact_prediction
-
     prediction = contact_prediction(workspace=request.workspace, contact=contact)
     if prediction.available:
         _record_shown(request, contact)
@@ -31,19 +31,12 @@ def render_panel(request, contact) -> str | None:
 
 def _record_shown(request, contact) -> None:
     """A pilot metric: the rep was shown a score. Written after commit, off the request."""
-    from ai_features.services import SuggestionEventInput, suggestion_events_record_later
-
-    suggestion_events_record_later(
-        events=[
-            SuggestionEventInput(
-                capability="prediction",
-                action="shown",
-                user_id=request.user.pk,
-                workspace_id=request.workspace.pk,
-                object_type="contact",
-                object_id=contact.pk,
-            )
-        ]
+    metric_record(
+        capability="prediction",
+        action=Action.SHOWN,
+        user=request.user,
+        workspace=request.workspace,
+        obj=contact,
     )
 
 

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import joblib
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -37,6 +38,7 @@ from ai_features.capabilities.prediction.training import (
     train,
 )
 from ai_features.scheduling import job_queue
+from ai_features.services import suggestion_event_record
 from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit
 from crmcore.models import Contact, Workspace
@@ -54,8 +56,6 @@ ARTIFACT_CACHE_SIZE = 8
 
 
 def artifact_save(*, version: ModelVersion, payload: dict[str, Any]) -> None:
-    import joblib
-
     buffer = io.BytesIO()
     joblib.dump(payload, buffer, compress=3)
     version.artifact.save("model.joblib", ContentFile(buffer.getvalue()), save=False)
@@ -68,8 +68,6 @@ def artifact_load(version: ModelVersion) -> dict[str, Any]:
         if key in _artifacts:
             _artifacts.move_to_end(key)
             return _artifacts[key]
-    import joblib
-
     with default_storage.open(version.artifact.name, "rb") as handle:
         payload = joblib.load(handle)
     with _artifacts_lock:
@@ -491,8 +489,6 @@ def suggestion_feedback_record(
     ``reason`` is the rep's own words ("already talked to them"), kept for the
     pilot review and checked by the training lesson.
     """
-    from ai_features.services import suggestion_event_record
-
     if kind not in ("product", "action"):
         raise ValueError("kind must be 'product' or 'action'.")
     if action not in ("accepted", "dismissed"):

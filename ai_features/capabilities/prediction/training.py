@@ -213,6 +213,7 @@ def fit_sign_constrained(
     ``0.5 * |w|^2 + c * sum(log-loss)``, minimised by L-BFGS-B with the signs
     as bounds. Deterministic: no random start, no sampling.
     """
+    # Lazy: scipy is only needed when a model is trained.
     from scipy.optimize import minimize
     from scipy.special import expit
 
@@ -257,6 +258,7 @@ def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict
 
 
 def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+    # Lazy: scikit-learn takes about a second to import; only training needs it.
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
     top = max(1, int(np.ceil(0.1 * len(p))))
@@ -294,6 +296,7 @@ def next_product_metrics(
 
 def train(*, workspace: Workspace, as_of: dt.datetime) -> TrainingResult:
     """Fit both models on the workspace's own history; raise InsufficientHistory if thin."""
+    # Lazy: scikit-learn takes about a second to import; only training needs it.
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 TONES: tuple[str, ...] = ("positive", "neutral", "negative", "frustrated", "urgent")
 
 URGENT_CUES = re.compile(
@@ -140,6 +142,7 @@ def _pattern_sentiment():
     # The implementation behind TextBlob's PatternAnalyzer. Called directly so
     # that a text is scored once (PatternAnalyzer scores it twice to keep the
     # assessments) and no TextBlob object is built.
+    # Lazy: textblob loads its lexicon on import; only analysis needs it.
     from textblob.en import sentiment
 
     return sentiment
@@ -241,7 +244,7 @@ class ToneModel:
     words: tuple[str, ...] = field(default_factory=tuple)
 
     def _features(self, texts: Sequence[str], bases: Sequence[SentimentResult], *, fit: bool):
-        import numpy as np
+        # Lazy: scipy is only needed once a tone model is trained or used.
         from scipy.sparse import csr_matrix, hstack
 
         words = self.vectorizer.fit_transform(texts) if fit else self.vectorizer.transform(texts)
@@ -251,6 +254,7 @@ class ToneModel:
     def fit(
         self, texts: Sequence[str], bases: Sequence[SentimentResult], labels: Sequence[str]
     ) -> ToneModel:
+        # Lazy: scikit-learn takes about a second to import; only training needs it.
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion
@@ -291,8 +295,6 @@ class ToneModel:
         self, texts: Sequence[str], bases: Sequence[SentimentResult], *, top_words: int = 5
     ) -> list[tuple[str, list[dict[str, Any]]]]:
         """The blended tone of each text and the learned words behind it."""
-        import numpy as np
-
         if not texts:
             return []
         features, words = self._features(texts, bases, fit=False)
@@ -353,6 +355,7 @@ def apply_model(
 
 def score(labels: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
     """Accuracy and macro-F1 over the five tones."""
+    # Lazy: scikit-learn takes about a second to import; only evaluation needs it.
     from sklearn.metrics import accuracy_score, f1_score
 
     if not labels:

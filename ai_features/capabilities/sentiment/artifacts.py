@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import threading
 
+import joblib
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
@@ -23,8 +24,6 @@ def artifact_path(*, workspace_id: int, version: int) -> str:
 
 
 def artifact_save(*, model: ToneModel, workspace_id: int, version: int) -> str:
-    import joblib
-
     buffer = io.BytesIO()
     joblib.dump(model, buffer, compress=3)
     path = artifact_path(workspace_id=workspace_id, version=version)
@@ -41,8 +40,6 @@ def artifact_load(*, workspace_id: int, version: int, path: str) -> ToneModel:
     with _lock:
         model = _cache.get(key)
         if model is None:
-            import joblib
-
             with default_storage.open(path, "rb") as handle:
                 model = joblib.load(io.BytesIO(handle.read()))
             _cache[key] = model

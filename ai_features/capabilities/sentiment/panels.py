@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from ai_features.capabilities.sentiment import selectors
 from ai_features.capabilities.sentiment.analysis import TONES
 from ai_features.capabilities.sentiment.selectors import TrendPoint
+from ai_features.services import suggestion_event_record
 
 WIDTH, HEIGHT, PAD = 300, 120, 12
 #: Points on a contact's trend chart.
@@ -66,8 +67,6 @@ def trend_chart(points: Sequence[TrendPoint]) -> TrendChart | None:
 
 
 def render_contact_panel(request, contact) -> str | None:
-    from ai_features.services import suggestion_event_record
-
     workspace = request.workspace
     points = selectors.contact_trend(workspace=workspace, contact_id=contact.pk, limit=TREND_POINTS)
     recent = selectors.contact_recent_sentiments(workspace=workspace, contact_id=contact.pk)

@@ -41,6 +41,7 @@ from ai_features.capabilities.sentiment.models import (
 )
 from ai_features.jobs import job_run
 from ai_features.scheduling import job_queue
+from ai_features.services import suggestion_event_record
 from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit
 from crmcore.models import Interaction, Workspace
@@ -418,8 +419,6 @@ def tone_correction_create(
     once enough corrections exist the workspace's model is trained again
     after commit.
     """
-    from ai_features.services import suggestion_event_record
-
     if to_tone not in TONES:
         raise ValueError(f"Unknown tone {to_tone!r}")
     if interaction.workspace_id != workspace.pk:

@@ -7,8 +7,10 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from training_sandbox import selectors, services
+from training_sandbox.conf import app_settings
 
 
 class Command(BaseCommand):
@@ -64,10 +66,6 @@ class Command(BaseCommand):
         )
 
     def _bar(self, total: int | None):
-        from tqdm import tqdm
-
-        from training_sandbox.conf import app_settings
-
         return tqdm(
             total=total or app_settings.DEFAULT_CONTACTS,
             unit="contacts",

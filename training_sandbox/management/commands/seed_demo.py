@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from crmcore.models import Contact, Workspace
 from crmcore.workspaces import production_workspace
+from training_sandbox import generator
 
 
 class Command(BaseCommand):
@@ -31,8 +32,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, contacts: int, seed: int, workspace, replace: bool, **options):
-        from training_sandbox import generator
-
         if contacts < 1:
             raise CommandError("--contacts must be at least 1")
         if workspace is None:

@@ -20,13 +20,19 @@ import secrets
 import sys
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from ai_features.models import RolloutAuditEntry
+from ai_features.registry import registry
+from ai_features.services import rollout_set_phase
 from crmcore.models import Contact
 from crmcore.workspaces import production_workspace
+from training_sandbox import generator
+from training_sandbox.generator import catalogue
 
 DEMO_JOBS = ("analyze_sentiment", "train_models", "score_contacts")
 DEFAULT_URL = "http://127.0.0.1:8000/"
@@ -66,9 +72,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, contacts: int, seed: int, url: str, fixtures_dir: str, **options):
-        from training_sandbox import generator
-        from training_sandbox.generator import catalogue
-
         if contacts < 1:
             raise CommandError("--contacts must be at least 1")
         verbose = options["verbosity"] >= 1
@@ -140,14 +143,8 @@ class Command(BaseCommand):
 
     def _start_demo_pilot(self, admin, verbose: bool) -> None:
         """Every capability in pilot for EMEA Sales, when the AI app is installed."""
-        from django.apps import apps
-
         if not apps.is_installed("ai_features"):
             return
-        from ai_features.models import RolloutAuditEntry
-        from ai_features.registry import registry
-        from ai_features.services import rollout_set_phase
-
         for capability in registry:
             rollout_set_phase(
                 capability=capability.key,

@@ -5,6 +5,11 @@ from __future__ import annotations
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from ai_features import gate
+from ai_features.capabilities.sentiment import services
+from crmcore.models import Workspace
 
 
 class Command(BaseCommand):
@@ -22,12 +27,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
     def handle(self, *args, **options) -> None:
-        from tqdm import tqdm
-
-        from ai_features import gate
-        from ai_features.capabilities.sentiment import services
-        from crmcore.models import Workspace
-
         workspaces = Workspace.objects.order_by("pk")
         if options["workspace"] is not None:
             workspaces = workspaces.filter(pk=options["workspace"])
