@@ -30,6 +30,12 @@ def _record_sandbox_event(event) -> None:
         sandbox_event_record(event=event)
 
 
+def _capability_notices(request) -> list:
+    from training_sandbox.notices import capability_notices
+
+    return capability_notices(request)
+
+
 class TrainingSandboxConfig(AppConfig):
     name = "training_sandbox"
     verbose_name = "Training sandbox"
@@ -55,5 +61,8 @@ class TrainingSandboxConfig(AppConfig):
             extensions.NavItem("sandbox-progress", "Training", "sandbox:progress", _staff, 52),
         ):
             extensions.nav_items.register(item)
+        extensions.notice_providers.register(
+            extensions.NoticeProvider("training", _capability_notices, order=10)
+        )
         events.subscribe(_record_sandbox_event)
         gate.register_training_provider(_lesson_passed)

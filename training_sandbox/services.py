@@ -23,7 +23,7 @@ from crmcore.models import Workspace
 from training_sandbox.conf import app_settings
 from training_sandbox.lessons import Lesson, get_lesson
 from training_sandbox.lessons.checks import CheckContext, CheckResult, run_check
-from training_sandbox.models import LessonProgress, Sandbox, SandboxEvent
+from training_sandbox.models import CapabilityNotice, LessonProgress, Sandbox, SandboxEvent
 from training_sandbox.selectors import passed_cache_key
 
 # -- sandboxes ----------------------------------------------------------------
@@ -311,6 +311,13 @@ def lesson_answer(
     progress.answers = {**(progress.answers or {}), **chosen}
     progress.save(update_fields=["answers"])
     return lesson_check(user=user, lesson=lesson, workspace=workspace)
+
+
+def notice_dismiss(*, user, capability: str) -> None:
+    """Hide the "now on for you" notice of ``capability`` for ``user`` for good (idempotent)."""
+    if not user.is_authenticated:
+        raise ValidationError("Sign in first.")
+    CapabilityNotice.objects.get_or_create(user=user, capability=capability[:50])
 
 
 # -- events -------------------------------------------------------------------

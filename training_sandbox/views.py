@@ -16,6 +16,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from ai_features.preparation import preparation_status
+from ai_features.registry import registry
 from crmcore.workspaces import workspace_enter, workspace_leave
 from training_sandbox import selectors, services
 from training_sandbox.forms import SandboxCreateForm
@@ -253,6 +254,16 @@ class LessonAnswerView(_LessonMixin, View):
                 + " ".join(m["missing"] for m in outcome.missing),
             )
         return HttpResponseRedirect(reverse("sandbox:lesson-detail", args=[lesson.slug]))
+
+
+class NoticeDismissView(LoginRequiredMixin, View):
+    """ "Got it" on a dashboard notice: hide it for good, back to the dashboard."""
+
+    def post(self, request, capability):
+        if capability not in registry:
+            raise Http404("No such capability")
+        services.notice_dismiss(user=request.user, capability=capability)
+        return redirect("dashboard")
 
 
 # -- staff --------------------------------------------------------------------
