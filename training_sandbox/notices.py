@@ -58,10 +58,9 @@ def capability_notices(request: Any) -> list[Notice]:
     dismissed = selectors.notices_dismissed(user=user) if reached else set()
     progress = selectors.lesson_progress_map(user=user, lessons=[lesson for _, lesson in pending])
     notices = []
-    for capability, lesson in reached:
-        if capability.key in dismissed:
-            continue
-        lesson_url = reverse("sandbox:lesson-detail", args=[lesson.slug])
+    fresh = [(c, lesson) for c, lesson in reached if c.key not in dismissed]
+    if len(fresh) == 1:
+        capability, lesson = fresh[0]
         passed = selectors.lesson_passed(user, capability.key)
         more = (
             "You passed its lesson: you know your way around."
@@ -72,9 +71,27 @@ def capability_notices(request: Any) -> list[Notice]:
             Notice(
                 key=f"reached-{capability.key}",
                 text=f"{capability.title} is now on for you. {more}",
-                link_url=lesson_url,
+                link_url=reverse("sandbox:lesson-detail", args=[lesson.slug]),
                 link_text="Review the lesson" if passed else "Start the lesson",
                 dismiss_url=reverse("sandbox:notice-dismiss", args=[capability.key]),
+            )
+        )
+    elif fresh:
+        # Several at once (a new pilot user): one notice, not one per capability.
+        titles = [c.title for c, _ in fresh]
+        names = ", ".join(titles[:-1]) + f" and {titles[-1]}"
+        notices.append(
+            Notice(
+                key="reached-" + "-".join(c.key for c, _ in fresh),
+                text=(
+                    f"{names} are now on for you. Each has a short lesson, on practice data "
+                    "in your own sandbox."
+                ),
+                link_url=reverse("sandbox:lesson-list"),
+                link_text="See the lessons",
+                dismiss_url=reverse(
+                    "sandbox:notice-dismiss", args=[",".join(c.key for c, _ in fresh)]
+                ),
             )
         )
     for capability, lesson in pending:

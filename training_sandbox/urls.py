@@ -18,7 +18,7 @@ urlpatterns = [
     path("lessons/<slug:slug>/check/", views.LessonCheckView.as_view(), name="lesson-check"),
     path("lessons/<slug:slug>/answer/", views.LessonAnswerView.as_view(), name="lesson-answer"),
     path(
-        "notices/<slug:capability>/dismiss/",
+        "notices/<str:capabilities>/dismiss/",
         views.NoticeDismissView.as_view(),
         name="notice-dismiss",
     ),

@@ -259,10 +259,12 @@ class LessonAnswerView(_LessonMixin, View):
 class NoticeDismissView(LoginRequiredMixin, View):
     """ "Got it" on a dashboard notice: hide it for good, back to the dashboard."""
 
-    def post(self, request, capability):
-        if capability not in registry:
+    def post(self, request, capabilities):
+        keys = capabilities.split(",")
+        if len(keys) > len(registry) or any(key not in registry for key in keys):
             raise Http404("No such capability")
-        services.notice_dismiss(user=request.user, capability=capability)
+        for key in keys:
+            services.notice_dismiss(user=request.user, capability=key)
         return redirect("dashboard")
 
 

@@ -3,6 +3,8 @@ them (once), and what remains of the lesson a training-required flag waits for."
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from waffle.testutils import override_switch
 
@@ -11,6 +13,7 @@ from ai_features.capabilities.prediction.models import ContactScore
 from crmcore.models import Contact, Workspace
 from training_sandbox.lessons import get_lesson
 from training_sandbox.models import CapabilityNotice, LessonProgress
+from training_sandbox.notices import capability_notices
 
 SIZE = 100
 
@@ -68,15 +71,29 @@ def test_dashboard__lesson_already_passed__notice_says_so(
     ]
 
 
-def test_dashboard__nothing_on__no_notice_and_no_query_for_it(
-    logged_in_client, django_assert_num_queries
-):
-    logged_in_client.get("/")  # warm the gate's cache
-    response = logged_in_client.get("/")
-    with django_assert_num_queries(0):
-        notices = list(response.context["notices"])
+def _ask(user, workspace):
+    return capability_notices(SimpleNamespace(user=user, workspace=workspace))
 
-    assert notices == []
+
+def test_notices__nothing_on__none_and_no_query_when_warm(
+    user, workspace, django_assert_num_queries
+):
+    _ask(user, workspace)  # warm the gate's cache
+
+    with django_assert_num_queries(0):
+        assert _ask(user, workspace) == []
+
+
+def test_notices__capabilities_reached__one_query_when_warm(
+    user, workspace, enable_capability, django_assert_num_queries
+):
+    enable_capability("prediction", users=[user])
+    enable_capability("sentiment", users=[user])
+    _ask(user, workspace)
+
+    # the dismissed notices; lesson progress is not asked (nothing requires training)
+    with django_assert_num_queries(1):
+        assert len(_ask(user, workspace)) == 1
 
 
 def test_dashboard__kill_switch__no_notice(logged_in_client, enable_capability, user):
@@ -94,8 +111,34 @@ def test_dashboard__inside_sandbox__no_notice(client, enable_capability, sandbox
     assert _notices(client) == []
 
 
+def test_dashboard__several_reached_at_once__one_notice_dismissing_all(
+    logged_in_client, enable_capability, user
+):
+    enable_capability("prediction", users=[user])
+    enable_capability("sentiment", users=[user])
+
+    notices = logged_in_client.get("/").context["notices"]
+    dismissed = logged_in_client.post(notices[0].dismiss_url)
+
+    assert [(n.text, n.link_url) for n in notices] == [
+        (
+            "Prediction and Sentiment are now on for you. Each has a short lesson, on practice "
+            "data in your own sandbox.",
+            "/sandbox/lessons/",
+        )
+    ]
+    assert dismissed.status_code == 302
+    assert _notices(logged_in_client) == []
+    assert set(CapabilityNotice.objects.values_list("capability", flat=True)) == {
+        "prediction",
+        "sentiment",
+    }
+
+
 def test_notice_dismiss__unknown_capability__404(logged_in_client):
     assert logged_in_client.post("/sandbox/notices/telepathy/dismiss/").status_code == 404
+    assert logged_in_client.post("/sandbox/notices/prediction,x/dismiss/").status_code == 404
+    assert logged_in_client.post(f"/sandbox/notices/{'a,' * 3000}/dismiss/").status_code == 404
     assert logged_in_client.get("/sandbox/notices/prediction/dismiss/").status_code == 405
 
 
