@@ -189,3 +189,24 @@ def disabled_reason(
     if flag.is_active_for_user(user) and flag.requires_training:
         return f"{cap.title} needs its lesson first: pass it in your training sandbox."
     return f"{cap.title} is not enabled for your team."
+
+
+def training_pending(
+    capability: CapabilityRef, user: AnyUser | None, workspace: Workspace | None
+) -> bool:
+    """Is ``capability`` off for ``user`` only because they have not passed its lesson yet?
+
+    Asked in production (a sandbox needs no lesson); the same cached rules as
+    :func:`is_enabled`, so a warm answer makes no query.
+    """
+    cap = installed.resolve(capability)
+    if kill_switch_active() or user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if workspace is not None and workspace.is_sandbox:
+        return False
+    snapshot, memberships = _flag_model().gate_data(cap.flag_name, user.pk)
+    if not snapshot.requires_training:
+        return False
+    if not flag_rule(snapshot, snapshot.members, memberships, user):
+        return False
+    return not training_passed(user, cap.key)

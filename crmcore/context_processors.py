@@ -1,3 +1,5 @@
+from django.utils.functional import SimpleLazyObject
+
 from crmcore import extensions
 
 
@@ -8,4 +10,6 @@ def crm(request):
     return {
         "workspace": request.workspace,
         "extension_nav_items": [item for item in extensions.nav_items if item.visible(request)],
+        # Asked only where a page shows notices (the dashboard).
+        "notices": SimpleLazyObject(lambda: extensions.notices_for(request)),
     }

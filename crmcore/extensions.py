@@ -145,6 +145,29 @@ class RunReaper:
         return reap(stale_after=stale_after)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """A short notice for the signed-in user on the dashboard (e.g. a capability reached them).
+
+    ``dismiss_url`` (optional) is a URL a POST to hides the notice for good.
+    """
+
+    key: str
+    text: str
+    link_url: str = ""
+    link_text: str = ""
+    dismiss_url: str = ""
+
+
+@dataclass(frozen=True)
+class NoticeProvider:
+    """``notices(request) -> list[Notice]``, asked only by pages that show notices."""
+
+    key: str
+    notices: Callable[[Any], list[Notice]]
+    order: int = 100
+
+
 class Registry:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -183,6 +206,12 @@ page_urls = Registry("page_urls")
 api_field_providers = Registry("api_field_providers")
 merge_fields = Registry("merge_fields")
 run_reapers = Registry("run_reapers")
+notice_providers = Registry("notice_providers")
+
+
+def notices_for(request: Any) -> list[Notice]:
+    """Every provider's notices for ``request``, in provider order."""
+    return [notice for provider in notice_providers for notice in provider.notices(request)]
 
 
 def normalise_model_label(model_label: str) -> str:

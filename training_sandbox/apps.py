@@ -30,6 +30,7 @@ class TrainingSandboxConfig(AppConfig):
         from ai_features import gate
         from crmcore import events
         from training_sandbox import signals  # noqa: F401  (cache invalidation)
+        from training_sandbox.notices import capability_notices
         from training_sandbox.selectors import lesson_passed
         from training_sandbox.services import sandbox_event_listener
 
@@ -47,5 +48,8 @@ class TrainingSandboxConfig(AppConfig):
             extensions.NavItem("sandbox-progress", "Training", "sandbox:progress", _staff, 52),
         ):
             extensions.nav_items.register(item)
+        extensions.notice_providers.register(
+            extensions.NoticeProvider("training", capability_notices, order=10)
+        )
         events.subscribe(sandbox_event_listener)
         gate.register_training_provider(lesson_passed)

@@ -52,6 +52,11 @@ class LessonProgress(models.Model):
     missing = models.JSONField(
         default=list, blank=True, help_text="What the last check found still missing."
     )
+    answers = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The knowledge check: question key -> index of the chosen answer.",
+    )
 
     class Meta:
         ordering = ["user_id", "lesson"]
@@ -83,3 +88,20 @@ class SandboxEvent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CapabilityNotice(models.Model):
+    """A user dismissed the notice that a capability reached them (shown once)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    capability = models.CharField(max_length=50)
+    dismissed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user_id", "capability"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "capability"], name="capability_notice_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.capability}"

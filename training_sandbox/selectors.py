@@ -14,7 +14,7 @@ from django.db.models import Count
 
 from crmcore.models import Campaign, Contact, Deal, Interaction, OutboundRecord, Team, Workspace
 from training_sandbox.lessons import Lesson, lesson_for_capability, lessons
-from training_sandbox.models import LessonProgress
+from training_sandbox.models import CapabilityNotice, LessonProgress
 
 PASSED_CACHE_KEY = "training_sandbox:passed:{user_id}:{lesson}"
 #: Passed lessons are cached until the progress row changes (see signals).
@@ -82,6 +82,21 @@ def lesson_statuses(*, user: User) -> list[LessonStatus]:
 
 def lesson_progress_get(*, user: User, lesson: str) -> LessonProgress | None:
     return LessonProgress.objects.filter(user_id=user.pk, lesson=lesson).first()
+
+
+def lesson_progress_map(*, user: User, lessons: Iterable[Lesson]) -> dict[str, LessonProgress]:
+    """The user's progress rows on ``lessons``, by slug (one query; none for no lessons)."""
+    slugs = [lesson.slug for lesson in lessons]
+    if not slugs:
+        return {}
+    return {p.lesson: p for p in LessonProgress.objects.filter(user_id=user.pk, lesson__in=slugs)}
+
+
+def notices_dismissed(*, user: User) -> set[str]:
+    """Keys of the capabilities whose "now on for you" notice the user dismissed."""
+    return set(
+        CapabilityNotice.objects.filter(user_id=user.pk).values_list("capability", flat=True)
+    )
 
 
 def lesson_passed(user: AbstractBaseUser | AnonymousUser | None, capability_key: str) -> bool:

@@ -25,7 +25,7 @@ from training_sandbox import generator
 from training_sandbox.conf import app_settings
 from training_sandbox.lessons import Lesson, get_lesson
 from training_sandbox.lessons.checks import CheckContext, CheckResult, run_check
-from training_sandbox.models import LessonProgress, Sandbox, SandboxEvent
+from training_sandbox.models import CapabilityNotice, LessonProgress, Sandbox, SandboxEvent
 from training_sandbox.selectors import passed_cache_key
 
 # -- sandboxes ----------------------------------------------------------------
@@ -169,24 +169,46 @@ class StepOutcome:
     result: CheckResult
 
 
+#: The ``step`` key under which an unfinished knowledge check is listed as missing.
+QUESTIONS_STEP = "questions"
+
+
 @dataclass(frozen=True)
 class LessonCheckOutcome:
     lesson: str
     steps: list[StepOutcome]
     progress: LessonProgress
+    #: What the knowledge check still lacks ("" when done or when there is none).
+    questions_missing: str = ""
 
     @property
     def passed(self) -> bool:
-        return all(step.result.passed for step in self.steps)
+        return all(step.result.passed for step in self.steps) and not self.questions_missing
 
     @property
     def missing(self) -> list[dict[str, str]]:
         """``[{"step": key, "missing": sentence}]`` for every step not done yet."""
-        return [
+        missing = [
             {"step": step.key, "missing": step.result.missing}
             for step in self.steps
             if not step.result.passed
         ]
+        if self.questions_missing:
+            missing.append({"step": QUESTIONS_STEP, "missing": self.questions_missing})
+        return missing
+
+
+def _questions_missing(definition: Lesson, answers: dict[str, Any]) -> str:
+    """The sentence saying what the knowledge check lacks, or "" when every answer is right."""
+    if not definition.questions:
+        return ""
+    right = sum(1 for q in definition.questions if q.is_right(answers.get(q.key)))
+    total = len(definition.questions)
+    if right == total:
+        return ""
+    return (
+        f"Answer the questions at the end of the lesson: {right} of {total} answered right so far."
+    )
 
 
 def _lesson_or_error(slug: str) -> Lesson:
@@ -238,7 +260,12 @@ def lesson_check(*, user: User, lesson: str, workspace: Workspace) -> LessonChec
         StepOutcome(key=step.key, title=step.title, result=run_check(context, step.check))
         for step in definition.steps
     ]
-    outcome = LessonCheckOutcome(lesson=lesson, steps=steps, progress=progress)
+    outcome = LessonCheckOutcome(
+        lesson=lesson,
+        steps=steps,
+        progress=progress,
+        questions_missing=_questions_missing(definition, progress.answers or {}),
+    )
     progress.checked_at = timezone.now()
     progress.missing = outcome.missing
     progress.workspace = workspace
@@ -248,6 +275,48 @@ def lesson_check(*, user: User, lesson: str, workspace: Workspace) -> LessonChec
     if progress.passed_at is not None:
         transaction.on_commit(lambda: cache.set(passed_cache_key(user.pk, lesson), True, None))
     return outcome
+
+
+@transaction.atomic
+def lesson_answer(
+    *, user: User, lesson: str, workspace: Workspace, answers: dict[str, Any]
+) -> LessonCheckOutcome:
+    """Record the trainee's answers to the lesson's questions, then check the lesson.
+
+    ``answers`` maps question keys to the index of the chosen answer (as sent
+    by the form: strings of digits are accepted). Questions left out keep
+    their earlier answer. Anything else is a ``ValidationError`` and nothing
+    is recorded.
+    """
+    definition = _lesson_or_error(lesson)
+    _sandbox_of(user, workspace)
+    chosen: dict[str, int] = {}
+    for key, raw in answers.items():
+        question = definition.question(key)
+        if question is None:
+            raise ValidationError({"answers": f"The lesson has no question {key!r}."})
+        try:
+            index = int(str(raw))
+        except ValueError:
+            raise ValidationError({key: "Pick one of the answers."}) from None
+        if not 0 <= index < len(question.choices):
+            raise ValidationError({key: "Pick one of the answers."})
+        chosen[key] = index
+    if not chosen:
+        raise ValidationError({"answers": "Pick an answer to at least one question."})
+    progress = LessonProgress.objects.select_for_update().filter(user=user, lesson=lesson).first()
+    if progress is None:
+        progress = lesson_start(user=user, lesson=lesson, workspace=workspace)
+    progress.answers = {**(progress.answers or {}), **chosen}
+    progress.save(update_fields=["answers"])
+    return lesson_check(user=user, lesson=lesson, workspace=workspace)
+
+
+def notice_dismiss(*, user: User, capability: str) -> None:
+    """Hide the "now on for you" notice of ``capability`` for ``user`` for good (idempotent)."""
+    if not user.is_authenticated:
+        raise ValidationError("Sign in first.")
+    CapabilityNotice.objects.get_or_create(user=user, capability=capability[:50])
 
 
 # -- events -------------------------------------------------------------------

@@ -16,6 +16,12 @@ urlpatterns = [
     path("lessons/<slug:slug>/", views.LessonDetailView.as_view(), name="lesson-detail"),
     path("lessons/<slug:slug>/start/", views.LessonStartView.as_view(), name="lesson-start"),
     path("lessons/<slug:slug>/check/", views.LessonCheckView.as_view(), name="lesson-check"),
+    path("lessons/<slug:slug>/answer/", views.LessonAnswerView.as_view(), name="lesson-answer"),
+    path(
+        "notices/<str:capabilities>/dismiss/",
+        views.NoticeDismissView.as_view(),
+        name="notice-dismiss",
+    ),
     path("progress/", views.ProgressView.as_view(), name="progress"),
     path("progress/<int:pk>/reset/", views.StaffSandboxResetView.as_view(), name="staff-reset"),
     path("progress/<int:pk>/delete/", views.StaffSandboxDeleteView.as_view(), name="staff-delete"),

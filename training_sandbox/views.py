@@ -16,6 +16,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from ai_features.preparation import preparation_status
+from ai_features.registry import registry
 from crmcore.workspaces import workspace_enter, workspace_leave
 from training_sandbox import selectors, services
 from training_sandbox.forms import SandboxCreateForm
@@ -167,11 +168,29 @@ class LessonDetailView(_LessonMixin, TemplateView):
             }
             for step in lesson.steps
         ]
+        answers = (progress.answers if progress else None) or {}
+        questions = [
+            {
+                "question": question,
+                "choices": [
+                    {"index": i, "text": text, "chosen": answers.get(question.key) == i}
+                    for i, text in enumerate(question.choices)
+                ],
+                "answered": question.key in answers,
+                "right": question.is_right(answers.get(question.key)),
+            }
+            for question in lesson.questions
+        ]
+        sandbox = selectors.sandbox_for(user=self.request.user)
+        # A capability's lesson needs the sandbox's AI: say so while it is prepared.
+        ai_status = preparation_status(workspace=sandbox) if sandbox and lesson.capability else None
         return super().get_context_data(
             lesson=lesson,
             progress=progress,
             steps=steps,
-            sandbox=selectors.sandbox_for(user=self.request.user),
+            questions=questions,
+            sandbox=sandbox,
+            ai_status=ai_status,
             **kwargs,
         )
 
@@ -205,6 +224,48 @@ class LessonCheckView(_LessonMixin, View):
         else:
             messages.warning(request, "Not yet: " + " ".join(m["missing"] for m in outcome.missing))
         return HttpResponseRedirect(reverse("sandbox:lesson-detail", args=[lesson.slug]))
+
+
+class LessonAnswerView(_LessonMixin, View):
+    """The lesson's knowledge check: record the chosen answers, then check the lesson."""
+
+    def post(self, request, slug):
+        lesson = self.lesson()
+        sandbox = selectors.sandbox_for(user=request.user)
+        if sandbox is None:
+            messages.error(request, "Create your sandbox first.")
+            return redirect("sandbox:home")
+        answers = {q.key: request.POST[q.key] for q in lesson.questions if q.key in request.POST}
+        try:
+            outcome = services.lesson_answer(
+                user=request.user, lesson=lesson.slug, workspace=sandbox, answers=answers
+            )
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+            return HttpResponseRedirect(reverse("sandbox:lesson-detail", args=[lesson.slug]))
+        if outcome.passed:
+            messages.success(request, f"Passed: {lesson.title}.")
+        elif outcome.questions_missing:
+            messages.warning(request, "Not all answers are right yet: read the explanations below.")
+        else:
+            messages.success(
+                request,
+                "Every answer is right. Not yet passed: "
+                + " ".join(m["missing"] for m in outcome.missing),
+            )
+        return HttpResponseRedirect(reverse("sandbox:lesson-detail", args=[lesson.slug]))
+
+
+class NoticeDismissView(LoginRequiredMixin, View):
+    """ "Got it" on a dashboard notice: hide it for good, back to the dashboard."""
+
+    def post(self, request, capabilities):
+        keys = capabilities.split(",")
+        if len(keys) > len(registry) or any(key not in registry for key in keys):
+            raise Http404("No such capability")
+        for key in keys:
+            services.notice_dismiss(user=request.user, capability=key)
+        return redirect("dashboard")
 
 
 # -- staff --------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Create the sandbox from the header, start the lesson, see Check list what is
 missing, do the steps in the sandbox through the CRM's forms (log a call on a
-contact, move a deal on the pipeline), and see Check pass.
+contact, move a deal on the pipeline), answer the knowledge check (a wrong
+answer is explained) and see the lesson pass.
 """
 
 from __future__ import annotations
@@ -62,9 +63,20 @@ def test_first_lesson__new_trainee__creates_sandbox_does_steps_and_passes(
     moved = page.locator(f"section[data-stage=proposal] article.deal-card[data-deal='{deal_id}']")
     assert (page.url, moved.count()) == (f"{live_server.url}/deals/", 1)
 
-    # Check passes
+    # The steps are done; the knowledge check is still to answer
     page.goto(f"{live_server.url}/sandbox/lessons/crm-basics/")
     page.click("[data-testid=lesson-check]")
+    assert page.locator("[data-testid=lesson-status]").inner_text().startswith("In progress")
+
+    # A wrong answer is explained; the right one passes the lesson
+    page.check("fieldset[data-question=where-to-log] input[value='1']")
+    page.check("fieldset[data-question=sandbox-reach] input[value='1']")
+    page.click("[data-testid=lesson-answer]")
+    explanation = page.locator("[data-testid=question-explanation]")
+    assert explanation.count() == 1
+    assert "timeline every colleague sees" in explanation.inner_text()
+    page.check("fieldset[data-question=where-to-log] input[value='0']")
+    page.click("[data-testid=lesson-answer]")
     assert page.locator("[data-testid=lesson-status]").inner_text().startswith("Passed")
     assert page.locator("[data-testid=step-done]").count() == 2
     assert page.locator("[data-testid=step-missing]").count() == 0

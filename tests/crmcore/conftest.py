@@ -8,7 +8,7 @@ def core_only(monkeypatch):
     """Pin crmcore's own behaviour and query counts: nothing from other apps.
 
     Empties the extension registries (panels, nav items, API field providers,
-    merge fields) for one test; the apps' own tests pin what their
+    merge fields, notices) for one test; the apps' own tests pin what their
     contributions add.
     """
     for registry in (
@@ -16,5 +16,6 @@ def core_only(monkeypatch):
         extensions.nav_items,
         extensions.api_field_providers,
         extensions.merge_fields,
+        extensions.notice_providers,
     ):
         monkeypatch.setattr(registry, "_items", {})

@@ -11,7 +11,9 @@ from ai_features import gate
 from crmcore import factories
 from crmcore import services as crm_services
 from crmcore.models import Deal
+from tests.training_sandbox.lesson_answers import answer_right
 from training_sandbox import selectors, services
+from training_sandbox.lessons import lessons
 from training_sandbox.models import LessonProgress
 
 
@@ -46,6 +48,11 @@ def test_lesson_check__nothing_done__lists_each_missing_step(sandbox, trainee):
             "step": "move-deal",
             "missing": "Move a deal to another stage (found 0 of 1 since you started this lesson).",
         },
+        {
+            "step": "questions",
+            "missing": "Answer the questions at the end of the lesson: "
+            "0 of 2 answered right so far.",
+        },
     ]
     progress = LessonProgress.objects.get(user=trainee, lesson="crm-basics")
     assert progress.passed_at is None
@@ -61,7 +68,7 @@ def test_lesson_check__one_step_done__only_the_other_missing(sandbox, trainee):
 
     outcome = services.lesson_check(user=trainee, lesson="crm-basics", workspace=sandbox)
 
-    assert [m["step"] for m in outcome.missing] == ["move-deal"]
+    assert [m["step"] for m in outcome.missing] == ["move-deal", "questions"]
 
 
 def test_lesson_check__steps_done__passes_and_stays_passed_after_restart(
@@ -70,7 +77,7 @@ def test_lesson_check__steps_done__passes_and_stays_passed_after_restart(
     services.lesson_start(user=trainee, lesson="crm-basics", workspace=sandbox)
     _do_crm_basics(sandbox, trainee, django_capture_on_commit_callbacks)
 
-    outcome = services.lesson_check(user=trainee, lesson="crm-basics", workspace=sandbox)
+    outcome = answer_right(user=trainee, lesson="crm-basics", workspace=sandbox)
     services.lesson_start(user=trainee, lesson="crm-basics", workspace=sandbox)
 
     assert outcome.passed is True
@@ -190,7 +197,77 @@ def test_gate__check_passes_lesson__flag_turns_on_for_trainee(
     assert gate.is_enabled("prediction", user, workspace) is False
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = services.lesson_check(user=user, lesson="prediction-basics", workspace=sandbox)
+        outcome = answer_right(user=user, lesson="prediction-basics", workspace=sandbox)
 
     assert outcome.passed is True
     assert gate.is_enabled("prediction", user, workspace) is True
+
+
+# -- knowledge checks -----------------------------------------------------------
+
+
+def test_lesson_answer__steps_done_one_answer_wrong__not_passed_until_corrected(
+    sandbox, trainee, django_capture_on_commit_callbacks
+):
+    services.lesson_start(user=trainee, lesson="crm-basics", workspace=sandbox)
+    _do_crm_basics(sandbox, trainee, django_capture_on_commit_callbacks)
+
+    wrong = services.lesson_answer(
+        user=trainee,
+        lesson="crm-basics",
+        workspace=sandbox,
+        answers={"where-to-log": "0", "sandbox-reach": "0"},
+    )
+    right = services.lesson_answer(
+        user=trainee, lesson="crm-basics", workspace=sandbox, answers={"sandbox-reach": "1"}
+    )
+
+    assert wrong.passed is False
+    assert wrong.missing == [
+        {
+            "step": "questions",
+            "missing": "Answer the questions at the end of the lesson: "
+            "1 of 2 answered right so far.",
+        }
+    ]
+    assert right.passed is True
+    progress = LessonProgress.objects.get(user=trainee, lesson="crm-basics")
+    assert progress.answers == {"where-to-log": 0, "sandbox-reach": 1}
+    assert progress.passed_at is not None
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"no-such-question": "0"},
+        {"where-to-log": "7"},
+        {"where-to-log": "-1"},
+        {"where-to-log": "first"},
+        {"where-to-log": "1e9999"},
+        {},
+    ],
+)
+def test_lesson_answer__bad_answers__refused_and_nothing_recorded(sandbox, trainee, answers):
+    services.lesson_start(user=trainee, lesson="crm-basics", workspace=sandbox)
+
+    with pytest.raises(ValidationError):
+        services.lesson_answer(
+            user=trainee, lesson="crm-basics", workspace=sandbox, answers=answers
+        )
+
+    assert LessonProgress.objects.get(user=trainee, lesson="crm-basics").answers == {}
+
+
+def test_lesson_answer__someone_elses_sandbox__refused(sandbox, user):
+    with pytest.raises(ValidationError):
+        services.lesson_answer(
+            user=user, lesson="crm-basics", workspace=sandbox, answers={"where-to-log": "0"}
+        )
+
+
+def test_lessons__every_shipped_lesson_has_a_knowledge_check_with_explanations():
+    for lesson in lessons():
+        assert len(lesson.questions) >= 2, lesson.slug
+        for question in lesson.questions:
+            assert question.explanation.endswith("."), (lesson.slug, question.key)
+            assert 0 <= question.answer < len(question.choices)

@@ -73,6 +73,53 @@ def test_lesson_from_dict__duplicate_step_keys__raises():
         lesson_from_dict(data)
 
 
+def _with_questions(*questions) -> dict:
+    return {**_lesson(type="records", model="crmcore.Interaction"), "questions": list(questions)}
+
+
+def _question(**overrides) -> dict:
+    return {
+        "key": "q1",
+        "text": "Which?",
+        "choices": ["This", "That"],
+        "answer": 1,
+        "explanation": "That, because.",
+        **overrides,
+    }
+
+
+def test_lesson_from_dict__questions__loaded_with_answer_key():
+    lesson = lesson_from_dict(_with_questions(_question(), _question(key="q2", answer=0)))
+
+    assert [(q.key, q.choices, q.answer) for q in lesson.questions] == [
+        ("q1", ("This", "That"), 1),
+        ("q2", ("This", "That"), 0),
+    ]
+    assert lesson.question("q2").is_right(0) and not lesson.question("q2").is_right(1)
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        (_question(answer=2), "'answer' must be the index of the right choice"),
+        (_question(answer=True), "'answer' must be the index of the right choice"),
+        (_question(answer="1"), "'answer' must be the index of the right choice"),
+        (_question(choices=["Only one"]), "'choices' must list two or more answers"),
+        (_question(choices=["A", ""]), "'choices' must list two or more answers"),
+        (_question(explanation=""), "'explanation' is required"),
+        (_question(text=""), "'text' is required"),
+    ],
+)
+def test_lesson_from_dict__bad_question__raises(question, message):
+    with pytest.raises(LessonError, match=message):
+        lesson_from_dict(_with_questions(question))
+
+
+def test_lesson_from_dict__duplicate_question_keys__raises():
+    with pytest.raises(LessonError, match="duplicate key 'q1'"):
+        lesson_from_dict(_with_questions(_question(), _question()))
+
+
 def test_lesson_dirs__extra_directory__new_lesson_without_code(tmp_path, settings):
     (tmp_path / "calls.json").write_text(
         '{"slug": "calls", "title": "Calls", "order": 99, "steps": [{"key": "call",'

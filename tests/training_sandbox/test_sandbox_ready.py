@@ -91,3 +91,26 @@ def test_sandbox_create__setting_off__nothing_prepared(
 
     assert callbacks == []
     assert preparation_status(workspace=sandbox) is None
+
+
+def test_lesson_detail__ai_being_prepared__lesson_says_it_waits(sandbox, client):
+    JobRun.objects.create(name=PREPARE_JOB, workspace=sandbox, total=5, done=3)
+    client.force_login(sandbox.owner)
+
+    prediction = client.get(reverse("sandbox:lesson-detail", args=["prediction-basics"]))
+    crm_basics = client.get(reverse("sandbox:lesson-detail", args=["crm-basics"]))
+
+    assert "The AI in your sandbox is still being prepared (60%)" in prediction.content.decode()
+    # A lesson about the CRM alone needs no AI: no waiting message there
+    assert 'data-testid="lesson-ai-waiting"' not in crm_basics.content.decode()
+
+
+def test_lesson_detail__ai_ready__no_waiting_message(sandbox, client):
+    JobRun.objects.create(
+        name=PREPARE_JOB, workspace=sandbox, total=5, done=5, status=JobRun.Status.SUCCEEDED
+    )
+    client.force_login(sandbox.owner)
+
+    page = client.get(reverse("sandbox:lesson-detail", args=["sentiment-basics"])).content.decode()
+
+    assert 'data-testid="lesson-ai-waiting"' not in page

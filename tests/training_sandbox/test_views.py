@@ -189,3 +189,58 @@ def test_staff_reset__not_staff__403(logged_in_client, user):
 
 def test_staff_reset__production_workspace__404(staff_client, workspace):
     assert staff_client.post(f"/sandbox/progress/{workspace.pk}/reset/").status_code == 404
+
+
+# -- knowledge checks on the lesson page ----------------------------------------
+
+
+def test_lesson_detail__questions__listed_with_their_choices(logged_in_client, user):
+    services.sandbox_create(user=user, contacts=SIZE)
+
+    html = logged_in_client.get("/sandbox/lessons/crm-basics/").content.decode()
+
+    assert 'data-testid="lesson-questions"' in html
+    assert "Where do you record it?" in html
+    assert html.count('type="radio" name="where-to-log"') == 3
+    assert 'data-testid="question-explanation"' not in html
+
+
+def test_lesson_answer__wrong_answer__explanation_shown_and_choice_kept(logged_in_client, user):
+    services.sandbox_create(user=user, contacts=SIZE)
+
+    response = logged_in_client.post(
+        "/sandbox/lessons/crm-basics/answer/",
+        {"where-to-log": "1", "sandbox-reach": "1"},
+        follow=True,
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Not all answers are right yet" in html
+    assert html.count('data-testid="question-explanation"') == 1
+    assert "An interaction logged on the contact page appears on the timeline" in html
+    assert html.count('data-testid="question-right"') == 1
+    assert 'name="where-to-log" value="1" checked' in html
+    assert LessonProgress.objects.get(user=user).answers == {"where-to-log": 1, "sandbox-reach": 1}
+
+
+@pytest.mark.parametrize(
+    "data", [{"where-to-log": "9"}, {"where-to-log": "x" * 5000}, {"where-to-log": "\x00"}, {}]
+)
+def test_lesson_answer__hostile_post__message_not_500(logged_in_client, user, data):
+    services.sandbox_create(user=user, contacts=SIZE)
+
+    response = logged_in_client.post("/sandbox/lessons/crm-basics/answer/", data, follow=True)
+
+    assert response.status_code in (200, 400)
+    assert not LessonProgress.objects.filter(user=user).exclude(answers={}).exists()
+
+
+def test_lesson_answer__no_sandbox__sent_to_create_one(logged_in_client):
+    response = logged_in_client.post("/sandbox/lessons/crm-basics/answer/", {"where-to-log": "0"})
+
+    assert (response.status_code, response["Location"]) == (302, "/sandbox/")
+
+
+def test_lesson_answer__unknown_lesson__404(logged_in_client):
+    assert logged_in_client.post("/sandbox/lessons/juggling/answer/").status_code == 404

@@ -9,6 +9,7 @@ is adding a JSON file (or a directory of them with the
 from training_sandbox.lessons.definitions import (
     Lesson,
     LessonError,
+    Question,
     Step,
     get_lesson,
     lesson_for_capability,
@@ -18,6 +19,7 @@ from training_sandbox.lessons.definitions import (
 __all__ = [
     "Lesson",
     "LessonError",
+    "Question",
     "Step",
     "get_lesson",
     "lesson_for_capability",

@@ -14,8 +14,19 @@ A lesson file looks like::
          "check": {"type": "records", "model": "crmcore.Interaction",
                    "filter": {}, "user_field": "author", "min": 1,
                    "since": "lesson_start"}}
+      ],
+      "questions": [
+        {"key": "why-log", "text": "Why log a call on the contact?",
+         "choices": ["...", "..."], "answer": 1,
+         "explanation": "Shown after a wrong answer: why the right one is right."}
       ]
     }
+
+``questions`` is optional: a short knowledge check at the end of the lesson.
+Each question has two or more ``choices``, the index of the right one in
+``answer`` and an ``explanation`` shown when the trainee picks a wrong one. A
+lesson with questions passes when every step is done and every question is
+answered right.
 """
 
 from __future__ import annotations
@@ -45,6 +56,20 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Question:
+    """One question of a lesson's knowledge check (``answer`` indexes ``choices``)."""
+
+    key: str
+    text: str
+    choices: tuple[str, ...]
+    answer: int
+    explanation: str
+
+    def is_right(self, chosen: Any) -> bool:
+        return chosen == self.answer
+
+
+@dataclass(frozen=True)
 class Lesson:
     slug: str
     title: str
@@ -52,10 +77,14 @@ class Lesson:
     steps: tuple[Step, ...]
     capability: str | None = None
     order: int = 100
+    questions: tuple[Question, ...] = ()
 
     @property
     def step_count(self) -> int:
         return len(self.steps)
+
+    def question(self, key: str) -> Question | None:
+        return next((q for q in self.questions if q.key == key), None)
 
 
 def _require(data: dict, key: str, where: str) -> Any:
@@ -92,6 +121,7 @@ def lesson_from_dict(data: dict[str, Any], *, source: str = "lesson") -> Lesson:
             )
         )
     return Lesson(
+        questions=_questions(data.get("questions") or [], where),
         slug=slug,
         title=_require(data, "title", where),
         summary=data.get("summary", ""),
@@ -99,6 +129,48 @@ def lesson_from_dict(data: dict[str, Any], *, source: str = "lesson") -> Lesson:
         capability=data.get("capability"),
         order=int(data.get("order", 100)),
     )
+
+
+def _questions(raw_questions: Any, where: str) -> tuple[Question, ...]:
+    if not isinstance(raw_questions, list):
+        raise LessonError(f"{where}: 'questions' must be a list")
+    questions = []
+    keys: set[str] = set()
+    for index, raw in enumerate(raw_questions, start=1):
+        q_where = f"{where} question {index}"
+        if not isinstance(raw, dict):
+            raise LessonError(f"{q_where}: must be an object")
+        key = _require(raw, "key", q_where)
+        if key in keys:
+            raise LessonError(f"{q_where}: duplicate key {key!r}")
+        keys.add(key)
+        choices = _require(raw, "choices", q_where)
+        if (
+            not isinstance(choices, list)
+            or len(choices) < 2
+            or not all(isinstance(c, str) and c.strip() for c in choices)
+        ):
+            raise LessonError(f"{q_where}: 'choices' must list two or more answers")
+        answer = raw.get("answer")
+        if (
+            not isinstance(answer, int)
+            or isinstance(answer, bool)
+            or not 0 <= answer < len(choices)
+        ):
+            last = len(choices) - 1
+            raise LessonError(
+                f"{q_where}: 'answer' must be the index of the right choice (0 to {last})"
+            )
+        questions.append(
+            Question(
+                key=key,
+                text=_require(raw, "text", q_where),
+                choices=tuple(choices),
+                answer=answer,
+                explanation=_require(raw, "explanation", q_where),
+            )
+        )
+    return tuple(questions)
 
 
 def lesson_dirs() -> list[Path]:
