@@ -27,15 +27,12 @@ from ai_features.capabilities.prediction.models import (
     ModelVersion,
     SensitiveAttribute,
 )
+from ai_features.capabilities.prediction.next_needs import purchase_sequences
 from ai_features.capabilities.prediction.selectors import (
     model_version_live,
     sensitive_attribute_names,
 )
-from ai_features.capabilities.prediction.training import (
-    InsufficientHistory,
-    purchase_sequences,
-    train,
-)
+from ai_features.capabilities.prediction.training import InsufficientHistory, train
 from ai_features.scheduling import job_queue
 from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit

@@ -7,9 +7,9 @@ from django.utils import timezone
 
 from ai_features.capabilities.prediction.explain import describe
 from ai_features.capabilities.prediction.features import extract_raw
+from ai_features.capabilities.prediction.next_needs import NextProductModel
 from ai_features.capabilities.prediction.training import (
     InsufficientHistory,
-    NextProductModel,
     churn_metrics,
     train,
 )
