@@ -20,12 +20,8 @@ from ai_features.capabilities.prediction.features import (
     attribute_feature_name,
     extract_raw,
 )
-from ai_features.capabilities.prediction.next_needs import (
-    NextProductModel,
-    next_product_metrics,
-    purchase_sequences,
-)
-from crmcore.models import Contact, Order, Product, Workspace
+from ai_features.capabilities.prediction.next_needs import NextNeedModel, next_needs_train
+from crmcore.models import Contact, Order, Workspace
 
 CHURNED = Contact.Stage.CHURNED
 CUSTOMER = Contact.Stage.CUSTOMER
@@ -112,7 +108,7 @@ class ChurnModel:
 @dataclass
 class TrainingResult:
     churn: ChurnModel
-    next_products: NextProductModel
+    next_products: NextNeedModel
     metrics: dict[str, Any]
     as_of: dt.datetime
     data_start: dt.datetime | None
@@ -240,11 +236,8 @@ def train(*, workspace: Workspace, as_of: dt.datetime) -> TrainingResult:
         }
     )
 
-    sequences = purchase_sequences(workspace=workspace)
-    names = dict(Product.objects.in_workspace(workspace).values_list("pk", "name"))
-    test_ids = {raw.contact_ids[i] for i in test_idx}
-    metrics.update(next_product_metrics(sequences, names, test_ids))
-    next_products = NextProductModel.fit(sequences, names)
+    next_products, next_metrics = next_needs_train(workspace=workspace)
+    metrics.update(next_metrics)
 
     window = Order.objects.filter(workspace_id=workspace.pk, ordered_at__lt=as_of).aggregate(
         start=Min("ordered_at"), end=Max("ordered_at")

@@ -16,6 +16,7 @@ def scored(workspace, settings):
     settings.AI_PREDICTION_MIN_AUC = 0.5
     contacts = make_history(workspace, customers=20, churned=20)
     version = services.model_version_train(workspace=workspace)
+    services.contact_next_needs_refresh(workspace=workspace)
     services.contacts_score(workspace=workspace)
     return contacts, version
 
@@ -224,7 +225,8 @@ def test_train_models_command__flag_on__prints_auc(workspace, prediction_on, set
 
     out = capsys.readouterr().out
     assert "churn model v1 published (live) — AUC " in out
-    assert "next product: hit rate@3" in out
+    assert "next needs: hit rate@3" in out
+    assert "own most frequent" in out
 
 
 def test_train_models_command__flag_off__skipped(workspace, capsys):
