@@ -51,6 +51,10 @@ RECENT_BASKETS = 3
 #: Weight of "bought with" against "bought after" (a basket partner is a weaker
 #: hint of the next order than what usually comes next).
 TOGETHER_WEIGHT = 0.5
+#: "Often bought after/with" from this share on; below, the count of customers or orders.
+OFTEN = 0.3
+#: Overdue by this many of the customer's own intervals: they no longer buy it on a cycle.
+LAPSED = 3.0
 
 
 @dataclass(frozen=True)
@@ -348,7 +352,9 @@ class NextNeedModel:
                 1.0 - self.baskets.get(product_id, 0) / (self.orders + 1)
             )
             cycle = f"every {_days(every)}, last {_days(since)} ago"
-            if due >= 2:
+            if due >= LAPSED:
+                reason = f"Used to reorder {name} every {_days(every)}; last {_days(since)} ago"
+            elif due >= 2:
                 reason = f"Reorder of {name} is overdue: {cycle}"
             elif due >= 0.8:
                 reason = f"Reorder of {name} is due: {cycle}"
@@ -361,8 +367,8 @@ class NextNeedModel:
             reason = f"Reorder of {name}: bought {got.orders} times, last {_days(since)} ago"
         elif usual:
             reason = (
-                f"Reorder of {name}? Bought once, {_days(since)} ago; "
-                f"customers reorder it every {_days(usual)}"
+                f"Bought {name} once, {_days(since)} ago; "
+                f"repeat buyers reorder it every {_days(usual)}"
             )
         else:
             reason = f"Bought {name} once, {_days(since)} ago"
@@ -403,13 +409,13 @@ class NextNeedModel:
         return ranked[:k]
 
     def _after_reason(self, a: int, n: int, rate: float) -> str:
-        if rate >= 0.2:
+        if rate >= OFTEN:
             return f"Often bought after {self.name(a)} ({_share(rate)} of the time)"
         who = "customer" if n == 1 else "customers"
         return f"Bought after {self.name(a)} by {n} {who}"
 
     def _with_reason(self, a: int, n: int, rate: float) -> str:
-        if rate >= 0.2:
+        if rate >= OFTEN:
             return f"Often bought with {self.name(a)} (in {_share(rate)} of its orders)"
         return f"Bought with {self.name(a)} in {n} order{'' if n == 1 else 's'}"
 

@@ -507,8 +507,8 @@ def contact_next_needs_refresh(
     computed_at = adapt_datetime(now)
     # Contacts with no purchase get the same (popular) needs: encoded once.
     no_history = _needs_json(model, [], today)
-    result = NextNeedsResult(kinds={})
-    kinds = result.kinds or {}
+    kinds: dict[str, int] = {}
+    result = NextNeedsResult(kinds=kinds)
     chunk_size = chunk_size or app_settings.CHUNK_SIZE
     for lo, hi, _ in _id_ranges(workspace=workspace, chunk_size=chunk_size, customers_only=False):
         ids = Contact.objects.in_workspace(workspace).filter(pk__gte=lo, pk__lte=hi)

@@ -76,6 +76,32 @@ def test_recommend__cycle_not_due__says_when():
     assert need.reason == "Reorder of Paper cups due in 22 days: every 31 days, last 9 days ago"
 
 
+def test_recommend__cycle_long_lapsed__says_they_used_to_reorder():
+    model = _fitted()
+    history = _baskets((400, [CUPS]), (369, [CUPS]), (338, [CUPS]))
+
+    [need] = [n for n in model.recommend(history, today=TODAY, k=6) if n.product_id == CUPS]
+
+    assert need.reason == "Used to reorder Paper cups every 31 days; last 338 days ago"
+
+
+def test_recommend__bought_once__rebuy_interval_of_repeat_buyers():
+    model = NextNeedModel.fit(
+        {
+            1: _baskets((100, [CUPS]), (80, [CUPS])),
+            2: _baskets((60, [CUPS]), (40, [CUPS])),
+        },
+        NAMES,
+    )
+
+    [need] = model.recommend(_baskets((12, [CUPS])), today=TODAY)
+
+    assert need.kind == "reorder"
+    assert need.reason == (
+        "Bought Paper cups once, 12 days ago; repeat buyers reorder it every 20 days"
+    )
+
+
 def test_recommend__last_bought_a_starter_kit__refills_next_as_a_sequence():
     model = _fitted()
 
@@ -263,7 +289,8 @@ def test_next_needs_command__flag_on__prints_counts_and_reasons(
     call_command("next_needs", workspace=workspace.pk, no_progress=True)
 
     out = capsys.readouterr().out
-    assert "next needs of 3 contacts (2 with a purchase history)" in out
+    assert "next needs of 3 contacts (2 with a purchase history); reasons: " in out
+    assert " reorder" in out and " popular" in out
 
 
 # ---------------------------------------------------------------- facade
