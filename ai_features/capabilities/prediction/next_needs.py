@@ -53,6 +53,8 @@ RECENT_BASKETS = 3
 TOGETHER_WEIGHT = 0.5
 #: "Often bought after/with" from this share on; below, the count of customers or orders.
 OFTEN = 0.3
+#: Past this many of the customer's own intervals a reorder is overdue, not just due.
+OVERDUE = 1.3
 #: Overdue by this many of the customer's own intervals: they no longer buy it on a cycle.
 LAPSED = 3.0
 
@@ -354,7 +356,7 @@ class NextNeedModel:
             cycle = f"every {_days(every)}, last {_days(since)} ago"
             if due >= LAPSED:
                 reason = f"Used to reorder {name} every {_days(every)}; last {_days(since)} ago"
-            elif due >= 2:
+            elif due >= OVERDUE:
                 reason = f"Reorder of {name} is overdue: {cycle}"
             elif due >= 0.8:
                 reason = f"Reorder of {name} is due: {cycle}"

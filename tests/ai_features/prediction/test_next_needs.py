@@ -83,6 +83,9 @@ def test_recommend__cycle_long_lapsed__says_they_used_to_reorder():
     [need] = [n for n in model.recommend(history, today=TODAY, k=6) if n.product_id == CUPS]
 
     assert need.reason == "Used to reorder Paper cups every 31 days; last 338 days ago"
+    history = _baskets((110, [CUPS]), (79, [CUPS]), (48, [CUPS]))
+    [need] = [n for n in model.recommend(history, today=TODAY, k=6) if n.product_id == CUPS]
+    assert need.reason == "Reorder of Paper cups is overdue: every 31 days, last 48 days ago"
 
 
 def test_recommend__bought_once__rebuy_interval_of_repeat_buyers():
