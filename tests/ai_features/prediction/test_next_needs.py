@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from waffle.testutils import override_switch
 
@@ -28,6 +30,8 @@ from crmcore.models import Contact, Order
 from training_sandbox.generator.retail import retail_log
 
 TODAY = dt.date(2026, 12, 1).toordinal()
+#: Queries the prediction panel adds to the contact page, whatever the contact.
+PANEL_QUERIES = 4
 CUPS, LIDS, BEANS, STARTER, PRO, MUGS = 1, 2, 3, 4, 5, 6
 NAMES = {
     CUPS: "Paper cups",
@@ -376,3 +380,23 @@ def test_contact_panel__kill_switch__no_next_needs(
 
     assert "Reorder of Paper cups" not in html
     assert "next-need" not in html
+
+
+def test_contact_page__flag_on__panel_adds_constant_queries(
+    workspace, shop, logged_in_client, enable_capability
+):
+    services.contact_next_needs_refresh(workspace=workspace)
+
+    def queries(contact) -> int:
+        logged_in_client.get(f"/contacts/{contact.pk}/")  # warm the flag caches
+        with CaptureQueriesContext(connection) as captured:
+            html = logged_in_client.get(f"/contacts/{contact.pk}/").content.decode()
+        return len(captured), html
+
+    off = {c: queries(shop[c])[0] for c in ("regular", "lead")}
+    enable_capability("prediction")
+    for name in ("regular", "lead"):
+        on, html = queries(shop[name])
+        assert 'data-testid="next-need"' in html
+        # the score, why there is none (live and latest version), the next needs
+        assert on - off[name] == PANEL_QUERIES
