@@ -20,7 +20,11 @@ from ai_features.capabilities.prediction.features import (
     attribute_feature_name,
     extract_raw,
 )
-from ai_features.capabilities.prediction.next_needs import NextNeedModel, next_needs_train
+from ai_features.capabilities.prediction.next_needs import (  # noqa: F401
+    NextNeedModel,
+    NextProductModel,  # artifacts of versions trained before next needs load it from here
+    next_needs_train,
+)
 from crmcore.models import Contact, Order, Workspace
 
 CHURNED = Contact.Stage.CHURNED

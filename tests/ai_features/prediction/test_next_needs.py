@@ -2,6 +2,7 @@
 their storage for every contact, the facade, the panel and the evaluation."""
 
 import datetime as dt
+import pickle
 from decimal import Decimal
 
 import pytest
@@ -206,6 +207,15 @@ def test_next_need_metrics__seeded_retail_log__beats_both_baselines():
     assert metrics["next_need_hit_at_3"] > metrics["frequent_hit_at_3"]
     assert metrics["next_need_hit_at_3"] > metrics["popular_hit_at_3"]
     assert metrics["next_need_hits_by_kind"]["reorder"] > 0
+
+
+def test_artifact_of_a_version_before_next_needs__still_loads():
+    # A pickled NextProductModel as versions trained before the split stored it
+    old = b"cai_features.capabilities.prediction.training\nNextProductModel\n)\x81}b."
+
+    model = pickle.loads(old)
+
+    assert type(model).__name__ == "NextProductModel"
 
 
 def test_retail_log__same_seed__same_lines():
