@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ai_features.capabilities.prediction import selectors
+from ai_features.capabilities.prediction.explain import feature_label
 from ai_features.capabilities.prediction.services import (
     model_version_publish,
     suggestion_feedback_record,
@@ -56,7 +57,7 @@ def version_card(version) -> dict[str, Any]:
             "end": version.data_end.isoformat() if version.data_end else None,
         },
         "features": [
-            {"name": name, "coefficient": coef}
+            {"name": feature_label(name), "key": name, "coefficient": coef}
             for name, coef in zip(version.feature_names, version.coefficients, strict=False)
         ],
         "intercept": version.intercept,
@@ -67,12 +68,24 @@ def version_card(version) -> dict[str, Any]:
 class ContactPredictionApi(PredictionApi):
     @extend_schema(
         responses=OpenApiTypes.OBJECT,
-        summary="Churn risk, its factors, next products and next action of a contact",
+        summary=(
+            "Churn risk, its factors, next needs (every contact), next products and next "
+            "action of a contact"
+        ),
     )
     def get(self, request, pk: int):
         contact = selectors.contact_get(workspace=request.workspace, pk=pk)
         prediction = selectors.contact_prediction(workspace=request.workspace, contact=contact)
-        return Response(prediction.as_dict())
+        needs = selectors.contact_next_needs(workspace=request.workspace, contact=contact)
+        return Response(
+            {
+                **prediction.as_dict(),
+                "next_needs": [
+                    {key: need[key] for key in ("product_id", "product", "kind", "reason")}
+                    for need in needs
+                ],
+            }
+        )
 
 
 class FeedbackSerializer(serializers.Serializer):

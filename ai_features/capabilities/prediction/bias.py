@@ -5,7 +5,8 @@ sensitive) and each of its groups: the selection rate at the action threshold
 (the high-risk band), the true- and false-positive rates, and their ratios to
 the best group (the disparate impact ratio is selection rate / the highest
 selection rate). Warnings flag ratios under the four-fifths rule and sensitive
-attributes, or close proxies of them, among the model's top coefficients.
+attributes, or close proxies of them, among the model's top coefficients; they
+name attributes and factors by the labels the contact panel uses.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ai_features.capabilities.prediction.conf import app_settings
+from ai_features.capabilities.prediction.explain import feature_label, humanize
 from crmcore.models import Contact
 
 TOP_COEFFICIENTS = 10
@@ -99,7 +101,8 @@ def audit(
             s["tpr_ratio"] = _ratio(s["tpr"], best_tpr)
             if s["impact_ratio"] is not None and s["impact_ratio"] < min_ratio and len(stats) > 1:
                 warnings.append(
-                    f"{attribute} = {s['group']}: selection rate {s['selection_rate']:.2f} is "
+                    f"{humanize(attribute)} = {s['group']}: selection rate "
+                    f"{s['selection_rate']:.2f} is "
                     f"{s['impact_ratio']:.2f} of the highest group's (below {min_ratio:.2f})."
                 )
         rows.extend(stats)
@@ -131,8 +134,8 @@ def proxy_warnings(
         direct = [feature_names[j] for j in top if feature_names[j].startswith(prefixes)]
         for name in direct:
             warnings.append(
-                f"Sensitive attribute {attribute!r} drives scores directly ({name!r} is among "
-                f"the top {TOP_COEFFICIENTS} coefficients)."
+                f'Sensitive attribute "{humanize(attribute)}" drives scores directly '
+                f'("{feature_label(name)}" is among the top {TOP_COEFFICIENTS} coefficients).'
             )
         values = np.array(column)
         for j in top:
@@ -149,7 +152,7 @@ def proxy_warnings(
                 r = float(np.corrcoef(feature, indicator)[0, 1])
                 if abs(r) >= limit:
                     warnings.append(
-                        f"{name!r} (a top coefficient) is a close proxy of sensitive "
-                        f"{attribute} = {group} (correlation {r:+.2f})."
+                        f'"{feature_label(name)}" (a top coefficient) is a close proxy of '
+                        f"sensitive {humanize(attribute)} = {group} (correlation {r:+.2f})."
                     )
     return warnings

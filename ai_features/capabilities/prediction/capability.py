@@ -62,6 +62,7 @@ class PredictionCapability(Capability):
     def jobs(self) -> list[Job]:
         return [
             Job("train_models", "ai_features.capabilities.prediction.tasks.train_models_task"),
+            Job("next_needs", "ai_features.capabilities.prediction.tasks.next_needs_task"),
             Job("score_contacts", "ai_features.capabilities.prediction.tasks.score_contacts_task"),
             Job(
                 "retrain_and_score",
@@ -75,7 +76,10 @@ class PredictionCapability(Capability):
                 "nightly scoring",
                 job="score_contacts",
                 cron="30 2 * * *",
-                description="Re-score every customer with the published churn model.",
+                description=(
+                    "Store every contact's next needs, then re-score every customer with the "
+                    "published churn model."
+                ),
             ),
             Schedule(
                 "weekly retraining",

@@ -229,8 +229,10 @@ class Explanation:
 
     def as_dict(self) -> dict[str, Any]:
         def row(f: Factor) -> dict[str, Any]:
+            # "feature" is the label the contact panel shows; "key" the model column.
             return {
-                "feature": f.name,
+                "feature": f.label,
+                "key": f.name,
                 "value": f.value,
                 "text": f.text,
                 "contribution": round(f.contribution, 6),

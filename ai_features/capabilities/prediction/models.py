@@ -129,3 +129,29 @@ class SensitiveAttribute(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ContactNextNeeds(models.Model):
+    """The products one contact (any stage, with or without orders) likely needs next.
+
+    ``needs``: ``[{"product_id", "product", "kind", "reason", "score"}, ...]``, best
+    first; ``kind`` is reorder, sequence, together or popular (see ``next_needs``).
+    Written in bulk by the next-needs job.
+    """
+
+    workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(
+        "crmcore.Contact", on_delete=models.CASCADE, related_name="prediction_next_needs"
+    )
+    needs = models.JSONField(default=list)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "contact"], name="prediction_next_needs_contact"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Next needs of contact {self.contact_id}"

@@ -1,4 +1,4 @@
-"""The prediction capability's jobs as plain functions: training and batch scoring.
+"""The prediction capability's jobs as plain functions: training, next needs, scoring.
 
 Called by its Celery tasks and its management commands alike. Each runs only
 where the gate for jobs allows it (answering ``{"skipped": reason}``), records
@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from ai_features import gate
 from ai_features.capabilities.prediction.selectors import model_version_live
-from ai_features.capabilities.prediction.services import contacts_score, model_version_train
+from ai_features.capabilities.prediction.services import (
+    contact_next_needs_refresh,
+    contacts_score,
+    model_version_train,
+)
 from ai_features.jobs import job_run
 from crmcore.models import Contact, Workspace
 
@@ -37,8 +41,34 @@ def train_workspace(*, workspace: Workspace, user=None) -> dict:
     return summary
 
 
+def next_needs_workspace(*, workspace: Workspace, progress=None) -> dict:
+    """Store the next needs of every contact of one workspace, in chunks with a progress bar."""
+    decision = gate.jobs_allowed(CAPABILITY, workspace)
+    if not decision:
+        return {"workspace": workspace.pk, "skipped": decision.reason}
+    total = Contact.objects.in_workspace(workspace).count()
+    with job_run(
+        name="next_needs",
+        capability="prediction",
+        workspace=workspace,
+        total=total,
+        progress=progress,
+    ) as job:
+        result = contact_next_needs_refresh(workspace=workspace, on_chunk=job.advance)
+        summary = {
+            "workspace": workspace.pk,
+            "contacts": result.contacts,
+            "with_history": result.with_history,
+            "kinds": result.kinds or {},
+        }
+        job.set_result(**summary)
+    return summary
+
+
 def score_workspace(*, workspace: Workspace, progress=None) -> dict:
-    """Score one workspace's current customers in chunks with a progress bar."""
+    """Score one workspace's current customers in chunks with a progress bar.
+
+    Their next products are their stored next needs: run ``next_needs_workspace`` first."""
     decision = gate.jobs_allowed(CAPABILITY, workspace)
     if not decision:
         return {"workspace": workspace.pk, "skipped": decision.reason}

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from ai_features.capabilities.prediction.explain import Explanation, explanation_from_score
 from ai_features.capabilities.prediction.models import (
     BiasAudit,
+    ContactNextNeeds,
     ContactScore,
     ModelVersion,
     SensitiveAttribute,
@@ -170,3 +171,14 @@ def contact_scores_for(*, workspace: Workspace, contact_ids: list[int]) -> dict[
         "contact_id", "probability", "band"
     )
     return {row.contact_id: row for row in rows}
+
+
+def contact_next_needs(*, workspace: Workspace, contact: Contact) -> tuple[dict[str, Any], ...]:
+    """The contact's stored next needs, best first ({product_id, product, kind, reason,
+    score}); empty before the next-needs job has run (one query)."""
+    needs = (
+        ContactNextNeeds.objects.filter(workspace=workspace, contact=contact)
+        .values_list("needs", flat=True)
+        .first()
+    )
+    return tuple(needs or ())

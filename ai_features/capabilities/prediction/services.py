@@ -24,24 +24,22 @@ from ai_features.capabilities.prediction.explain import describe
 from ai_features.capabilities.prediction.features import BASE_FEATURES, HORIZON_DAYS, extract_raw
 from ai_features.capabilities.prediction.models import (
     BiasAudit,
+    ContactNextNeeds,
     ContactScore,
     ModelVersion,
     SensitiveAttribute,
 )
+from ai_features.capabilities.prediction.next_needs import NextNeedModel, purchase_histories
 from ai_features.capabilities.prediction.selectors import (
     model_version_live,
     sensitive_attribute_names,
 )
-from ai_features.capabilities.prediction.training import (
-    InsufficientHistory,
-    purchase_sequences,
-    train,
-)
+from ai_features.capabilities.prediction.training import InsufficientHistory, train
 from ai_features.scheduling import job_queue
 from ai_features.services import suggestion_event_record
 from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit
-from crmcore.models import Contact, Workspace
+from crmcore.models import Contact, Product, Workspace
 
 HIGH_RISK_EVENT = "contact.churn_risk_high"
 TOP_FACTORS = 3
@@ -256,10 +254,12 @@ class ScoringResult:
     crossed_high: int = 0
 
 
-def _id_ranges(*, workspace: Workspace, chunk_size: int):
-    """Contiguous id ranges of at most ``chunk_size`` current customers each."""
+def _id_ranges(*, workspace: Workspace, chunk_size: int, customers_only: bool = True):
+    """Contiguous id ranges of at most ``chunk_size`` current customers (or contacts) each."""
     last = 0
-    base = Contact.objects.in_workspace(workspace).filter(lifecycle_stage=Contact.Stage.CUSTOMER)
+    base = Contact.objects.in_workspace(workspace)
+    if customers_only:
+        base = base.filter(lifecycle_stage=Contact.Stage.CUSTOMER)
     while True:
         ids = list(
             base.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]
@@ -379,7 +379,7 @@ def contact_scores_write(
     as_of: dt.datetime,
 ) -> ScoringResult:
     """Compute and write the scores of the customers in one id range."""
-    churn, recommender = payload["churn"], payload["next_products"]
+    churn = payload["churn"]
     raw = extract_raw(
         workspace=workspace, as_of=as_of, stages=(Contact.Stage.CUSTOMER,), id_range=id_range
     )
@@ -389,7 +389,12 @@ def contact_scores_write(
     log_odds = contributions.sum(axis=1) + churn.intercept
     probability = 1.0 / (1.0 + np.exp(-log_odds))
     factors = top_factors(matrix, contributions, TOP_FACTORS)
-    sequences = purchase_sequences(workspace=workspace, id_range=id_range)
+    # Next products are the contact's stored next needs (the next-needs job runs first).
+    stored = dict(
+        ContactNextNeeds.objects.filter(
+            workspace=workspace, contact_id__gte=id_range[0], contact_id__lte=id_range[1]
+        ).values_list("contact_id", "needs")
+    )
     previous = dict(
         ContactScore.objects.filter(
             workspace=workspace, contact_id__gte=id_range[0], contact_id__lte=id_range[1]
@@ -407,24 +412,16 @@ def contact_scores_write(
     values = np.round(factors.values, 6).tolist()
     inputs = np.round(factors.inputs, 4).tolist()
     counts, raising = factors.counts.tolist(), factors.raising.tolist()
-    # Customers with the same purchase history get the same next products: each
-    # distinct history is ranked and encoded once.
-    recommendations: dict[tuple[int, ...], tuple[list[dict[str, Any]], str]] = {}
     rows = []
     result = ScoringResult()
     crossed = []
     for i, contact_id in enumerate(raw.contact_ids):
         n = counts[i]
         picked = list(zip(columns[i][:n], values[i][:n], inputs[i][:n], strict=True))
-        history = tuple(sequences.get(contact_id, ()))
-        recommended = recommendations.get(history)
-        if recommended is None:
-            products = [
-                {"id": pid, "name": recommender.names.get(pid, str(pid)), "score": round(s, 4)}
-                for pid, s in recommender.recommend(list(history), 3)
-            ]
-            recommended = recommendations[history] = (products, json.dumps(products))
-        products, products_json = recommended
+        products = [
+            {"id": need["product_id"], "name": need["product"], "score": need["score"]}
+            for need in stored.get(contact_id, ())
+        ]
         p = probability_list[i]
         band = band_of(p, thresholds=(high, medium))
         top_up = raising[i]
@@ -449,7 +446,7 @@ def contact_scores_write(
                 band,
                 json.dumps(picked),
                 rest_list[i],
-                products_json,
+                json.dumps(products),
                 json.dumps(action),
                 scored_at,
             )
@@ -468,6 +465,81 @@ def contact_scores_write(
         )
     result.crossed_high = len(crossed)
     return result
+
+
+# ---------------------------------------------------------------- next needs
+
+NEXT_NEEDS = 3
+
+
+class NextNeedsRow(NamedTuple):
+    """One contact's next needs, as written by :func:`crmcore.db.upsert`."""
+
+    workspace_id: int
+    contact_id: int
+    needs: str  # JSON, encoded
+    computed_at: Any  # a driver value (crmcore.db.adapt_datetime)
+
+
+@dataclass
+class NextNeedsResult:
+    contacts: int = 0
+    with_history: int = 0
+    kinds: dict[str, int] | None = None
+
+
+def contact_next_needs_refresh(
+    *, workspace: Workspace, chunk_size: int | None = None, on_chunk=None, now=None
+) -> NextNeedsResult:
+    """Fit the next-need model on the workspace's purchase histories and store the
+    next needs of every contact (leads, customers and churned ones alike).
+
+    Chunk by chunk of contact ids, one bulk upsert each; idempotent (each run
+    replaces the rows). ``on_chunk(n)`` reports progress.
+    """
+    now = now or timezone.now()
+    histories = purchase_histories(workspace=workspace)
+    names = dict(Product.objects.in_workspace(workspace).values_list("pk", "name"))
+    model = NextNeedModel.fit(histories, names)
+    today = timezone.localtime(now).date().toordinal()
+    computed_at = adapt_datetime(now)
+    # Contacts with no purchase get the same (popular) needs: encoded once.
+    no_history = _needs_json(model, [], today)
+    kinds: dict[str, int] = {}
+    result = NextNeedsResult(kinds=kinds)
+    chunk_size = chunk_size or app_settings.CHUNK_SIZE
+    for lo, hi, _ in _id_ranges(workspace=workspace, chunk_size=chunk_size, customers_only=False):
+        ids = Contact.objects.in_workspace(workspace).filter(pk__gte=lo, pk__lte=hi)
+        rows = []
+        for contact_id in ids.order_by("pk").values_list("pk", flat=True):
+            history = histories.get(contact_id)
+            encoded = _needs_json(model, history, today) if history else no_history
+            result.with_history += bool(history)
+            rows.append(NextNeedsRow(workspace.pk, contact_id, encoded[0], computed_at))
+            for kind in encoded[1]:
+                kinds[kind] = kinds.get(kind, 0) + 1
+        with transaction.atomic():
+            upsert(ContactNextNeeds, rows, unique=("workspace_id", "contact_id"))
+        result.contacts += len(rows)
+        if on_chunk is not None:
+            on_chunk(len(rows))
+    planner_statistics_refresh(models=[ContactNextNeeds])
+    return result
+
+
+def _needs_json(model: NextNeedModel, history, today: int) -> tuple[str, list[str]]:
+    needs = model.recommend(history or [], today=today, k=NEXT_NEEDS)
+    encoded = [
+        {
+            "product_id": need.product_id,
+            "product": model.name(need.product_id),
+            "kind": need.kind,
+            "reason": need.reason,
+            "score": round(need.score, 4),
+        }
+        for need in needs
+    ]
+    return json.dumps(encoded), [need.kind for need in needs]
 
 
 # ---------------------------------------------------------------- feedback

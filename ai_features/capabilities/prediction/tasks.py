@@ -23,13 +23,21 @@ def train_models_task(*, workspace: Workspace, user_id: int | None = None) -> di
     return runs.train_workspace(workspace=workspace, user=_user(user_id))
 
 
+@capability_task("prediction", "next_needs")
+def next_needs_task(*, workspace: Workspace) -> dict:
+    return runs.next_needs_workspace(workspace=workspace)
+
+
 @capability_task("prediction", "score_contacts")
 def score_contacts_task(*, workspace: Workspace) -> dict:
-    return runs.score_workspace(workspace=workspace)
+    needs = runs.next_needs_workspace(workspace=workspace)
+    scored = runs.score_workspace(workspace=workspace)
+    return {"next_needs": needs, "scored": scored}
 
 
 @capability_task("prediction", "retrain_and_score")
 def retrain_and_score_task(*, workspace: Workspace, user_id: int | None = None) -> dict:
     trained = runs.train_workspace(workspace=workspace, user=_user(user_id))
+    needs = runs.next_needs_workspace(workspace=workspace)
     scored = runs.score_workspace(workspace=workspace)
-    return {"trained": trained, "scored": scored}
+    return {"trained": trained, "next_needs": needs, "scored": scored}

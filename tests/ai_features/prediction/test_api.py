@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 from waffle.testutils import override_switch
 
 from ai_features.capabilities.prediction import services
+from ai_features.capabilities.prediction.explain import feature_label
 from ai_features.gate import kill_switch_active
 from ai_features.models import SuggestionEvent
 from crmcore import extensions, factories
@@ -17,6 +18,7 @@ def scored(workspace, settings):
     settings.AI_PREDICTION_MIN_AUC = 0.5
     contacts = make_history(workspace, customers=20, churned=20)
     version = services.model_version_train(workspace=workspace)
+    services.contact_next_needs_refresh(workspace=workspace)
     services.contacts_score(workspace=workspace)
     return contacts, version
 
@@ -58,8 +60,8 @@ def test_contact_prediction_api__flag_on__score_explanation_products_action(
 ):
     contacts, version = scored
     kill_switch_active()  # warm, as it is after any AI job has run
-    # workspace, flag (cold cache), contact, score with its version
-    with django_assert_num_queries(4):
+    # workspace, flag (cold cache), contact, score with its version, next needs
+    with django_assert_num_queries(5):
         response = api_client.get(f"/api/v1/prediction/contacts/{contacts[0].pk}/")
 
     assert response.status_code == 200
@@ -75,6 +77,18 @@ def test_contact_prediction_api__flag_on__score_explanation_products_action(
         "other_factors",
     }
     assert data["next_action"]["kind"] in {"follow_up", "call", "offer", "check_in"}
+    # factors by the labels the panel shows, the model column as a key
+    factors = data["explanation"]["raising"] + data["explanation"]["lowering"]
+    assert factors
+    for factor in factors:
+        assert factor["feature"] == feature_label(factor["key"])
+        assert "_" not in factor["feature"]
+    labels = {f["key"]: f["feature"] for f in factors}
+    if "days_since_last_order" in labels:
+        assert labels["days_since_last_order"] == "Days since the last order"
+    # next needs with their reasons, the same as the products of the score
+    assert [n["product"] for n in data["next_needs"]] == [p["name"] for p in data["next_products"]]
+    assert all(n["reason"] and n["kind"] for n in data["next_needs"])
 
 
 def test_contact_prediction_api__other_workspace_contact__404(api_client, prediction_on, sandbox):
@@ -98,6 +112,7 @@ def test_contact_prediction_api__too_little_history__says_so(workspace, api_clie
             "Not enough history to predict churn yet: 1 churned and 5 current customers; "
             "at least 10 churned and 10 customers are needed."
         ),
+        "next_needs": [],
     }
 
 
@@ -141,9 +156,11 @@ def test_model_version_card_api__flag_on__metrics_and_features(scored, api_clien
 
     assert data["metrics"]["auc"] == version.metrics["auc"]
     assert data["features"][0] == {
-        "name": "days_since_last_order",
+        "name": "Days since the last order",
+        "key": "days_since_last_order",
         "coefficient": version.coefficients[0],
     }
+    assert all(f["name"] == feature_label(f["key"]) for f in data["features"])
 
 
 def test_admin_endpoints__non_staff__403(scored, api_client, prediction_on):

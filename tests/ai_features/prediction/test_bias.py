@@ -26,7 +26,7 @@ def test_audit__two_groups__selection_error_rates_and_impact_ratio():
     assert (b["selection_rate"], b["tpr"], b["fpr"], b["impact_ratio"]) == (0.25, 0.5, 0.0, 0.3333)
     assert b["tpr_ratio"] == 0.5
     assert warnings == [
-        "region = B: selection rate 0.25 is 0.33 of the highest group's (below 0.80)."
+        "Region = B: selection rate 0.25 is 0.33 of the highest group's (below 0.80)."
     ]
 
 
@@ -45,7 +45,9 @@ def test_proxy_warnings__top_feature_tracks_sensitive_group__flagged():
     )
 
     assert len(warnings) == 2  # correlated with both groups, in opposite directions
-    assert warnings[0].startswith("'attr:zip_area' (a top coefficient) is a close proxy")
+    assert warnings[0].startswith(
+        '"Zip area" (a top coefficient) is a close proxy of sensitive Gender = x (correlation +'
+    )
 
 
 def test_proxy_warnings__sensitive_attribute_is_a_top_feature__flagged_directly():
@@ -57,7 +59,7 @@ def test_proxy_warnings__sensitive_attribute_is_a_top_feature__flagged_directly(
     )
 
     assert warnings == [
-        "Sensitive attribute 'gender' drives scores directly ('attr:gender=f' is among the "
+        'Sensitive attribute "Gender" drives scores directly ("Gender: f" is among the '
         "top 10 coefficients)."
     ]
 

@@ -16,6 +16,7 @@ def scored(workspace, settings):
     settings.AI_PREDICTION_MIN_AUC = 0.5
     contacts = make_history(workspace, customers=20, churned=20)
     version = services.model_version_train(workspace=workspace)
+    services.contact_next_needs_refresh(workspace=workspace)
     services.contacts_score(workspace=workspace)
     return contacts, version
 
@@ -224,7 +225,8 @@ def test_train_models_command__flag_on__prints_auc(workspace, prediction_on, set
 
     out = capsys.readouterr().out
     assert "churn model v1 published (live) — AUC " in out
-    assert "next product: hit rate@3" in out
+    assert "next needs: hit rate@3" in out
+    assert "own most frequent" in out
 
 
 def test_train_models_command__flag_off__skipped(workspace, capsys):
@@ -308,3 +310,34 @@ def test_feedback_page__dismiss_with_reason__reason_kept(scored, logged_in_clien
 
     event = SuggestionEvent.objects.get()
     assert (event.action, event.reason) == ("dismissed", "Called them today")
+
+
+def test_model_card_page__next_need_hit_rates_against_both_baselines(scored, staff_client):
+    _, version = scored
+    version.metrics.update(
+        {
+            "next_need_cases": 250,
+            "next_need_hit_at_3": 0.7243,
+            "popular_hit_at_3": 0.4153,
+            "frequent_hit_at_3": 0.2757,
+        }
+    )
+    version.save(update_fields=["metrics"])
+
+    html = staff_client.get(f"/ai/prediction/models/{version.pk}/").content.decode()
+
+    assert "each of 250 held-out customers' last order" in html
+    assert '<td class="num" data-testid="next-need-hit">72%</td>' in html
+    assert '<td class="num" data-testid="popular-hit">42%</td>' in html
+    assert '<td class="num" data-testid="frequent-hit">28%</td>' in html
+
+
+def test_model_card_page__trained_metrics__next_need_section_filled(scored, staff_client):
+    _, version = scored
+
+    html = staff_client.get(f"/ai/prediction/models/{version.pk}/").content.decode()
+
+    assert version.metrics["next_need_cases"] > 0
+    section = html[html.index('data-testid="next-need-metrics"') :]
+    assert "The customer's own most frequent products" in section
+    assert f"{round(100 * version.metrics['frequent_hit_at_3'])}%" in section

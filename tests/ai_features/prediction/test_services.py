@@ -5,7 +5,7 @@ from django.core.files.storage import default_storage
 from ai_features.capabilities.prediction import services
 from ai_features.capabilities.prediction.features import extract_raw
 from ai_features.capabilities.prediction.models import BiasAudit, ContactScore, ModelVersion
-from ai_features.capabilities.prediction.selectors import contact_prediction
+from ai_features.capabilities.prediction.selectors import contact_next_needs, contact_prediction
 from crmcore import events
 from crmcore.models import Contact
 from tests.ai_features.prediction.helpers import make_history
@@ -163,6 +163,7 @@ def test_contacts_score__crossing_high_band__emits_event_once(
 
 
 def test_contact_prediction__scored_customer__explanation_in_words(workspace, live, history):
+    services.contact_next_needs_refresh(workspace=workspace)
     services.contacts_score(workspace=workspace)
 
     prediction = contact_prediction(workspace=workspace, contact=history[0])
@@ -172,7 +173,10 @@ def test_contact_prediction__scored_customer__explanation_in_words(workspace, li
     assert data["explanation"]["raising"] or data["explanation"]["lowering"]
     texts = [f["text"] for f in data["explanation"]["raising"] + data["explanation"]["lowering"]]
     assert all(isinstance(t, str) and t for t in texts)
-    assert [p["name"] for p in data["next_products"]] == []  # bought the whole chain
+    # the next products are the contact's stored next needs
+    needs = contact_next_needs(workspace=workspace, contact=history[0])
+    assert len(needs) == 3
+    assert [p["name"] for p in data["next_products"]] == [n["product"] for n in needs]
 
 
 def test_contact_prediction__no_model__plain_reason(workspace, history):

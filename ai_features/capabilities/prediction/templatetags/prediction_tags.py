@@ -23,3 +23,11 @@ def feature_labels(names) -> list[str]:
 @register.filter
 def summary(version) -> str:
     return model_card_summary(version=version)
+
+
+@register.filter
+def percent(rate) -> str:
+    """A rate as a whole percentage ("72%"); a dash when unknown."""
+    if rate in (None, ""):
+        return "—"
+    return f"{round(100 * float(rate))}%"

@@ -1,14 +1,18 @@
-"""manage.py score_contacts [--workspace ID]: score current customers in chunks."""
+"""manage.py score_contacts [--workspace ID]: store every contact's next needs, then
+score current customers, in chunks."""
 
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from ai_features.capabilities.prediction.runs import score_workspace
+from ai_features.capabilities.prediction.runs import next_needs_workspace, score_workspace
 from ai_features.scheduling import job_workspaces
 
 
 class Command(BaseCommand):
-    help = "Score every current customer with the live churn model, in chunks."
+    help = (
+        "Store every contact's next needs, then score every current customer with the live "
+        "churn model, in chunks."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--workspace", type=int, help="Only this workspace id.")
@@ -17,6 +21,10 @@ class Command(BaseCommand):
     def handle(self, *args, workspace=None, no_progress=False, **options):
         for ws in job_workspaces(workspace):
             label = f"Workspace {ws.pk} ({ws.name})"
+            with tqdm(
+                desc=f"Next needs {ws.name}", unit="contact", disable=no_progress, file=self.stderr
+            ) as bar:
+                next_needs_workspace(workspace=ws, progress=bar)
             with tqdm(
                 desc=f"Scoring {ws.name}", unit="contact", disable=no_progress, file=self.stderr
             ) as bar:

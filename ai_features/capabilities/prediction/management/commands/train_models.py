@@ -1,4 +1,4 @@
-"""manage.py train_models [--workspace ID]: train each workspace's churn and next-product models."""
+"""manage.py train_models [--workspace ID]: train each workspace's churn and next-need models."""
 
 from django.core.management.base import BaseCommand
 
@@ -7,7 +7,7 @@ from ai_features.scheduling import job_workspaces
 
 
 class Command(BaseCommand):
-    help = "Train each workspace's churn and next-product models and print held-out metrics."
+    help = "Train each workspace's churn and next-need models and print held-out metrics."
 
     def add_arguments(self, parser):
         parser.add_argument("--workspace", type=int, help="Only this workspace id.")
@@ -29,11 +29,12 @@ class Command(BaseCommand):
                 f"AUC {m['auc']:.3f}, precision@top10% {m['precision_top10']:.3f}, "
                 f"Brier {m['brier']:.3f} on {m['n_test']} held-out contacts"
             )
-            if m.get("next_product_hit_at_3") is not None:
+            if m.get("next_need_hit_at_3") is not None:
                 self.stdout.write(
-                    f"  next product: hit rate@3 {m['next_product_hit_at_3']:.3f} "
-                    f"vs most popular {m['popular_hit_at_3']:.3f} "
-                    f"({m['next_product_cases']} held-out last purchases)"
+                    f"  next needs: hit rate@3 {m['next_need_hit_at_3']:.3f} "
+                    f"vs most popular not yet bought {m['popular_hit_at_3']:.3f} "
+                    f"and own most frequent {m['frequent_hit_at_3']:.3f} "
+                    f"({m['next_need_cases']} held-out last orders)"
                 )
             if summary["notes"]:
                 self.stdout.write(f"  {summary['notes']}")
