@@ -1,0 +1,66 @@
+"""What an import reports: counts, rejected rows and how the file was read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    @property
+    def processed(self) -> int:
+        return self.created + self.updated + self.unchanged + self.rejected
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with a byte order mark",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252",
+}
+DELIMITER_LABELS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """How the file was read: its encoding (a Python codec name) and delimiter."""
+
+    encoding: str
+    delimiter: str
+    delimiter_detected: bool = True
+
+    @property
+    def encoding_label(self) -> str:
+        return ENCODING_LABELS.get(self.encoding, self.encoding)
+
+    @property
+    def delimiter_label(self) -> str:
+        return DELIMITER_LABELS.get(self.delimiter, repr(self.delimiter))
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    total_rows: int
+    dry_run: bool
+    counts: ImportCounts = field(default_factory=ImportCounts)
+    file_format: FileFormat | None = None
