@@ -29,7 +29,7 @@ from crmcore.integrations.importing.results import (
     ImportResult,
     RowError,
 )
-from crmcore.integrations.importing.run import run_import
+from crmcore.integrations.importing.run import WRITERS, run_import
 from crmcore.integrations.importing.specs import (
     KINDS,
     FieldSpec,
@@ -37,7 +37,7 @@ from crmcore.integrations.importing.specs import (
     KindSpec,
     kind_spec,
 )
-from crmcore.integrations.importing.writers import WRITERS, ContactWriter, Writer
+from crmcore.integrations.importing.writers import ContactWriter, Writer
 
 __all__ = [
     "ATTRIBUTE_TYPES",

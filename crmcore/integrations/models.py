@@ -19,6 +19,7 @@ class ImportKind(models.TextChoices):
     CONTACTS = "contacts", "Contacts"
     INTERACTIONS = "interactions", "Interactions"
     ORDERS = "orders", "Orders"
+    ORDER_LINES = "order_lines", "Order lines"
 
 
 class ImportMapping(WorkspaceScoped):

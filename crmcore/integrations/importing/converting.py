@@ -13,6 +13,9 @@ from crmcore.integrations.importing.mapping import Mapping
 from crmcore.integrations.importing.reading import Row
 from crmcore.integrations.importing.specs import FieldSpec, ImportInputError, KindSpec
 
+#: The largest whole number a field of the kinds stores (a 32-bit integer column).
+MAX_INTEGER = 2**31 - 1
+
 
 class Rejected(Exception):
     pass
@@ -117,6 +120,11 @@ class Converter:
             if number is None:
                 raise Rejected(f"invalid number {text!r} for {spec.name}")
             return number
+        if spec.type == "integer":
+            whole = cleaning.parse_decimal(text)
+            if whole is None or whole != whole.to_integral_value() or abs(whole) > MAX_INTEGER:
+                raise Rejected(f"invalid whole number {text!r} for {spec.name}")
+            return int(whole)
         if spec.type == "choice":
             folded = text.casefold()
             for value, label in spec.choices:

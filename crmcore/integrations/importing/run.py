@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from crmcore.integrations.importing.converting import CleanRow, Converter, Rejected
 from crmcore.integrations.importing.mapping import parse_mapping
+from crmcore.integrations.importing.order_lines import OrderLineWriter
 from crmcore.integrations.importing.reading import (
     ByteSource,
     Row,
@@ -23,8 +24,23 @@ from crmcore.integrations.importing.reading import (
 )
 from crmcore.integrations.importing.results import FileFormat, ImportResult, RowError
 from crmcore.integrations.importing.specs import ImportInputError, kind_spec
-from crmcore.integrations.importing.writers import WRITERS
+from crmcore.integrations.importing.writers import (
+    AccountWriter,
+    ContactWriter,
+    InteractionWriter,
+    OrderWriter,
+    Writer,
+)
+from crmcore.integrations.models import ImportKind
 from crmcore.models import Workspace
+
+WRITERS: dict[str, type[Writer]] = {
+    ImportKind.ACCOUNTS: AccountWriter,
+    ImportKind.CONTACTS: ContactWriter,
+    ImportKind.INTERACTIONS: InteractionWriter,
+    ImportKind.ORDERS: OrderWriter,
+    ImportKind.ORDER_LINES: OrderLineWriter,
+}
 
 
 class _DryRunRollback(Exception):
@@ -118,13 +134,13 @@ def run_import(
                 # of the chunk's emails, say) fails the chunk on a unique
                 # constraint: it is rolled back and read again once, matching
                 # that record this time.
-                before = (replace(result.counts), dict(writer.seen), dict(writer.matched))
+                before = (replace(result.counts), writer.snapshot())
                 try:
                     with transaction.atomic():
                         process(batch)
                 except IntegrityError:
                     result.counts = replace(before[0])
-                    writer.seen, writer.matched = dict(before[1]), dict(before[2])
+                    writer.restore(before[1])
                     with transaction.atomic():
                         process(batch)
     except UnicodeDecodeError as exc:  # the file changed between the passes

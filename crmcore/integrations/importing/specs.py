@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crmcore.integrations.models import ImportKind
-from crmcore.models import Account, Contact, Interaction, Order
+from crmcore.models import Account, Contact, Interaction, Order, OrderLine
 
 
 class ImportInputError(ValueError):
@@ -19,7 +19,8 @@ class ImportInputError(ValueError):
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    type: str = "text"  # text, multiline, email, phone, date, datetime, decimal, choice
+    # text, multiline, email, phone, date, datetime, decimal, integer, choice
+    type: str = "text"
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
     max_length: int | None = None
@@ -97,6 +98,22 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("status", type="choice", choices=tuple(Order.Status.choices)),
             FieldSpec("total", type="decimal"),
             FieldSpec("external_id", max_length=100),
+            FieldSpec("contact_external_id", reference=True),
+            FieldSpec("contact_email", type="email", reference=True),
+        ),
+        required_any=(("contact_external_id", "contact_email"),),
+    ),
+    # One row per order line; lines are grouped into orders by ``order_id``.
+    ImportKind.ORDER_LINES: KindSpec(
+        kind=ImportKind.ORDER_LINES,
+        model=OrderLine,
+        fields=_fields(
+            FieldSpec("order_id", required=True, max_length=100),
+            FieldSpec("ordered_at", type="datetime", required=True),
+            FieldSpec("product_code", required=True, max_length=50),
+            FieldSpec("description", max_length=200),
+            FieldSpec("quantity", type="integer", required=True),
+            FieldSpec("unit_price", type="decimal", required=True),
             FieldSpec("contact_external_id", reference=True),
             FieldSpec("contact_email", type="email", reference=True),
         ),

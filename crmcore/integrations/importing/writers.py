@@ -17,7 +17,6 @@ from crmcore.integrations.conf import app_settings
 from crmcore.integrations.importing.converting import CleanRow
 from crmcore.integrations.importing.results import ImportCounts, RowError
 from crmcore.integrations.importing.specs import KindSpec
-from crmcore.integrations.models import ImportKind
 from crmcore.models import Account, Contact, Interaction, Order, Workspace
 
 
@@ -38,6 +37,13 @@ class Writer(abc.ABC):
         self.notify_subscribers = notify_subscribers
         self.seen: dict[str, int] = {}  # key -> line of the first row with it
         self.matched: dict[int, int] = {}  # existing pk -> line that matched it
+
+    def snapshot(self) -> Any:
+        """What :meth:`restore` needs to undo a chunk that was rolled back."""
+        return dict(self.seen), dict(self.matched)
+
+    def restore(self, state: Any) -> None:
+        self.seen, self.matched = (dict(part) for part in state)
 
     @abc.abstractmethod
     def keys(self, row: CleanRow) -> list[str]:
@@ -382,11 +388,3 @@ class OrderWriter(ContactChildWriter):
         for order in scoped.filter(contact_id__in=contacts, ordered_at__in=moments):
             found.setdefault(self.contact_key(order.contact_id, order.ordered_at), order)
         return found
-
-
-WRITERS: dict[str, type[Writer]] = {
-    ImportKind.ACCOUNTS: AccountWriter,
-    ImportKind.CONTACTS: ContactWriter,
-    ImportKind.INTERACTIONS: InteractionWriter,
-    ImportKind.ORDERS: OrderWriter,
-}
