@@ -9,12 +9,17 @@ from django.utils import timezone
 
 from crmcore.integrations import cleaning
 from crmcore.integrations.conf import app_settings
+from crmcore.integrations.importing import attribute_types
+from crmcore.integrations.importing.attribute_types import AttributeType
 from crmcore.integrations.importing.mapping import Mapping
 from crmcore.integrations.importing.reading import Row
 from crmcore.integrations.importing.specs import FieldSpec, ImportInputError, KindSpec
 
 #: The largest whole number a field of the kinds stores (a 32-bit integer column).
 MAX_INTEGER = 2**31 - 1
+
+
+_TEXT = AttributeType("text")
 
 
 class Rejected(Exception):
@@ -52,6 +57,34 @@ class Converter:
         self.used = sorted(mapped | {i for i, _ in self.extra})
         self.max_attributes = app_settings.IMPORT_MAX_ATTRIBUTE_KEYS
         self.tz = timezone.get_current_timezone()
+        # Attribute name -> its type: the mapping's, else inferred (see infer_types).
+        self.attribute_kinds: dict[str, AttributeType] = {
+            target.removeprefix("attributes."): AttributeType(
+                type_name, mapping.attribute_units.get(target, ""), declared=True
+            )
+            for target, type_name in mapping.attribute_types.items()
+        }
+
+    def attribute_columns(self) -> list[tuple[int, str]]:
+        """(column index, attribute name) of every column stored in the attributes."""
+        mapped = [
+            (i, target.removeprefix("attributes."))
+            for i, target in self.targets
+            if target.startswith("attributes.")
+        ]
+        return mapped + self.extra
+
+    def infer_types(self, sample: list[Row]) -> None:
+        """Infer the type of each attribute column the mapping leaves untyped."""
+        for i, name in self.attribute_columns():
+            if name in self.attribute_kinds:
+                continue
+            values = [
+                cleaning.clean_text(row.cells[i]) for row in sample if len(row.cells) == self.width
+            ]
+            self.attribute_kinds[name] = attribute_types.infer(
+                values, day_first=self.mapping.day_first
+            )
 
     def convert(self, row: Row) -> CleanRow:
         cells = row.cells
@@ -65,18 +98,15 @@ class Converter:
         for i, target in self.targets:
             if target.startswith("attributes."):
                 name = target.removeprefix("attributes.")
-                type_name = self.mapping.attribute_types.get(target, "text")
-                value = self._value(FieldSpec(name, type=type_name), cells[i])
-                if value not in (None, ""):
-                    attributes[name] = (
-                        value.isoformat() if type_name.startswith("date") else str(value)
-                    )
+                value = self._attribute(name, cells[i])
+                if value:
+                    attributes[name] = value
                 continue
             values[target] = self._value(self.spec.fields[target], cells[i])
         for i, name in self.extra:
-            text = cleaning.clean_text(cells[i])
-            if text:
-                attributes[name] = text
+            value = self._attribute(name, cells[i])
+            if value:
+                attributes[name] = value
         if len(attributes) > self.max_attributes:
             raise Rejected(
                 f"has {len(attributes)} attributes; a contact has at most {self.max_attributes}"
@@ -88,6 +118,24 @@ class Converter:
             if all(values.get(name) in (None, "") for name in group):
                 raise Rejected(f"missing {' or '.join(group)}")
         return CleanRow(line=row.line, values=values, attributes=attributes)
+
+    def _attribute(self, name: str, raw: str) -> str:
+        """The stored text of an attribute ("" when empty); Rejected when its declared type
+        does not read it."""
+        kind = self.attribute_kinds.get(name, _TEXT)
+        if kind.type not in attribute_types.INFERRED_TYPES:  # email, phone, datetime, decimal
+            value = self._value(FieldSpec(name, type=kind.type), raw)
+            if value in (None, ""):
+                return ""
+            return value.isoformat() if kind.type == "datetime" else str(value)
+        text = cleaning.clean_text(raw)
+        if not text:
+            return ""
+        try:
+            return attribute_types.normalise(kind, text, day_first=self.mapping.day_first)
+        except attribute_types.InvalidValue:
+            label = attribute_types.TYPE_LABELS[kind.type]
+            raise Rejected(f"invalid {label} {text!r} for {name}") from None
 
     def _value(self, spec: FieldSpec, raw: str) -> Any:
         text = (

@@ -13,13 +13,25 @@ _MAPPING_KEYS = {
     "columns",
     "values",
     "types",
+    "units",
     "unmapped",
     "date_order",
     "phone_region",
     "delimiter",
 }
-# Types a mapped ``attributes.<name>`` column may be given ("types" in the mapping).
-ATTRIBUTE_TYPES = ("text", "email", "phone", "date", "datetime", "decimal")
+# Types a mapped ``attributes.<name>`` column may be given ("types" in the mapping);
+# "number" may have a unit ("units": {"attributes.tenure": "months"}).
+ATTRIBUTE_TYPES = (
+    "date",
+    "number",
+    "boolean",
+    "category",
+    "text",
+    "datetime",
+    "decimal",
+    "email",
+    "phone",
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,7 @@ class Mapping:
     unmapped_to_attributes: bool
     day_first: bool
     attribute_types: dict[str, str]
+    attribute_units: dict[str, str]
     phone_region: str | None
     delimiter: str | None  # None: detected from the file
 
@@ -86,6 +99,14 @@ def parse_mapping(data: Any, *, spec: KindSpec) -> Mapping:
             raise ImportInputError(
                 f"Unknown type {type_name!r} for {target}; one of: {', '.join(ATTRIBUTE_TYPES)}"
             )
+    units = data.get("units", {})
+    if not isinstance(units, dict):
+        raise ImportInputError('"units" must be {"attributes.<name>": "months", ...}')
+    for target, unit in units.items():
+        if types.get(target) != "number":
+            raise ImportInputError(f'"units" names {target!r}, which is not typed "number"')
+        if not isinstance(unit, str) or not 0 < len(unit) <= 20 or "\x00" in unit:
+            raise ImportInputError(f"The unit of {target} must be 1 to 20 characters")
     unmapped = data.get("unmapped")
     if unmapped not in (None, "ignore", "attributes"):
         raise ImportInputError('"unmapped" must be "attributes" or "ignore"')
@@ -116,6 +137,7 @@ def parse_mapping(data: Any, *, spec: KindSpec) -> Mapping:
         },
         unmapped_to_attributes=unmapped == "attributes",
         attribute_types=dict(types),
+        attribute_units={target: unit.strip() for target, unit in units.items()},
         day_first=date_order == "dmy",
         phone_region=region.upper() if region else None,
         delimiter=delimiter,

@@ -8,7 +8,7 @@ import functools
 import io
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -180,7 +180,7 @@ def _csv_problem(exc: csv.Error) -> str:
     return f"not readable CSV: {text}"
 
 
-def read_records(lines: Iterable[str], delimiter: str) -> Iterator[Row]:
+def read_records(lines: Iterable[str], delimiter: str) -> Generator[Row, None, None]:
     """Records with the line they start on (the header is line 1).
 
     A record ``csv`` cannot read comes back with its problem; reading resumes

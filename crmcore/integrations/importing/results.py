@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crmcore.integrations.importing.attribute_types import AttributeType
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -64,3 +66,5 @@ class ImportResult:
     dry_run: bool
     counts: ImportCounts = field(default_factory=ImportCounts)
     file_format: FileFormat | None = None
+    #: Attribute name -> its type (set in the mapping, or inferred from the file).
+    attribute_types: dict[str, AttributeType] = field(default_factory=dict)

@@ -9,12 +9,14 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from crmcore.integrations.importing.attribute_types import attribute_types_save
 from crmcore.integrations.importing.converting import CleanRow, Converter, Rejected
 from crmcore.integrations.importing.mapping import parse_mapping
 from crmcore.integrations.importing.order_lines import OrderLineWriter
 from crmcore.integrations.importing.reading import (
     ByteSource,
     Row,
+    TextSource,
     detect_delimiter_of,
     detect_encoding,
     is_blank,
@@ -41,6 +43,10 @@ WRITERS: dict[str, type[Writer]] = {
     ImportKind.ORDERS: OrderWriter,
     ImportKind.ORDER_LINES: OrderLineWriter,
 }
+
+
+#: Rows read to infer the type of attribute columns the mapping leaves untyped.
+TYPE_SAMPLE_ROWS = 1000
 
 
 class _DryRunRollback(Exception):
@@ -88,9 +94,15 @@ def run_import(
     delimiter = file_format.delimiter
     header, total = scan(lines, delimiter)
     converter = Converter(spec, parsed, header)
+    if converter.attribute_columns():
+        converter.infer_types(_sample(lines, delimiter))
     writer = WRITERS[spec.kind](workspace, spec, dry_run, notify_subscribers)
     result = ImportResult(
-        kind=spec.kind, total_rows=total, dry_run=dry_run, file_format=file_format
+        kind=spec.kind,
+        total_rows=total,
+        dry_run=dry_run,
+        file_format=file_format,
+        attribute_types=converter.attribute_kinds,
     )
     if on_start is not None:
         on_start(total)
@@ -145,4 +157,17 @@ def run_import(
                         process(batch)
     except UnicodeDecodeError as exc:  # the file changed between the passes
         raise ImportInputError(f"The file cannot be decoded: {exc.reason}") from None
+    if not dry_run and result.attribute_types:
+        attribute_types_save(workspace=workspace, kinds=result.attribute_types)
     return result
+
+
+def _sample(lines: TextSource, delimiter: str) -> list[Row]:
+    """The first readable rows of the file, from which untyped attribute columns are typed."""
+    records = read_records(lines(), delimiter)
+    try:
+        next(records)
+        readable = (row for row in records if not row.problem and not is_blank(row))
+        return list(itertools.islice(readable, TYPE_SAMPLE_ROWS))
+    finally:
+        records.close()
