@@ -134,6 +134,8 @@ def detect_delimiter_of(lines: TextSource) -> str:
     sample = iter(lines())
     try:
         return detect_delimiter(sample)
+    except UnicodeDecodeError as exc:
+        raise ImportInputError(f"The file cannot be decoded: {exc.reason}") from None
     finally:
         close = getattr(sample, "close", None)
         if close is not None:
@@ -237,7 +239,19 @@ def scan(lines: TextSource, delimiter: str) -> tuple[list[str], int]:
         raise ImportInputError(f"The file cannot be decoded: {exc.reason}") from None
     except OSError as exc:
         raise ImportInputError(f"The file cannot be read: {exc}") from None
-    header = [cleaning.clean_text(h) for h in first.cells]
+    header = checked_header(first.cells)
+    if total and not readable and first_problem is not None:
+        raise ImportInputError(
+            f"No row is readable CSV with the {DELIMITER_LABELS.get(delimiter, repr(delimiter))} "
+            f"delimiter; the first problem is on line {first_problem.line}: "
+            f"{first_problem.problem}"
+        )
+    return header, total
+
+
+def checked_header(cells: list[str]) -> list[str]:
+    """The cleaned header; ImportInputError when it is empty, holds a NUL or repeats a name."""
+    header = [cleaning.clean_text(h) for h in cells]
     if not any(header):
         raise ImportInputError("The file has no header row")
     with_nul = [i + 1 for i, name in enumerate(header) if "\x00" in name]
@@ -255,10 +269,4 @@ def scan(lines: TextSource, delimiter: str) -> tuple[list[str], int]:
             f"{name!r} (columns {', '.join(map(str, places))})" for name, places in doubled
         )
         raise ImportInputError(f"Duplicated column headers: {listed}; rename or remove them")
-    if total and not readable and first_problem is not None:
-        raise ImportInputError(
-            f"No row is readable CSV with the {DELIMITER_LABELS.get(delimiter, repr(delimiter))} "
-            f"delimiter; the first problem is on line {first_problem.line}: "
-            f"{first_problem.problem}"
-        )
-    return header, total
+    return header
