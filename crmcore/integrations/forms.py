@@ -119,7 +119,7 @@ class ImportMappingScreenForm(forms.Form):
         targets = [(LEAVE_OUT, "— leave out —")]
         targets += [(name, field_label(name)) for name in spec.fields]
         if spec.attributes:
-            targets.append((AS_ATTRIBUTE, "Attribute (kept as an extra field)"))
+            targets.append((AS_ATTRIBUTE, "Attribute"))
         for column in preview.columns:
             suggested = column.suggested
             if suggested.startswith("attributes."):
