@@ -105,6 +105,7 @@ class ImportMappingScreenForm(forms.Form):
     date_order = forms.ChoiceField(
         choices=[("dmy", "day first (31/12/2024)"), ("mdy", "month first (12/31/2024)")],
         initial="dmy",
+        required=False,
         label="Dates are written",
     )
     save_as = forms.CharField(

@@ -150,7 +150,13 @@ class ImportMapView(LoginRequiredMixin, View):
         mapping = form.cleaned_data["mapping_data"]
         action = request.POST.get("action", "preview")
         if action not in ("import", "dry_run"):
-            stored = importer_preview.stored_preview(staged.source(), spec=spec, mapping=mapping)
+            try:
+                stored = importer_preview.stored_preview(
+                    staged.source(), spec=spec, mapping=mapping
+                )
+            except importer.ImportInputError as exc:
+                form.add_error(None, str(exc))
+                return self._render(request, staged, spec, preview, form, status=400)
             return self._render(request, staged, spec, preview, form, stored=stored)
         try:
             if form.cleaned_data["save_as"]:

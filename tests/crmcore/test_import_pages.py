@@ -465,3 +465,20 @@ def test_import_page__no_file_no_mapping__asks_for_the_file_only(logged_in_clien
     assert page.status_code == 400
     assert b"Choose a CSV file." in page.content
     assert b"paste one" not in page.content
+
+
+def test_mapping_screen__huge_field__row_error_in_the_preview(logged_in_client, workspace):
+    text = "Id,Name\nA-1,Ada\nA-2," + "x" * 200_000 + "\n"
+    url = to_mapping_screen(logged_in_client, text)
+
+    page = logged_in_client.post(
+        url,
+        {"kind": "contacts", "col_0": "external_id", "col_1": "first_name", "action": "preview"},
+    )
+
+    assert page.status_code == 200, page.context["form"].errors
+    stored = page.context["stored"]
+    assert [(row.line, row.error) for row in stored] == [
+        (2, ""),
+        (3, "not readable CSV: a value is longer than 131072 characters (a quote never closed?)"),
+    ]
