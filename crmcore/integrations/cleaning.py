@@ -118,6 +118,10 @@ def parse_datetime(raw: str, *, day_first: bool = True, tz: dt.tzinfo) -> dt.dat
     return value
 
 
+#: Amounts are stored with 12 digits, 2 after the point: anything larger is not one.
+MAX_AMOUNT = Decimal(10) ** 10
+
+
 def parse_decimal(raw: str) -> Decimal | None:
     """``1234.50``, ``1,234.50`` or ``$1234.50``; ``None`` when it is not a number."""
     text = clean_text(raw).replace(",", "").lstrip("$€£")
@@ -125,7 +129,7 @@ def parse_decimal(raw: str) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    if not value.is_finite():
+    if not value.is_finite() or abs(value) >= MAX_AMOUNT:
         return None
     return value.quantize(Decimal("0.01"))
 

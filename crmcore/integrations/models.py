@@ -11,7 +11,14 @@ from django.db import models
 
 from crmcore.models import WorkspaceScoped
 
-__all__ = ["ImportMapping", "ImportRowError", "ImportRun", "WebhookDelivery", "WebhookEndpoint"]
+__all__ = [
+    "ContactAttributeType",
+    "ImportMapping",
+    "ImportRowError",
+    "ImportRun",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]
 
 #: How an import file was read, in words (the encodings and delimiters the importer knows).
 ENCODING_LABELS = {
@@ -28,6 +35,7 @@ class ImportKind(models.TextChoices):
     CONTACTS = "contacts", "Contacts"
     INTERACTIONS = "interactions", "Interactions"
     ORDERS = "orders", "Orders"
+    ORDER_LINES = "order_lines", "Order lines"
 
 
 class ImportMapping(WorkspaceScoped):
@@ -140,6 +148,37 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+class ContactAttributeType(WorkspaceScoped):
+    """The type of an imported contact attribute: set in a mapping, or inferred on import."""
+
+    class Type(models.TextChoices):
+        DATE = "date", "Date"
+        NUMBER = "number", "Number"
+        BOOLEAN = "boolean", "Yes/no"
+        CATEGORY = "category", "Category"
+        TEXT = "text", "Free text"
+
+    key = models.CharField(max_length=200)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    unit = models.CharField(max_length=20, blank=True, help_text="months, USD, GB, ...")
+    declared = models.BooleanField(
+        default=False, help_text="Set in a mapping (else inferred from the values)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "crmcore"
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "key"], name="contact_attribute_type_per_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.type}"
 
 
 class WebhookEndpoint(WorkspaceScoped):

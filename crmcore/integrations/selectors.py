@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 
 from crmcore.integrations.models import (
+    ContactAttributeType,
     ImportMapping,
     ImportRowError,
     ImportRun,
@@ -67,3 +68,13 @@ def contact_export_chunks(*, workspace: Workspace, chunk_size: int) -> Iterator[
         if len(chunk) < chunk_size:
             return
         last_id = chunk[-1].pk
+
+
+def contact_attribute_types(*, workspace: Workspace) -> dict[str, tuple[str, str]]:
+    """The recorded type and unit of each of the workspace's contact attributes, by key.
+
+    Types are ``date``, ``number``, ``boolean``, ``category`` or ``text``; set
+    in an import's mapping or inferred from the imported values.
+    """
+    rows = ContactAttributeType.objects.in_workspace(workspace).values_list("key", "type", "unit")
+    return {key: (type_name, unit) for key, type_name, unit in rows}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import filesizeformat
@@ -95,7 +95,7 @@ def byte_source_for_file(file) -> importer.ByteSource:
     return source
 
 
-def import_upload_check(upload: UploadedFile) -> None:
+def import_upload_check(upload: File) -> None:
     """ImportInputError when the upload is larger than ``CRMCORE_IMPORT_MAX_UPLOAD_BYTES``."""
     limit = app_settings.IMPORT_MAX_UPLOAD_BYTES
     size = getattr(upload, "size", None) or 0
@@ -111,7 +111,7 @@ def import_run_create(
     *,
     workspace: Workspace,
     kind: str,
-    upload: UploadedFile,
+    upload: File,
     mapping: Any,
     dry_run: bool = False,
     notify_subscribers: bool = True,

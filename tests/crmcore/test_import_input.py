@@ -534,7 +534,7 @@ def test_run_import__contact_with_the_email_written_during_the_chunk__chunk_read
 ):
     # Given: between the chunk's lookup and its insert, a contact with the row's email
     # appears (another request), so the insert breaks the unique constraint once.
-    real_lookup = importer._ContactWriter.lookup
+    real_lookup = importer.ContactWriter.lookup
     calls = []
 
     def racing_lookup(self, rows):
@@ -544,7 +544,7 @@ def test_run_import__contact_with_the_email_written_during_the_chunk__chunk_read
             factories.ContactFactory(workspace=workspace, email="ADA@example.com")
         return found
 
-    monkeypatch.setattr(importer._ContactWriter, "lookup", racing_lookup)
+    monkeypatch.setattr(importer.ContactWriter, "lookup", racing_lookup)
 
     result, errors = run(
         "Name,Email\nAda,ada@example.com\nBob,bob@example.com\n", workspace=workspace
@@ -570,7 +570,7 @@ def test_run_import__another_connection_commits_the_email_mid_chunk__that_contac
     from crmcore.workspaces import production_workspace
 
     workspace = production_workspace()
-    real_lookup = importer._ContactWriter.lookup
+    real_lookup = importer.ContactWriter.lookup
     calls = []
 
     def create_elsewhere() -> None:
@@ -590,13 +590,13 @@ def test_run_import__another_connection_commits_the_email_mid_chunk__that_contac
             thread.join()
         return found
 
-    importer._ContactWriter.lookup = racing_lookup
+    importer.ContactWriter.lookup = racing_lookup
     try:
         result, errors = run(
             "Name,Email\nAda,ada@example.com\nBob,bob@example.com\n", workspace=workspace
         )
     finally:
-        importer._ContactWriter.lookup = real_lookup
+        importer.ContactWriter.lookup = real_lookup
 
     assert (calls, errors) == ([0, 1], [])
     assert result.counts.as_dict() == {"created": 1, "updated": 1, "unchanged": 0, "rejected": 0}

@@ -29,6 +29,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from ai_features.capabilities.prediction.conf import app_settings
 from ai_features.facades import facade_for
 from crmcore.db import driver_rows
+from crmcore.integrations import selectors as integration_selectors
 from crmcore.models import Contact, Deal, Interaction, Order, Workspace
 
 #: Training snapshot: features as of this many days ago, label = stage today.
@@ -113,6 +114,8 @@ class RawFeatures:
     first_seen: list[dt.datetime | None] = field(default_factory=list)
     #: The cutoff the features are taken at: dates in attributes become ages from it.
     as_of: dt.datetime | None = None
+    #: Attribute key -> (type, unit) recorded by imports; types the values are read as.
+    attribute_types: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.contact_ids)
@@ -127,6 +130,7 @@ class RawFeatures:
             attributes=[self.attributes[i] for i in idx],
             first_seen=[self.first_seen[i] for i in idx] if self.first_seen else [],
             as_of=self.as_of,
+            attribute_types=self.attribute_types,
         )
 
 
@@ -320,6 +324,7 @@ def extract_raw(
         ],
         first_seen=first_seen,
         as_of=as_of,
+        attribute_types=integration_selectors.contact_attribute_types(workspace=workspace),
     )
 
 
@@ -474,16 +479,20 @@ def attribute_type(values: list[Any], *, max_categories: int) -> str:
     return "category"
 
 
-def tenure_unit(key: str, kind: str) -> float | None:
+def tenure_unit(key: str, kind: str, unit: str = "") -> float | None:
     """Days per unit of an attribute that says how long the customer has been one
-    (0.0 for a start date), or None for any other attribute."""
+    (0.0 for a start date), or None for any other attribute.
+
+    A number's unit comes from its name ("tenure_years"), else from the unit its
+    import recorded ("12 months"), else months, as billing exports count it.
+    """
     if kind == "date" and TENURE_DATE.search(key):
         return 0.0
     match = TENURE_NUMBER.match(key.strip()) if kind == "number" else None
     if match is None:
         return None
-    unit = (match.group(1) or "month").lower().rstrip("s")
-    return DAYS_PER_UNIT[unit]
+    named = (match.group(1) or unit.strip().lower() or "month").rstrip("s")
+    return DAYS_PER_UNIT.get(named)
 
 
 def _attribute_reader(kind: str, as_of: dt.datetime | None):
@@ -546,15 +555,20 @@ class FeatureSpec:
                 continue
             if not values:
                 continue
-            kind = attribute_type(values, max_categories=max_categories)
+            recorded, recorded_unit = raw.attribute_types.get(key, ("", ""))
+            kind = recorded or attribute_type(values, max_categories=max_categories)
             spec.attribute_types[key] = kind
             if kind == "text":
-                spec.excluded[key] = "an identifier or free text (too many distinct values)"
+                spec.excluded[key] = (
+                    "free text (its import says so)"
+                    if recorded
+                    else "an identifier or free text (too many distinct values)"
+                )
                 continue
             if kind == "category":
                 columns[f"attr:{key}"] = [_as_category(a.get(key)) or "" for a in raw.attributes]
                 continue
-            unit = tenure_unit(key, kind)
+            unit = tenure_unit(key, kind, recorded_unit)
             if unit is not None:
                 spec.tenure_sources[key] = unit
                 continue

@@ -17,6 +17,7 @@ from ai_features.capabilities.prediction.features import (
 from ai_features.capabilities.prediction.models import ContactScore
 from ai_features.capabilities.prediction.training import fit_sign_constrained, train
 from crmcore import factories
+from crmcore.integrations.models import ContactAttributeType
 from crmcore.models import Contact
 from training_sandbox.generator import generate_workspace_data
 
@@ -285,3 +286,36 @@ def test_explanations__imported_table_with_typed_attributes__agree_and_tenure_on
     assert duplicates == []
     assert any(t.startswith("Customer since ") for t in texts)
     assert any(t.startswith("Monthly charges: $") for t in texts)
+
+
+def test_feature_spec__types_recorded_by_imports__read_as_recorded(workspace):
+    # Given attributes whose values alone mislead: plan codes that look like
+    # numbers, a tenure counted in years, a free-text field with repeated values
+    now = timezone.now()
+    for code, years, note in [("101", "1", "ok"), ("202", "3", "ok"), ("101", "5", "late")]:
+        factories.ContactFactory(
+            workspace=workspace,
+            account=None,
+            attributes={"plan_code": code, "tenure": years, "note": note},
+        )
+    for key, kind, unit in [
+        ("plan_code", "category", ""),
+        ("tenure", "number", "years"),
+        ("note", "text", ""),
+    ]:
+        ContactAttributeType.objects.create(
+            workspace=workspace, key=key, type=kind, unit=unit, declared=True
+        )
+    raw = extract_raw(workspace=workspace, as_of=now, stages=STAGES)
+
+    # When the feature spec is fitted
+    spec = FeatureSpec.fit(raw)
+    matrix = spec.transform(raw)
+
+    # Then each attribute is read as its import recorded it
+    assert spec.attribute_types == {"note": "text", "plan_code": "category", "tenure": "number"}
+    assert spec.categories["attr:plan_code"] == ["101", "202"]
+    assert spec.excluded == {"note": "free text (its import says so)"}
+    assert spec.tenure_sources == {"tenure": 365.25}
+    tenure = matrix[:, BASE_FEATURES.index("tenure_days")]
+    assert tenure.tolist() == [365.25, 3 * 365.25, 5 * 365.25]

@@ -39,8 +39,9 @@ def test_extract_raw__any_number_of_contacts__same_number_of_queries(
             factories.InteractionFactory(workspace=workspace, contact=contact)
             factories.DealFactory(workspace=workspace, contact=contact, account=None)
 
-        # contacts, orders, interactions, deals, and tones through sentiment's facade
-        with django_assert_num_queries(4 + (not killed)):
+        # contacts, orders, interactions, deals, the attribute types imports
+        # recorded, and tones through sentiment's facade
+        with django_assert_num_queries(5 + (not killed)):
             raw = extract_raw(workspace=workspace, as_of=now, stages=STAGES)
 
     assert len(raw) == contacts
