@@ -326,6 +326,31 @@ class SuggestionEvent(models.Model):
         return f"{self.capability} {self.action} {self.object_type}#{self.object_id}"
 
 
+class Exposure(models.Model):
+    """When a user first had a capability on in production, and the rule that said so.
+
+    Written once per user and capability by the gate (``gate.is_enabled``,
+    after the transaction commits, ``ON CONFLICT DO NOTHING``); never in a
+    training sandbox. The rollout evidence compares exposed users with users
+    not yet exposed, before and after ``first_at``.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    capability = models.CharField(max_length=40)
+    first_at = models.DateTimeField(default=timezone.now)
+    rule = models.CharField(max_length=80, help_text="The flag rule that said yes.")
+
+    class Meta:
+        ordering = ["capability", "first_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "capability"], name="exposure_once_per_user")
+        ]
+        indexes = [models.Index(fields=["capability", "first_at"], name="exposure_cap_first")]
+
+    def __str__(self) -> str:
+        return f"{self.capability} for user #{self.user_id} since {self.first_at:%Y-%m-%d}"
+
+
 class JobRun(models.Model):
     """A background job's run: its progress, outcome and error, for the UI and readiness."""
 

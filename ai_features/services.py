@@ -77,6 +77,38 @@ def suggestion_event_record(
     )
 
 
+# -- exposure -------------------------------------------------------------------
+
+EXPOSURE_KEY = "ai_features:exposed:{capability}:{user}"
+
+
+def exposure_key(capability: str, user_id: Any) -> str:
+    return EXPOSURE_KEY.format(capability=capability, user=user_id)
+
+
+def exposure_record_later(*, capability: str, user_id: int, rule: str) -> None:
+    """Record the user's first exposure to the capability once the transaction commits.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` (the first exposure wins), then
+    remembered in the cache so later gate checks neither write nor read.
+    """
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from ai_features.models import Exposure
+
+    first_at = timezone.now()
+
+    def write() -> None:
+        Exposure.objects.bulk_create(
+            [Exposure(user_id=user_id, capability=capability, first_at=first_at, rule=rule[:80])],
+            ignore_conflicts=True,
+        )
+        cache.set(exposure_key(capability, user_id), True, None)
+
+    transaction.on_commit(write)
+
+
 # -- rollout: phases, kill switch, audit ----------------------------------------
 
 PHASES = ("off", "pilot", "percentage", "everyone")
