@@ -297,6 +297,7 @@ class SuggestionEvent(models.Model):
         DISMISSED = "dismissed", "Dismissed"
         CORRECTED = "corrected", "Corrected"
         EDITED = "edited", "Edited"
+        REPORTED = "reported", "Reported as wrong or offensive"
 
     workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
     capability = models.CharField(max_length=40)

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from django.utils.module_loading import import_string
 
 from ai_features import surfaces
-from ai_features.declarations import Job, Schedule
+from ai_features.declarations import DEFAULT_GUARDRAILS, Guardrail, Job, Outcome, Schedule
 from ai_features.surfaces import Audience
 from crmcore import extensions
 from crmcore.events import register_event
@@ -91,6 +91,14 @@ class Capability:
     def schedules(self) -> list[Schedule]:
         """Periodic jobs (Celery beat, or ``manage.py run_due_jobs``)."""
         return []
+
+    def outcomes(self) -> list[Outcome]:
+        """CRM outcomes it should move: the rollout evidence estimates its effect on each."""
+        return []
+
+    def guardrails(self) -> list[Guardrail]:
+        """Rates a release plan keeps within bounds (job errors, dismissals, complaints)."""
+        return list(DEFAULT_GUARDRAILS)
 
     def ready(self) -> None:
         """Wire anything else (event listeners). No database access, no surfaces."""

@@ -32,14 +32,13 @@ def acceptance_sparkline(rollout):
     )
 
 
-@register.simple_tag
-def outcome_bars(rollout):
-    return charts.pair_bars(
-        [(o.label.split(" (")[0], o.pilot, o.rest) for o in rollout.outcomes],
-        title=f"{rollout.title}: pilot teams against the rest",
-    )
-
-
 @register.filter
 def percent(value) -> str:
     return "n/a" if value is None else f"{value:.0%}"
+
+
+@register.filter
+def guardrail_sentence(reading) -> str:
+    from ai_features.evidence import guardrail_sentence as sentence
+
+    return sentence(reading)

@@ -1,4 +1,5 @@
 from ai_features.capabilities.personalization.panels import render_reply_panel
+from ai_features.declarations import Outcome
 from ai_features.registry import Capability
 from ai_features.scheduling import Job
 from ai_features.surfaces import Audience
@@ -56,6 +57,26 @@ class PersonalizationCapability(Capability):
                 prefix="ai/personalization",
                 urlpatterns="ai_features.capabilities.personalization.api",
             )
+        ]
+
+    def outcomes(self) -> list[Outcome]:
+        rows = "ai_features.capabilities.personalization.outcomes."
+        return [
+            Outcome(
+                "replies",
+                "Campaign reply rate",
+                rows + "replies",
+                who="campaign authors",
+                events="campaign messages",
+            ),
+            Outcome(
+                "unsubscribes",
+                "Unsubscribe rate",
+                rows + "unsubscribes",
+                higher_is_better=False,
+                who="campaign authors",
+                events="campaign messages",
+            ),
         ]
 
     def jobs(self) -> list[Job]:

@@ -1,4 +1,5 @@
 from ai_features.capabilities.prediction.panels import contact_panel
+from ai_features.declarations import Outcome
 from ai_features.registry import Capability
 from ai_features.scheduling import Job, Schedule
 from crmcore import extensions
@@ -72,6 +73,18 @@ class PredictionCapability(Capability):
             Job(
                 "retrain_and_score",
                 "ai_features.capabilities.prediction.tasks.retrain_and_score_task",
+            ),
+        ]
+
+    def outcomes(self) -> list[Outcome]:
+        rows = "ai_features.capabilities.prediction.outcomes."
+        return [
+            Outcome("deals_won", "Deals-won rate", rows + "deals_won", events="closed deals"),
+            Outcome(
+                "at_risk_retained",
+                "At-risk customers retained after 60 days",
+                rows + "at_risk_retained",
+                events="churn warnings",
             ),
         ]
 

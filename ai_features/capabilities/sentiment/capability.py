@@ -1,5 +1,6 @@
 from ai_features.capabilities.sentiment import api, listeners
 from ai_features.capabilities.sentiment.panels import render_contact_panel
+from ai_features.declarations import Outcome
 from ai_features.registry import Capability
 from ai_features.scheduling import Job, Schedule
 from crmcore import extensions
@@ -53,6 +54,18 @@ class SentimentCapability(Capability):
 
     def api_fields(self) -> list[extensions.ApiFieldProvider]:
         return [api.INTERACTION_FIELDS, api.CONTACT_FIELDS]
+
+    def outcomes(self) -> list[Outcome]:
+        return [
+            Outcome(
+                "hours_to_answer",
+                "Time to answer a negative or urgent message",
+                "ai_features.capabilities.sentiment.outcomes.hours_to_answer",
+                unit="hours",
+                higher_is_better=False,
+                events="negative or urgent messages",
+            )
+        ]
 
     def jobs(self) -> list[Job]:
         return [

@@ -29,7 +29,11 @@ def test_first_yes_is_recorded_once_with_its_rule(
 
 
 def test_a_warm_check_after_the_record_queues_nothing_and_queries_nothing(
-    workspace, user, team, enable_capability, django_capture_on_commit_callbacks,
+    workspace,
+    user,
+    team,
+    enable_capability,
+    django_capture_on_commit_callbacks,
     django_assert_num_queries,
 ):
     enable_capability("prediction", teams=[team])
