@@ -92,3 +92,27 @@ DEFAULT_GUARDRAILS = (
     Guardrail("dismissals", "Dismiss rate", limit=0.6, severe=0.85),
     Guardrail("complaints", "Complaint rate", limit=0.02, severe=0.1),
 )
+
+
+PLAN_JOB = "release_plan"
+
+
+def plan_declarations(capability: str) -> tuple[Job, Schedule]:
+    """The job and daily schedule of a capability's release plan (``ai_features.plans``).
+
+    The capability lists both (in ``jobs()`` and ``schedules()``) and binds the
+    task in its ``tasks`` module: ``release_plan_task = plan_task("<key>")``.
+    """
+    return (
+        Job(
+            PLAN_JOB,
+            f"ai_features.capabilities.{capability}.tasks.release_plan_task",
+            description="Check the release plan's criteria; advance, pause or roll back.",
+        ),
+        Schedule(
+            "release plan",
+            job=PLAN_JOB,
+            cron="0 7 * * *",
+            description="Advance, pause or roll back the release plan on the evidence.",
+        ),
+    )

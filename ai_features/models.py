@@ -423,12 +423,14 @@ class RolloutAuditEntry(models.Model):
         API = "api", "API"
         CLI = "cli", "CLI"
         ADMIN = "admin", "Admin"
+        PLAN = "plan", "Release plan"
 
     class Action(models.TextChoices):
         PHASE = "phase", "Phase set"
         FLAG_EDIT = "flag_edit", "Flag edited"
         FLAG_DELETE = "flag_delete", "Flag deleted"
         KILL_SWITCH = "kill_switch", "Kill switch"
+        PLAN = "plan", "Release plan"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
@@ -467,3 +469,93 @@ class RolloutAuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any):
         raise PermissionError("The rollout audit log is append-only")
+
+
+class ReleasePlan(models.Model):
+    """A capability's way to everyone: ordered milestones, each held until its criteria hold.
+
+    A scheduled job (``ai_features.plans.plan_check``) advances an active plan
+    whose criteria hold, pauses it (and tells its owners) when one fails, and
+    rolls it back a milestone on a severe guardrail breach. Admins pause,
+    resume or skip with a reason. Every step is a ``PlanStep`` and an audit entry.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        DONE = "done", "Done"
+
+    capability = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    #: Index of the current milestone (in ``position`` order); -1 before the first.
+    current = models.SmallIntegerField(default=-1)
+    milestone_started_at = models.DateTimeField(null=True, blank=True)
+    pilot_teams = models.JSONField(default=list, blank=True, help_text="Production team names.")
+    min_trained_share = models.FloatField(
+        null=True, blank=True, help_text="Share of target users who passed the lesson (0..1)."
+    )
+    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_reasons = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["capability"]
+
+    def __str__(self) -> str:
+        return f"Release plan of {self.capability}"
+
+
+class Milestone(models.Model):
+    """One step of a plan: the pilot teams (no percent), a percentage, or everyone (100)."""
+
+    plan = models.ForeignKey(ReleasePlan, on_delete=models.CASCADE, related_name="milestones")
+    position = models.PositiveSmallIntegerField()
+    percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    min_days = models.PositiveSmallIntegerField(default=7)
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "position"], name="milestone_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        if self.percent is None:
+            return "Pilot teams"
+        if self.percent >= 100:
+            return "Everyone"
+        return f"{self.percent.normalize():f}% of users"
+
+
+class PlanStep(models.Model):
+    """What happened to a plan: started, advanced, paused, rolled back, resumed, skipped."""
+
+    class Kind(models.TextChoices):
+        START = "start", "Started"
+        ADVANCE = "advance", "Advanced"
+        PAUSE = "pause", "Paused"
+        ROLLBACK = "rollback", "Rolled back"
+        RESUME = "resume", "Resumed"
+        SKIP = "skip", "Skipped a milestone"
+        DONE = "done", "Reached everyone"
+
+    plan = models.ForeignKey(ReleasePlan, on_delete=models.CASCADE, related_name="steps")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_milestone = models.CharField(max_length=40, blank=True)
+    to_milestone = models.CharField(max_length=40, blank=True)
+    #: Blank: the plan itself (the scheduled job) took the step.
+    actor_username = models.CharField(max_length=150, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.plan.capability}: {self.get_kind_display()} at {self.at:%Y-%m-%d}"

@@ -1,5 +1,5 @@
 from ai_features.capabilities.prediction.panels import contact_panel
-from ai_features.declarations import Outcome
+from ai_features.declarations import Outcome, plan_declarations
 from ai_features.registry import Capability
 from ai_features.scheduling import Job, Schedule
 from crmcore import extensions
@@ -10,6 +10,9 @@ def _provide_contact_fields(request, objects):
     from ai_features.capabilities.prediction.api import provide_contact_fields
 
     return provide_contact_fields(request, objects)
+
+
+PLAN_JOB, PLAN_SCHEDULE = plan_declarations("prediction")
 
 
 class PredictionCapability(Capability):
@@ -74,6 +77,7 @@ class PredictionCapability(Capability):
                 "retrain_and_score",
                 "ai_features.capabilities.prediction.tasks.retrain_and_score_task",
             ),
+            PLAN_JOB,
         ]
 
     def outcomes(self) -> list[Outcome]:
@@ -102,4 +106,5 @@ class PredictionCapability(Capability):
                 cron="0 4 * * 0",
                 description="Train a new churn model (published only past the quality gate).",
             ),
+            PLAN_SCHEDULE,
         ]
