@@ -403,6 +403,58 @@ class JobRun(models.Model):
         return 100 if not self.total else min(100, round(100 * self.done / self.total))
 
 
+AUDIT_LABELS = {
+    "phase": "Phase",
+    "everyone": "Everyone",
+    "percent": "Percent",
+    "teams": "Teams",
+    "users": "Users",
+    "groups": "Groups",
+    "staff": "Staff",
+    "superusers": "Superusers",
+    "authenticated": "Every signed-in user",
+    "requires_training": "Requires the lesson",
+    "active": "Kill switch",
+    "exists": "Exists",
+    "plan": "Plan",
+    "status": "Status",
+    "milestones": "Milestones",
+}
+
+
+def _audit_value(key: str, value: Any) -> str:
+    if value is None or value == [] or value == "":
+        return "none"
+    if key == "active" and isinstance(value, bool):
+        return "on" if value else "off"
+    if key == "everyone" and value is False:
+        return "off for everyone"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if key == "percent":
+        try:
+            return f"{Decimal(str(value)).normalize():f}"
+        except ArithmeticError:
+            return str(value)
+    return str(value)
+
+
+def audit_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """``Label: old → new`` for every key whose value differs, in a fixed order."""
+    keys = [k for k in AUDIT_LABELS if k in before or k in after]
+    keys += sorted(k for k in {*before, *after} if k not in AUDIT_LABELS)
+    lines = []
+    for key in keys:
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        label = AUDIT_LABELS.get(key, key.replace("_", " ").capitalize())
+        lines.append(f"{label}: {_audit_value(key, old)} → {_audit_value(key, new)}")
+    return lines
+
+
 class AuditEntryQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("The rollout audit log is append-only")
@@ -469,6 +521,11 @@ class RolloutAuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any):
         raise PermissionError("The rollout audit log is append-only")
+
+    @property
+    def changes(self) -> list[str]:
+        """Readable differences, e.g. ``Percent: none → 25`` (only what changed)."""
+        return audit_changes(self.before or {}, self.after or {})
 
 
 class ReleasePlan(models.Model):

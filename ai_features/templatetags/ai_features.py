@@ -42,3 +42,8 @@ def guardrail_sentence(reading) -> str:
     from ai_features.evidence import guardrail_sentence as sentence
 
     return sentence(reading)
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None

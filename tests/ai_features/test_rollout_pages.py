@@ -74,8 +74,8 @@ def test_dashboard__no_pilots__query_count_pinned(
     staff_client.get(DASHBOARD)  # warms the gate checks of the page header
     # session, user, flags + 3 prefetches, 2 event counts, jobs, workspace,
     # exposures, guardrail job runs and responses, kill switch, recent audit,
-    # request workspace (no outcome is read before anyone is exposed)
-    with django_assert_num_queries(16):
+    # request workspace, release plans (no outcome is read before anyone is exposed)
+    with django_assert_num_queries(17):
         assert staff_client.get(DASHBOARD).status_code == 200
 
 
@@ -93,7 +93,7 @@ def test_dashboard__pilots__query_count_independent_of_data(
             source="cli",
         )
     staff_client.get(DASHBOARD)
-    with django_assert_num_queries(17):  # + the pilot teams' members
+    with django_assert_num_queries(18):  # + the pilot teams' members
         assert staff_client.get(DASHBOARD).status_code == 200
     more = factories.TeamFactory(workspace=workspace, members=factories.UserFactory.create_batch(3))
     services.rollout_set_phase(
@@ -107,7 +107,7 @@ def test_dashboard__pilots__query_count_independent_of_data(
     factories.DealFactory.create_batch(3, stage=Deal.Stage.LOST)
     _events(workspace, user, "prediction", shown=5, dismissed=2)
     staff_client.get(DASHBOARD)
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(18):
         response = staff_client.get(DASHBOARD)
     assert "Target users who passed its lesson: 50%" in response.content.decode()
 
@@ -139,7 +139,13 @@ def test_dashboard__anonymous__redirected_to_login(client, db):
 def test_dashboard_post__phase__applied_and_audited(staff_client, staff_user, team):
     response = staff_client.post(
         DASHBOARD,
-        {"capability": "sentiment", "phase": "pilot", "teams": "EMEA Sales", "reason": "go"},
+        {
+            "capability": "sentiment",
+            "phase": "pilot",
+            "teams": "EMEA Sales",
+            "reason": "go",
+            "confirmed": "on",
+        },
     )
     assert response.status_code == 302
     entry = RolloutAuditEntry.objects.get()
@@ -159,14 +165,23 @@ def test_dashboard_post__missing_reason__400_nothing_changed(staff_client, db):
 
 def test_dashboard_post__unknown_team__400_with_error(staff_client, db):
     response = staff_client.post(
-        DASHBOARD, {"capability": "sentiment", "phase": "pilot", "teams": "Ghosts", "reason": "x"}
+        DASHBOARD,
+        {
+            "capability": "sentiment",
+            "phase": "pilot",
+            "teams": "Ghosts",
+            "reason": "x",
+            "confirmed": "on",
+        },
     )
     assert response.status_code == 400
     assert "Unknown team(s): Ghosts" in response.content.decode()
 
 
 def test_dashboard_post__kill_switch__on_and_audited(staff_client, staff_user):
-    response = staff_client.post(DASHBOARD, {"kill": "1", "active": "on", "reason": "incident"})
+    response = staff_client.post(
+        DASHBOARD, {"kill": "1", "active": "on", "reason": "incident", "confirmed": "on"}
+    )
     assert response.status_code == 302
     assert switch_is_active(gate.KILL_SWITCH) is True
     assert RolloutAuditEntry.objects.get().source == "dashboard"
