@@ -261,12 +261,43 @@ def gated_field_provider(
 
 
 def gated_panel(capability: str, panel: extensions.ContactPanel) -> extensions.ContactPanel:
-    """A contact page panel that renders only where the gate says yes."""
+    """A contact page panel that renders only where the gate says yes.
+
+    A user who had the capability (their exposure is remembered in the cache)
+    and no longer has it sees a one-line notice in its place instead of a
+    panel that silently disappeared. No query: the cache alone decides.
+    """
     inner = panel.render
 
     def render(request: Any, contact: Any) -> str | None:
         if not gate.is_enabled(capability, request.user, request.workspace):
-            return None
+            return switched_off_notice(capability, request.user, request.workspace)
         return inner(request, contact)
 
     return replace(panel, render=render)
+
+
+def switched_off_notice(capability: str, user: Any, workspace: Any) -> str | None:
+    """ "Prediction has been switched off for now." for a user who had it, else None."""
+    from django.core.cache import cache
+    from django.utils.html import format_html
+
+    from ai_features.registry import registry
+    from ai_features.services import exposure_key
+
+    if workspace is not None and workspace.is_sandbox:
+        return None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if not cache.get(exposure_key(capability, user.pk)):
+        return None
+    title = registry.get(capability).title
+    if gate.kill_switch_active():
+        text = f"{title} is switched off for everyone for now."
+    else:
+        text = f"{title} has been switched off for you for now."
+    return format_html(
+        '<p class="muted ai-notice" data-testid="ai-notice">{} {}</p>',
+        text,
+        "Everything else works as before.",
+    )
