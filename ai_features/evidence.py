@@ -104,6 +104,8 @@ class OutcomeEvidence:
         if est.exposed_users == 0 and est.events == 0:
             nobody = f"no {who[:-1]} has had {self.capability_title}"
             return f"{o.label}: not enough data yet ({nobody})."
+        if est.events == 0:
+            return f"{o.label}: not enough data yet (no {o.events} in the window yet)."
         if not est.enough or est.effect is None or est.low is None or est.high is None:
             need_users = app_settings.EVIDENCE_MIN_USERS
             need_events = app_settings.EVIDENCE_MIN_EVENTS
@@ -150,7 +152,7 @@ class CapabilityEvidence:
                 f"{head}: mismatch (p < {stats.SRM_P_VALUE}). Exposure may not be recorded "
                 "for everyone; do not trust the estimates until it is explained."
             )
-        return f"{head}: as expected."
+        return f"{head}: no clear mismatch."
 
 
 def guardrail_sentence(reading: GuardrailReading) -> str:

@@ -41,6 +41,15 @@ DEFAULT_MILESTONES: tuple[tuple[Decimal | None, int], ...] = (
 )
 
 
+#: The plan's status before a step that the audit records (after: its status now).
+STATUS_BEFORE = {
+    PlanStep.Kind.START: "none",
+    PlanStep.Kind.PAUSE: ReleasePlan.Status.ACTIVE,
+    PlanStep.Kind.RESUME: ReleasePlan.Status.PAUSED,
+    PlanStep.Kind.DONE: ReleasePlan.Status.ACTIVE,
+}
+
+
 def plan_actor(capability: str) -> str:
     return f"release plan: {registry.get(capability).title}"
 
@@ -150,8 +159,8 @@ def _step(
             action=RolloutAuditEntry.Action.PLAN,
             capability=plan.capability,
             target=f"plan:{plan.capability}",
-            before={"plan": before, "status": plan.status},
-            after={"plan": after, "status": kind},
+            before={"plan": before, "status": STATUS_BEFORE.get(kind, plan.status)},
+            after={"plan": after, "status": plan.status},
             reason=" ".join(reasons),
         )
     return step

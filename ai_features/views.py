@@ -92,7 +92,14 @@ class RolloutDashboardView(StaffRequiredMixin, ConfirmStepMixin, TemplateView):
                     teams=data["teams"],
                     users=data["users"],
                 )
-                return self._confirm(request, sentence, "Apply this phase?")
+                where = {
+                    "off": "off",
+                    "pilot": "its pilot teams and users",
+                    "percentage": f"{data['percent']}% of users",
+                    "everyone": "everyone",
+                }[data["phase"]]
+                title = registry.get(data["capability"]).title
+                return self._confirm(request, sentence, f"Set {title} to {where}?")
             try:
                 services.rollout_set_phase(
                     capability=data["capability"],

@@ -98,6 +98,14 @@ def test_too_few_reps_says_not_enough_data_yet(workspace):
     )
 
 
+def test_exposed_but_no_observations_yet(workspace, reps):
+    sentence = evidence_all(now=NOW)["prediction"].outcomes[1].sentence
+    assert sentence == (
+        "At-risk customers retained after 60 days: not enough data yet "
+        "(no churn warnings in the window yet)."
+    )
+
+
 def test_nobody_exposed_yet(workspace):
     evidence = evidence_all(now=NOW)
     assert evidence["sentiment"].outcomes[0].sentence == (

@@ -106,8 +106,9 @@ def test_a_guardrail_past_its_bound_pauses_and_tells_the_owners(
     assert step.actor_username == "" and "Job error rate: 10.0% of 30" in " ".join(
         step.evidence["guardrails"]
     )
-    audit = RolloutAuditEntry.objects.get(action="plan", after__status="pause")
+    audit = RolloutAuditEntry.objects.get(action="plan", after__status="paused")
     assert audit.actor_username == "release plan: Prediction"
+    assert audit.changes == ["Status: active → paused"]
     assert [m.subject for m in mailoutbox] == ["Prediction release plan paused"]
     assert mailoutbox[0].to == ["owner@example.com"]
     # Paused: the daily job leaves it alone.
