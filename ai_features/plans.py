@@ -42,7 +42,7 @@ DEFAULT_MILESTONES: tuple[tuple[Decimal | None, int], ...] = (
 
 
 #: The plan's status before a step that the audit records (after: its status now).
-STATUS_BEFORE = {
+STATUS_BEFORE: dict[str, str] = {
     PlanStep.Kind.START: "none",
     PlanStep.Kind.PAUSE: ReleasePlan.Status.ACTIVE,
     PlanStep.Kind.RESUME: ReleasePlan.Status.PAUSED,
