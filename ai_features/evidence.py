@@ -157,9 +157,13 @@ class CapabilityEvidence:
 
 def guardrail_sentence(reading: GuardrailReading) -> str:
     bounds = f"bound {reading.limit:.0%}, severe above {reading.severe:.0%}"
+    unit = reading.unit or "observations"
     if reading.value is None:
-        return f"{reading.label}: too few yet ({reading.count}); {bounds}."
-    return f"{reading.label}: {reading.value:.1%} of {reading.count}; {bounds}."
+        return (
+            f"{reading.label}: too few {unit} yet ({reading.count} of {reading.needed} "
+            f"needed); {bounds}."
+        )
+    return f"{reading.label}: {reading.value:.1%} of {reading.count} {unit}; {bounds}."
 
 
 def _days(when: dt.datetime) -> float:
@@ -200,7 +204,16 @@ def _guardrail_counts(
 
 def _guardrail_reading(guardrail: Guardrail, part: int, whole: int) -> GuardrailReading:
     value = part / whole if whole >= guardrail.min_count else None
-    return GuardrailReading(guardrail.label, value, guardrail.limit, guardrail.severe, whole)
+    unit = "job runs" if guardrail.kind == "job_errors" else "responses"
+    return GuardrailReading(
+        guardrail.label,
+        value,
+        guardrail.limit,
+        guardrail.severe,
+        whole,
+        unit=unit,
+        needed=guardrail.min_count,
+    )
 
 
 def evidence_all(

@@ -50,6 +50,9 @@ class GuardrailReading:
     limit: float
     severe: float
     count: int = 0
+    #: What ``count`` counts ("job runs", "responses").
+    unit: str = ""
+    needed: int = 0
 
     @property
     def breached(self) -> bool:

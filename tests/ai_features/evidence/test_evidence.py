@@ -131,7 +131,7 @@ def test_guardrails_count_production_job_runs_and_responses(workspace, user):
     assert (errors.value, errors.count, errors.breached) == (0.1, 30, True)
     assert not errors.severely_breached
     assert guardrail_sentence(errors) == (
-        "Job error rate: 10.0% of 30; bound 5%, severe above 25%."
+        "Job error rate: 10.0% of 30 job runs; bound 5%, severe above 25%."
     )
     assert (dismissals.value, dismissals.count) == (0.5, 20)
     assert (complaints.value, complaints.breached) == (0.05, True)

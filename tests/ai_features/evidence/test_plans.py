@@ -85,7 +85,7 @@ def test_pilot_to_everyone_when_the_criteria_hold(plan):
         "Criteria held at Pilot teams: advanced to 10% of users. Every criterion holds. Evidence: "
         "Deals-won rate: not enough data yet"
     )
-    assert "Job error rate: too few yet (0)" in entries[1].reason
+    assert "Job error rate: too few job runs yet (0 of 20 needed)" in entries[1].reason
     kinds = list(plan.steps.order_by("at", "id").values_list("kind", flat=True))
     assert kinds == ["start", "advance", "advance", "advance", "advance", "done"]
 
@@ -103,7 +103,7 @@ def test_a_guardrail_past_its_bound_pauses_and_tells_the_owners(
     assert (plan.status, plan.current) == ("paused", 1)
     assert _flag()[:2] == (None, Decimal("10.0"))  # stays where it was
     step = plan.steps.get(kind=PlanStep.Kind.PAUSE)
-    assert step.actor_username == "" and "Job error rate: 10.0% of 30" in " ".join(
+    assert step.actor_username == "" and "Job error rate: 10.0% of 30 job runs" in " ".join(
         step.evidence["guardrails"]
     )
     audit = RolloutAuditEntry.objects.get(action="plan", after__status="paused")
