@@ -27,5 +27,15 @@ class AiFeaturesSettings(AppSettings):
     #: Minimum share of target users who passed the capability's lesson.
     READINESS_MIN_TRAINED_SHARE: float = 0.8
 
+    # Rollout evidence (see ai_features.evidence and ai_features.stats).
+    #: Days before and after each user's exposure that are compared.
+    EVIDENCE_WINDOW_DAYS: int = 42
+    #: Users needed on each side (exposed, not yet exposed) before an estimate is shown.
+    EVIDENCE_MIN_USERS: int = 10
+    #: Observations needed before an estimate is shown.
+    EVIDENCE_MIN_EVENTS: int = 100
+    #: Window of job runs and responses behind the guardrail rates, in days.
+    EVIDENCE_GUARDRAIL_DAYS: int = 14
+
 
 app_settings = AiFeaturesSettings()

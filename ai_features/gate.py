@@ -8,6 +8,11 @@ then the sticky percentage bucket -> the flag's optional training
 requirement (the user passed the capability's lesson, asked of the
 registered training provider).
 
+The first time a check says yes to a user in production (not in a sandbox),
+the gate records the exposure (``ai_features.models.Exposure``, with the
+rule that said yes) after the transaction commits; a cache key remembers it,
+so later checks do not write again.
+
 A warm check makes no database query: waffle caches the kill switch and the
 flag, ``ai_features.Flag`` caches its members and each user's team and group
 ids (flushed by ``ai_features.signals`` on every membership change). Cold, a
@@ -27,6 +32,7 @@ from django.core.cache import cache
 from waffle import get_waffle_flag_model, switch_is_active
 
 from ai_features.declarations import AnyUser, Capability, CapabilityRef, installed
+from ai_features.exposure import exposure_key, exposure_record_later
 from ai_features.flag_rules import flag_rule
 from ai_features.models import Flag
 from crmcore import observability
@@ -169,9 +175,39 @@ def _decide(cap: Capability, user: AnyUser | None, workspace: Workspace | None) 
     snapshot, memberships = _flag_model().gate_data(cap.flag_name, user.pk)
     if not flag_rule(snapshot, snapshot.members, memberships, user):
         return False
-    if snapshot.requires_training:
-        return training_passed(user, cap.key)
+    if snapshot.requires_training and not training_passed(user, cap.key):
+        return False
+    _exposure_note(cap.key, user, snapshot, memberships)
     return True
+
+
+def _exposure_note(key: str, user: Any, snapshot: Any, memberships: dict[str, Any] | None) -> None:
+    if cache.get(exposure_key(key, user.pk)):
+        return
+    exposure_record_later(
+        capability=key, user_id=user.pk, rule=rule_name(snapshot, memberships, user)
+    )
+
+
+def rule_name(snapshot: Any, memberships: dict[str, Any] | None, user: Any) -> str:
+    """Which of the flag's rules says yes to ``user`` (for the exposure record)."""
+    if snapshot.everyone:
+        rule = "everyone"
+    elif snapshot.authenticated:
+        rule = "every signed-in user"
+    elif snapshot.staff and getattr(user, "is_staff", False):
+        rule = "staff"
+    elif snapshot.superusers and getattr(user, "is_superuser", False):
+        rule = "superusers"
+    elif user.pk in snapshot.users:
+        rule = "named user"
+    elif memberships is not None and snapshot.teams & memberships["teams"]:
+        rule = "pilot team"
+    elif memberships is not None and snapshot.groups & memberships["groups"]:
+        rule = "group"
+    else:
+        rule = f"{Decimal(snapshot.percent or 0).normalize():f}% of users"
+    return f"{rule}, after the lesson" if snapshot.requires_training else rule
 
 
 def disabled_reason(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -114,6 +115,7 @@ class SuggestionEvent(models.Model):
         DISMISSED = "dismissed", "Dismissed"
         CORRECTED = "corrected", "Corrected"
         EDITED = "edited", "Edited"
+        REPORTED = "reported", "Reported as wrong or offensive"
 
     workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
     capability = models.CharField(max_length=40)
@@ -141,6 +143,31 @@ class SuggestionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.capability} {self.action} {self.object_type}#{self.object_id}"
+
+
+class Exposure(models.Model):
+    """When a user first had a capability on in production, and the rule that said so.
+
+    Written once per user and capability by the gate (``gate.is_enabled``,
+    after the transaction commits, ``ON CONFLICT DO NOTHING``); never in a
+    training sandbox. The rollout evidence compares exposed users with users
+    not yet exposed, before and after ``first_at``.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    capability = models.CharField(max_length=40)
+    first_at = models.DateTimeField(default=timezone.now)
+    rule = models.CharField(max_length=80, help_text="The flag rule that said yes.")
+
+    class Meta:
+        ordering = ["capability", "first_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "capability"], name="exposure_once_per_user")
+        ]
+        indexes = [models.Index(fields=["capability", "first_at"], name="exposure_cap_first")]
+
+    def __str__(self) -> str:
+        return f"{self.capability} for user #{self.user_id} since {self.first_at:%Y-%m-%d}"
 
 
 class JobRun(models.Model):
@@ -194,6 +221,58 @@ class JobRun(models.Model):
         return 100 if not self.total else min(100, round(100 * self.done / self.total))
 
 
+AUDIT_LABELS = {
+    "phase": "Phase",
+    "everyone": "Everyone",
+    "percent": "Percent",
+    "teams": "Teams",
+    "users": "Users",
+    "groups": "Groups",
+    "staff": "Staff",
+    "superusers": "Superusers",
+    "authenticated": "Every signed-in user",
+    "requires_training": "Requires the lesson",
+    "active": "Kill switch",
+    "exists": "Exists",
+    "plan": "Plan",
+    "status": "Status",
+    "milestones": "Milestones",
+}
+
+
+def _audit_value(key: str, value: Any) -> str:
+    if value is None or value == [] or value == "":
+        return "none"
+    if key == "active" and isinstance(value, bool):
+        return "on" if value else "off"
+    if key == "everyone" and value is False:
+        return "off for everyone"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if key == "percent":
+        try:
+            return f"{Decimal(str(value)).normalize():f}"
+        except ArithmeticError:
+            return str(value)
+    return str(value)
+
+
+def audit_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """``Label: old → new`` for every key whose value differs, in a fixed order."""
+    keys = [k for k in AUDIT_LABELS if k in before or k in after]
+    keys += sorted(k for k in {*before, *after} if k not in AUDIT_LABELS)
+    lines = []
+    for key in keys:
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        label = AUDIT_LABELS.get(key, key.replace("_", " ").capitalize())
+        lines.append(f"{label}: {_audit_value(key, old)} → {_audit_value(key, new)}")
+    return lines
+
+
 class AuditEntryQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise PermissionError("The rollout audit log is append-only")
@@ -214,12 +293,14 @@ class RolloutAuditEntry(models.Model):
         API = "api", "API"
         CLI = "cli", "CLI"
         ADMIN = "admin", "Admin"
+        PLAN = "plan", "Release plan"
 
     class Action(models.TextChoices):
         PHASE = "phase", "Phase set"
         FLAG_EDIT = "flag_edit", "Flag edited"
         FLAG_DELETE = "flag_delete", "Flag deleted"
         KILL_SWITCH = "kill_switch", "Kill switch"
+        PLAN = "plan", "Release plan"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     actor = models.ForeignKey(
@@ -258,3 +339,98 @@ class RolloutAuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any):
         raise PermissionError("The rollout audit log is append-only")
+
+    @property
+    def changes(self) -> list[str]:
+        """Readable differences, e.g. ``Percent: none → 25`` (only what changed)."""
+        return audit_changes(self.before or {}, self.after or {})
+
+
+class ReleasePlan(models.Model):
+    """A capability's way to everyone: ordered milestones, each held until its criteria hold.
+
+    A scheduled job (``ai_features.plans.plan_check``) advances an active plan
+    whose criteria hold, pauses it (and tells its owners) when one fails, and
+    rolls it back a milestone on a severe guardrail breach. Admins pause,
+    resume or skip with a reason. Every step is a ``PlanStep`` and an audit entry.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        DONE = "done", "Done"
+
+    capability = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    #: Index of the current milestone (in ``position`` order); -1 before the first.
+    current = models.SmallIntegerField(default=-1)
+    milestone_started_at = models.DateTimeField(null=True, blank=True)
+    pilot_teams = models.JSONField(default=list, blank=True, help_text="Production team names.")
+    min_trained_share = models.FloatField(
+        null=True, blank=True, help_text="Share of target users who passed the lesson (0..1)."
+    )
+    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_reasons = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["capability"]
+
+    def __str__(self) -> str:
+        return f"Release plan of {self.capability}"
+
+
+class Milestone(models.Model):
+    """One step of a plan: the pilot teams (no percent), a percentage, or everyone (100)."""
+
+    plan = models.ForeignKey(ReleasePlan, on_delete=models.CASCADE, related_name="milestones")
+    position = models.PositiveSmallIntegerField()
+    percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    min_days = models.PositiveSmallIntegerField(default=7)
+
+    class Meta:
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "position"], name="milestone_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        if self.percent is None:
+            return "Pilot teams"
+        if self.percent >= 100:
+            return "Everyone"
+        return f"{self.percent.normalize():f}% of users"
+
+
+class PlanStep(models.Model):
+    """What happened to a plan: started, advanced, paused, rolled back, resumed, skipped."""
+
+    class Kind(models.TextChoices):
+        START = "start", "Started"
+        ADVANCE = "advance", "Advanced"
+        PAUSE = "pause", "Paused"
+        ROLLBACK = "rollback", "Rolled back"
+        RESUME = "resume", "Resumed"
+        SKIP = "skip", "Skipped a milestone"
+        DONE = "done", "Reached everyone"
+
+    plan = models.ForeignKey(ReleasePlan, on_delete=models.CASCADE, related_name="steps")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_milestone = models.CharField(max_length=40, blank=True)
+    to_milestone = models.CharField(max_length=40, blank=True)
+    #: Blank: the plan itself (the scheduled job) took the step.
+    actor_username = models.CharField(max_length=150, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.plan.capability}: {self.get_kind_display()} at {self.at:%Y-%m-%d}"

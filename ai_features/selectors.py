@@ -20,11 +20,11 @@ from waffle import get_waffle_flag_model, get_waffle_switch_model
 
 from ai_features import gate
 from ai_features.conf import app_settings
+from ai_features.evidence import CapabilityEvidence, evidence_all
 from ai_features.models import JobRun, RolloutAuditEntry, SuggestionEvent
 from ai_features.registry import registry
 from ai_features.services import flag_state, phase_of
-from crmcore.models import Contact, Deal, Team, Workspace
-from crmcore.workspaces import production_workspace
+from crmcore.models import Team, Workspace
 
 #: Weeks shown in the rollout dashboard's acceptance trend.
 DASHBOARD_WEEKS = 8
@@ -33,6 +33,7 @@ RESPONSES = (
     SuggestionEvent.Action.DISMISSED,
     SuggestionEvent.Action.CORRECTED,
     SuggestionEvent.Action.EDITED,
+    SuggestionEvent.Action.REPORTED,
 )
 
 
@@ -50,17 +51,6 @@ class WeekPoint:
     @property
     def acceptance_rate(self) -> float | None:
         return _rate(self.accepted, self.responses)
-
-
-@dataclass(frozen=True)
-class OutcomeComparison:
-    """Pilot teams against the rest on a CRM outcome (a rate in 0..1 or None)."""
-
-    label: str
-    pilot: float | None
-    rest: float | None
-    pilot_n: int
-    rest_n: int
 
 
 @dataclass(frozen=True)
@@ -93,7 +83,7 @@ class CapabilityRollout:
     responses: int = 0
     accepted: int = 0
     weekly: list[WeekPoint] = field(default_factory=list)
-    outcomes: list[OutcomeComparison] = field(default_factory=list)
+    evidence: CapabilityEvidence | None = None
     readiness: list[ReadinessCheck] = field(default_factory=list)
 
     @property
@@ -129,7 +119,19 @@ class CapabilityRollout:
                 for p in self.weekly
             ],
             "outcomes": [
-                {"label": o.label, "pilot": o.pilot, "rest": o.rest} for o in self.outcomes
+                {
+                    "name": o.outcome.name,
+                    "label": o.outcome.label,
+                    "effect": o.estimate.effect,
+                    "low": o.estimate.low,
+                    "high": o.estimate.high,
+                    "exposed_users": o.estimate.exposed_users,
+                    "control_users": o.estimate.control_users,
+                    "events": o.estimate.events,
+                    "enough": o.estimate.enough,
+                    "sentence": o.sentence,
+                }
+                for o in (self.evidence.outcomes if self.evidence else [])
             ],
             "readiness": [
                 {"label": c.label, "value": c.value, "threshold": c.threshold, "passed": c.passed}
@@ -217,44 +219,14 @@ def _job_counts(days: int) -> dict[str, tuple[int, int]]:
     return {row["capability"]: (row["failed"], row["total"]) for row in rows}
 
 
-def _outcome_data(team_ids: set[int]):
-    """Team memberships, deals won/lost per owner, contacts per team (production)."""
-    workspace = production_workspace()
+def _team_members(team_ids: set[int]) -> dict[int, set[int]]:
     members: dict[int, set[int]] = defaultdict(set)
     if team_ids:
         for team_id, user_id in Team.members.through.objects.filter(
             team_id__in=team_ids
         ).values_list("team_id", "user_id"):
             members[team_id].add(user_id)
-    deals = list(
-        Deal.objects.in_workspace(workspace)
-        .filter(stage__in=[Deal.Stage.WON, Deal.Stage.LOST])
-        .values("owner_id", "stage")
-        .annotate(n=Count("id"))
-    )
-    contacts = list(
-        Contact.objects.in_workspace(workspace)
-        .filter(lifecycle_stage__in=[Contact.Stage.CUSTOMER, Contact.Stage.CHURNED])
-        .values("team_id", "lifecycle_stage")
-        .annotate(n=Count("id"))
-    )
-    return members, deals, contacts
-
-
-def _compare(rows, is_pilot, good: str, label: str) -> OutcomeComparison:
-    counts = {True: [0, 0], False: [0, 0]}  # [good, total]
-    for key, outcome, n in rows:
-        side = counts[is_pilot(key)]
-        side[1] += n
-        if outcome == good:
-            side[0] += n
-    return OutcomeComparison(
-        label=label,
-        pilot=_rate(*counts[True]),
-        rest=_rate(*counts[False]),
-        pilot_n=counts[True][1],
-        rest_n=counts[False][1],
-    )
+    return members
 
 
 def rollout_overview(*, weeks: int | None = None) -> RolloutOverview:
@@ -266,7 +238,19 @@ def rollout_overview(*, weeks: int | None = None) -> RolloutOverview:
     pilot_team_ids: set[int] = set()
     for flag in flags.values():
         pilot_team_ids |= {t.pk for t in flag.teams.all()}
-    members, deals, contacts = _outcome_data(pilot_team_ids)
+    members = _team_members(pilot_team_ids)
+    pilots: dict[str, set[int]] = {}
+    percentages: dict[str, tuple[Decimal, set[int]]] = {}
+    for cap in registry:
+        flag = flags.get(cap.flag_name)
+        if flag is None:
+            continue
+        team_ids = {t.pk for t in flag.teams.all()}
+        pilot = set().union(*(members[t] for t in team_ids)) if team_ids else set()
+        pilots[cap.key] = pilot | {u.pk for u in flag.users.all()}
+        if phase_of(_state(flag)) == "percentage":
+            percentages[cap.key] = (flag.percent, pilots[cap.key])
+    evidence = evidence_all(percentages=percentages)
 
     capabilities = []
     for cap in registry:
@@ -289,24 +273,7 @@ def rollout_overview(*, weeks: int | None = None) -> RolloutOverview:
                 )
             )
 
-        team_ids = {t.pk for t in flag.teams.all()} if flag is not None else set()
-        pilot_users = set().union(*(members[t] for t in team_ids)) if team_ids else set()
-        if flag is not None:
-            pilot_users |= {u.pk for u in flag.users.all()}
-        outcomes = [
-            _compare(
-                [(r["owner_id"], r["stage"], r["n"]) for r in deals],
-                lambda owner_id, pilot=pilot_users: owner_id in pilot,
-                Deal.Stage.WON,
-                "Deals won rate",
-            ),
-            _compare(
-                [(r["team_id"], r["lifecycle_stage"], r["n"]) for r in contacts],
-                lambda team_id, pilot=team_ids: team_id in pilot,
-                Contact.Stage.CUSTOMER,
-                "Retention (customers not churned)",
-            ),
-        ]
+        pilot_users = pilots.get(cap.key, set())
 
         acceptance = _rate(accepted, responses)
         failed, total_jobs = jobs.get(cap.key, (0, 0))
@@ -358,7 +325,7 @@ def rollout_overview(*, weeks: int | None = None) -> RolloutOverview:
                 responses=responses,
                 accepted=accepted,
                 weekly=points,
-                outcomes=outcomes,
+                evidence=evidence[cap.key],
                 readiness=readiness,
             )
         )

@@ -83,6 +83,9 @@ def suggestion_event_record(
     )
 
 
+# -- exposure -------------------------------------------------------------------
+
+
 # -- rollout: phases, kill switch, audit ----------------------------------------
 
 PHASES = ("off", "pilot", "percentage", "everyone")
@@ -139,11 +142,13 @@ def audit_entry_create(
     before: dict[str, Any],
     after: dict[str, Any],
     reason: str = "",
+    actor_name: str = "",
 ):
+    """Append an audit entry; ``actor_name`` names a non-user actor (a release plan)."""
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     return RolloutAuditEntry.objects.create(
         actor=actor if authenticated else None,
-        actor_username=actor.get_username() if authenticated else "",
+        actor_username=actor.get_username() if authenticated else actor_name,
         source=source,
         action=action,
         capability=capability,
@@ -170,6 +175,7 @@ def rollout_set_phase(
     percent: float | Decimal | None = None,
     teams: Iterable[str] | None = None,
     users: Iterable[str] | None = None,
+    plan_actor: str = "",
 ):
     """Move a capability to a phase and write the audit entry. Returns the entry.
 
@@ -180,9 +186,11 @@ def rollout_set_phase(
       and users stay on. Giving ``percent`` alone implies this phase.
     * ``everyone``: on for everyone.
 
-    ``actor`` must be staff; ``reason`` is required. Nothing changes on error.
+    ``actor`` must be staff, unless ``plan_actor`` names the release plan that
+    acts (``actor`` None); ``reason`` is required. Nothing changes on error.
     """
-    _require_staff(actor)
+    if not plan_actor:
+        _require_staff(actor)
     reason = _require_reason(reason)
     try:
         cap = registry.get(capability)
@@ -257,6 +265,7 @@ def rollout_set_phase(
         before={"phase": phase_of(before), **before},
         after={"phase": phase_of(after), **after},
         reason=reason,
+        actor_name=plan_actor,
     )
 
 

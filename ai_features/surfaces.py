@@ -26,14 +26,17 @@ from importlib import import_module
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import URLPattern, URLResolver
+from django.utils.html import format_html
 from django.utils.module_loading import import_string
 from rest_framework.permissions import BasePermission
 
 from ai_features import gate
-from ai_features.declarations import Audience, CapabilityRef
+from ai_features.declarations import Audience, CapabilityRef, installed
+from ai_features.exposure import exposure_key
 from crmcore import extensions
 
 
@@ -258,12 +261,37 @@ def gated_field_provider(
 
 
 def gated_panel(capability: str, panel: extensions.ContactPanel) -> extensions.ContactPanel:
-    """A contact page panel that renders only where the gate says yes."""
+    """A contact page panel that renders only where the gate says yes.
+
+    A user who had the capability (their exposure is remembered in the cache)
+    and no longer has it sees a one-line notice in its place instead of a
+    panel that silently disappeared. No query: the cache alone decides.
+    """
     inner = panel.render
 
     def render(request: Any, contact: Any) -> str | None:
         if not gate.is_enabled(capability, request.user, request.workspace):
-            return None
+            return switched_off_notice(capability, request.user, request.workspace)
         return inner(request, contact)
 
     return replace(panel, render=render)
+
+
+def switched_off_notice(capability: str, user: Any, workspace: Any) -> str | None:
+    """ "Prediction has been switched off for now." for a user who had it, else None."""
+    if workspace is not None and workspace.is_sandbox:
+        return None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if not cache.get(exposure_key(capability, user.pk)):
+        return None
+    title = installed.get(capability).title
+    if gate.kill_switch_active():
+        text = f"{title} is switched off for everyone for now."
+    else:
+        text = f"{title} has been switched off for you for now."
+    return format_html(
+        '<p class="muted ai-notice" data-testid="ai-notice">{} {}</p>',
+        text,
+        "Everything else works as before.",
+    )

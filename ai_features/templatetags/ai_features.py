@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django import template
 
-from ai_features import charts, gate
+from ai_features import charts, evidence, gate
 
 register = template.Library()
 
@@ -32,14 +32,16 @@ def acceptance_sparkline(rollout):
     )
 
 
-@register.simple_tag
-def outcome_bars(rollout):
-    return charts.pair_bars(
-        [(o.label.split(" (")[0], o.pilot, o.rest) for o in rollout.outcomes],
-        title=f"{rollout.title}: pilot teams against the rest",
-    )
-
-
 @register.filter
 def percent(value) -> str:
     return "n/a" if value is None else f"{value:.0%}"
+
+
+@register.filter
+def guardrail_sentence(reading) -> str:
+    return evidence.guardrail_sentence(reading)
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None

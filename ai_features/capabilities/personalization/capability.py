@@ -1,8 +1,11 @@
 from ai_features.capabilities.personalization.panels import render_reply_panel
+from ai_features.declarations import Outcome, plan_declarations
 from ai_features.registry import Capability
-from ai_features.scheduling import Job
+from ai_features.scheduling import Job, Schedule
 from ai_features.surfaces import Audience
 from crmcore import extensions
+
+PLAN_JOB, PLAN_SCHEDULE = plan_declarations("personalization")
 
 
 class PersonalizationCapability(Capability):
@@ -58,6 +61,26 @@ class PersonalizationCapability(Capability):
             )
         ]
 
+    def outcomes(self) -> list[Outcome]:
+        rows = "ai_features.capabilities.personalization.outcomes."
+        return [
+            Outcome(
+                "replies",
+                "Campaign reply rate",
+                rows + "replies",
+                who="campaign authors",
+                events="campaign messages",
+            ),
+            Outcome(
+                "unsubscribes",
+                "Unsubscribe rate",
+                rows + "unsubscribes",
+                higher_is_better=False,
+                who="campaign authors",
+                events="campaign messages",
+            ),
+        ]
+
     def jobs(self) -> list[Job]:
         return [
             Job(
@@ -70,4 +93,8 @@ class PersonalizationCapability(Capability):
                 "ai_features.capabilities.personalization.tasks.send_campaign_task",
                 gated=False,
             ),
+            PLAN_JOB,
         ]
+
+    def schedules(self) -> list[Schedule]:
+        return [PLAN_SCHEDULE]

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from ai_features.capabilities.personalization import selectors, services
 from ai_features.capabilities.personalization.facts import CAPABILITY, access_for
 from ai_features.jobs import job_run
+from ai_features.plans import plan_task
 from crmcore.models import Campaign
 
 
@@ -78,3 +79,11 @@ def build_campaign_task(campaign_id: int, user_id: int | None = None) -> dict:
 def send_campaign_task(campaign_id: int, user_id: int | None = None) -> dict:
     campaign, user = _load(campaign_id, user_id)
     return send_campaign(campaign=campaign, user=user)
+
+
+#: The daily release-plan check (declared in the capability's jobs and schedules).
+release_plan_task = plan_task("personalization")
+
+
+#: The daily release-plan check (declared in the capability's jobs and schedules).
+release_plan_task = plan_task("personalization")

@@ -1,8 +1,11 @@
 from ai_features.capabilities.prediction.api import provide_contact_fields
 from ai_features.capabilities.prediction.panels import contact_panel
+from ai_features.declarations import Outcome, plan_declarations
 from ai_features.registry import Capability
 from ai_features.scheduling import Job, Schedule
 from crmcore import extensions
+
+PLAN_JOB, PLAN_SCHEDULE = plan_declarations("prediction")
 
 
 class PredictionCapability(Capability):
@@ -68,6 +71,19 @@ class PredictionCapability(Capability):
                 "retrain_and_score",
                 "ai_features.capabilities.prediction.tasks.retrain_and_score_task",
             ),
+            PLAN_JOB,
+        ]
+
+    def outcomes(self) -> list[Outcome]:
+        rows = "ai_features.capabilities.prediction.outcomes."
+        return [
+            Outcome("deals_won", "Deals-won rate", rows + "deals_won", events="closed deals"),
+            Outcome(
+                "at_risk_retained",
+                "At-risk customers retained after 60 days",
+                rows + "at_risk_retained",
+                events="churn warnings",
+            ),
         ]
 
     def schedules(self) -> list[Schedule]:
@@ -87,4 +103,5 @@ class PredictionCapability(Capability):
                 cron="0 4 * * 0",
                 description="Train a new churn model (published only past the quality gate).",
             ),
+            PLAN_SCHEDULE,
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 
 from ai_features.capabilities.prediction import runs
+from ai_features.plans import plan_task
 from ai_features.scheduling import capability_task
 from crmcore.models import Workspace
 
@@ -41,3 +42,7 @@ def retrain_and_score_task(*, workspace: Workspace, user_id: int | None = None) 
     needs = runs.next_needs_workspace(workspace=workspace)
     scored = runs.score_workspace(workspace=workspace)
     return {"trained": trained, "next_needs": needs, "scored": scored}
+
+
+#: The daily release-plan check (declared in the capability's jobs and schedules).
+release_plan_task = plan_task("prediction")

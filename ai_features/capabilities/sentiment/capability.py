@@ -1,9 +1,12 @@
 from ai_features.capabilities.sentiment import api, listeners
 from ai_features.capabilities.sentiment.panels import render_contact_panel
+from ai_features.declarations import Outcome, plan_declarations
 from ai_features.registry import Capability
 from ai_features.scheduling import Job, Schedule
 from crmcore import extensions
 from crmcore.events import subscribe_batch
+
+PLAN_JOB, PLAN_SCHEDULE = plan_declarations("sentiment")
 
 
 class SentimentCapability(Capability):
@@ -54,6 +57,18 @@ class SentimentCapability(Capability):
     def api_fields(self) -> list[extensions.ApiFieldProvider]:
         return [api.INTERACTION_FIELDS, api.CONTACT_FIELDS]
 
+    def outcomes(self) -> list[Outcome]:
+        return [
+            Outcome(
+                "hours_to_answer",
+                "Time to answer a negative or urgent message",
+                "ai_features.capabilities.sentiment.outcomes.hours_to_answer",
+                unit="hours",
+                higher_is_better=False,
+                events="negative or urgent messages",
+            )
+        ]
+
     def jobs(self) -> list[Job]:
         return [
             Job("analyze", "ai_features.capabilities.sentiment.tasks.analyze_workspace_task"),
@@ -62,6 +77,7 @@ class SentimentCapability(Capability):
                 "ai_features.capabilities.sentiment.tasks.analyze_interactions_task",
             ),
             Job("train", "ai_features.capabilities.sentiment.tasks.train_model_task"),
+            PLAN_JOB,
         ]
 
     def schedules(self) -> list[Schedule]:
@@ -71,7 +87,8 @@ class SentimentCapability(Capability):
                 job="analyze",
                 cron="0 3 * * *",
                 description="Analyse interactions that were missed or changed (incremental).",
-            )
+            ),
+            PLAN_SCHEDULE,
         ]
 
     def ready(self) -> None:

@@ -7,6 +7,7 @@ runs only where the gate for jobs allows it and calls one service.
 from __future__ import annotations
 
 from ai_features.capabilities.sentiment import services
+from ai_features.plans import plan_task
 from ai_features.scheduling import capability_task
 from crmcore.models import Workspace
 
@@ -36,3 +37,7 @@ def train_model_task(*, workspace: Workspace) -> dict:
     if card is None:
         return {"version": None}
     return {"version": card.version, "published": card.is_active}
+
+
+#: The daily release-plan check (declared in the capability's jobs and schedules).
+release_plan_task = plan_task("sentiment")
