@@ -166,6 +166,7 @@ CONTACT_UPDATABLE = frozenset(
         "segment",
         "external_id",
         "attributes",
+        "marketing_opt_out",
     }
 )
 
@@ -176,6 +177,7 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
     Keys: ``id``, ``workspace_id``, ``first_name``, ``last_name``, ``email``,
     ``phone``, ``account_id``, ``owner_id``, ``team_id``, ``lifecycle_stage``,
     ``region``, ``segment``, ``external_id``, ``attributes`` (a dict),
+    ``marketing_opt_out``,
     ``created_at`` and ``updated_at`` (ISO 8601). ``contact.updated`` adds
     ``changed``: the sorted names of the fields that changed (foreign keys by
     their field name, e.g. ``"account"``).
@@ -195,6 +197,7 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
         "segment": contact.segment,
         "external_id": contact.external_id,
         "attributes": dict(contact.attributes or {}),
+        "marketing_opt_out": contact.marketing_opt_out,
         "created_at": _iso(contact.created_at),
         "updated_at": _iso(contact.updated_at),
     }
@@ -254,6 +257,7 @@ def contact_create(
     segment: str = "",
     external_id: str = "",
     attributes: dict[str, Any] | None = None,
+    marketing_opt_out: bool = False,
 ) -> Contact:
     """Create a contact and emit ``contact.created`` after commit."""
     _ensure_same_workspace(workspace.pk, account=account, team=team)
@@ -271,6 +275,7 @@ def contact_create(
         segment=segment,
         external_id=external_id,
         attributes=_json_object_copy(attributes),
+        marketing_opt_out=marketing_opt_out,
     )
     _validate(contact)
     _save_contact(contact)

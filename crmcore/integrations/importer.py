@@ -67,11 +67,15 @@ class ImportInputError(ValueError):
 
 # Field specs -----------------------------------------------------------------
 
+#: Cells a ``boolean`` field reads as yes and as no (case-insensitive).
+BOOLEAN_TRUE = frozenset({"yes", "y", "true", "t", "1", "x", "opted out", "opt out", "opt-out"})
+BOOLEAN_FALSE = frozenset({"no", "n", "false", "f", "0", "subscribed", "opted in"})
+
 
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    type: str = "text"  # text, multiline, email, phone, date, datetime, decimal, choice
+    type: str = "text"  # text, multiline, email, phone, date, datetime, decimal, choice, boolean
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
     max_length: int | None = None
@@ -119,6 +123,7 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("region", max_length=50),
             FieldSpec("segment", max_length=50),
             FieldSpec("external_id", max_length=100),
+            FieldSpec("marketing_opt_out", type="boolean"),
             FieldSpec("account_external_id", reference=True),
             FieldSpec("account_name", reference=True),
         ),
@@ -704,6 +709,13 @@ class _Converter:
             if number is None:
                 raise _Rejected(f"invalid number {text!r} for {spec.name}")
             return number
+        if spec.type == "boolean":
+            folded = text.casefold()
+            if folded in BOOLEAN_TRUE:
+                return True
+            if folded in BOOLEAN_FALSE:
+                return False
+            raise _Rejected(f"invalid {spec.name} {text!r} (expected yes or no)")
         if spec.type == "choice":
             folded = text.casefold()
             for value, label in spec.choices:
@@ -887,6 +899,7 @@ class _ContactWriter(_Writer):
         "segment",
         "external_id",
         "account_id",
+        "marketing_opt_out",
     )
 
     def payload(self, obj: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from ai_features.capabilities.personalization.facts import CAPABILITY, Access, a
 from ai_features.capabilities.personalization.models import CampaignMessage, SuggestedReply
 from ai_features.metrics import metric_record
 from ai_features.scheduling import job_queue
-from crmcore import outbound
+from crmcore import marketing, outbound
 from crmcore import services as crm
 from crmcore.events import emit_on_commit
 from crmcore.models import Campaign, Contact, Interaction, Workspace
@@ -362,6 +362,15 @@ def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> Sen
             )
             result.skipped += 1
             continue
+        if message.contact.marketing_opt_out:
+            message.status, message.skip_reason = (
+                CampaignMessage.Status.SKIPPED,
+                "Opted out of marketing email.",
+            )
+            result.skipped += 1
+            continue
+        ids = {"workspace_id": workspace.pk, "contact_id": message.contact_id}
+        message.body = f"{message.body}\n\n--\n{marketing.unsubscribe_footer(**ids)}"
         message.interaction = crm.interaction_create(
             workspace=workspace,
             contact=message.contact,
@@ -385,13 +394,14 @@ def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> Sen
                 subject=message.subject,
                 body=message.body,
                 payload={"campaign_id": campaign.pk, "message_id": message.pk},
+                headers=marketing.unsubscribe_headers(**ids),
             )
         )
         emit_on_commit(
             MESSAGE_SENT_EVENT, workspace=workspace, payload=_event_payload(message, campaign)
         )
     CampaignMessage.objects.bulk_update(
-        messages, ["status", "skip_reason", "interaction", "sent_at"], batch_size=500
+        messages, ["status", "skip_reason", "interaction", "sent_at", "body"], batch_size=500
     )
     if mails:
         outbound.emails_send(workspace=workspace, emails=mails, source=f"campaign {campaign.pk}")
