@@ -30,7 +30,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from crmcore import json_limits, placeholders
-from crmcore.events import emit_on_commit
+from crmcore.events import emit_many_on_commit, emit_on_commit
 from crmcore.models import (
     Account,
     Campaign,
@@ -366,6 +366,49 @@ def interaction_create(
         "interaction.created", workspace=workspace, payload=interaction_payload(interaction)
     )
     return interaction
+
+
+@dataclass(frozen=True)
+class InteractionInput:
+    """One interaction to log with ``interactions_create_many``."""
+
+    contact: Contact
+    channel: str
+    direction: str = Interaction.Direction.INBOUND
+    subject: str = ""
+    body: str = ""
+    occurred_at: dt.datetime | None = None
+    author: User | None = None
+
+
+@transaction.atomic
+def interactions_create_many(
+    *, workspace: Workspace, items: Sequence[InteractionInput]
+) -> list[Interaction]:
+    """Log many interactions in one insert, each validated, with one ``interaction.created``
+    each (the outbox written in one insert too). Returns them in the order given."""
+    now = timezone.now()
+    rows = []
+    for item in items:
+        _ensure_same_workspace(workspace.pk, contact=item.contact)
+        interaction = Interaction(
+            workspace=workspace,
+            contact=item.contact,
+            channel=item.channel,
+            direction=item.direction,
+            subject=item.subject,
+            body=item.body,
+            occurred_at=item.occurred_at or now,
+            author=item.author,
+        )
+        _validate(interaction)
+        rows.append(interaction)
+    created = Interaction.objects.bulk_create(rows, batch_size=500)
+    emit_many_on_commit(
+        workspace=workspace,
+        events=[("interaction.created", interaction_payload(i)) for i in created],
+    )
+    return created
 
 
 @transaction.atomic

@@ -204,12 +204,14 @@ class CampaignSendApi(PersonalizationApi):
     def post(self, request, pk: int):
         campaign = self.campaign(request, pk)
         try:
-            services.campaign_send_queue(campaign=campaign, user=request.user)
+            done = services.campaign_send_start(campaign=campaign, user=request.user)
         except services.CampaignError as exc:
             return _error(exc)
         return Response(
             {
                 "status": "queued",
+                "queued": done.queued,
+                "skipped": done.skipped,
                 "jobs": reverse("personalization-api-campaign-jobs", args=[campaign.pk]),
             },
             status=status.HTTP_202_ACCEPTED,

@@ -12,8 +12,11 @@ class CampaignMessage(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         RECORDED = "recorded", "Recorded (sandbox, not sent)"
+        FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
     workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
@@ -33,7 +36,12 @@ class CampaignMessage(models.Model):
     apology_first = models.BooleanField(default=False)
     edited = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    #: Why it was skipped or failed.
     skip_reason = models.CharField(max_length=200, blank=True)
+    #: The send run that claimed it (a message is claimed once, before its email goes out).
+    claim = models.CharField(max_length=32, blank=True, db_index=True)
+    #: When the email backend reported it opened (see the README: "Campaign results").
+    opened_at = models.DateTimeField(null=True, blank=True)
     #: Why the message may not be sent, one reason a line (empty: it passed the checks).
     problems = models.TextField(blank=True)
     interaction = models.ForeignKey(

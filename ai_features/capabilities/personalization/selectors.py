@@ -155,6 +155,8 @@ def campaign_message_counts(*, workspace: Workspace, campaign: Campaign) -> dict
     counts = dict.fromkeys(CampaignMessage.Status.values, 0)
     counts.update({status: n for status, n, _ in rows})
     counts["total"] = sum(counts[s] for s in CampaignMessage.Status.values)
+    #: Messages that left (sent, or recorded from a sandbox).
+    counts["delivered"] = counts["sent"] + counts["recorded"]
     #: Draft messages that fail the checks of a finished message (they cannot be sent).
     counts["failing"] = sum(f for status, _, f in rows if status == CampaignMessage.Status.DRAFT)
     return counts
@@ -236,4 +238,71 @@ def suggested_reply(
         access=access,
         inbound=interaction,
         signature=signature,
+    )
+
+
+# -- sending -------------------------------------------------------------------
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What sending a campaign's draft messages will do (the confirmation page)."""
+
+    emails: int
+    opted_out: int
+    no_email: int
+    failing: int
+
+    @property
+    def skipped(self) -> int:
+        return self.opted_out + self.no_email + self.failing
+
+    @property
+    def sentence(self) -> str:
+        """E.g. "84 emails to 84 contacts, 3 skipped: 2 opted out of marketing, 1 has no email."""
+        head = (
+            f"{_plural(self.emails, 'email', 'emails')} to "
+            f"{_plural(self.emails, 'contact', 'contacts')}"
+        )
+        if not self.skipped:
+            return f"{head}, none skipped."
+        reasons = [
+            f"{n} {text}"
+            for n, text in (
+                (self.opted_out, "opted out of marketing"),
+                (self.no_email, "has no email" if self.no_email == 1 else "have no email"),
+                (self.failing, "fails the checks" if self.failing == 1 else "fail the checks"),
+            )
+            if n
+        ]
+        return f"{head}, {self.skipped} skipped: {', '.join(reasons)}."
+
+
+def send_plan(*, workspace: Workspace, campaign: Campaign) -> SendPlan:
+    """Counts of the draft messages by what sending will do (one query).
+
+    A message is skipped for the first reason that applies: opted out, no
+    email, failing the checks (as ``services.skip_reason``).
+    """
+    opted_out = Q(contact__marketing_opt_out=True)
+    no_email = Q(contact__email="") & ~opted_out
+    failing = ~Q(problems="") & ~opted_out & ~Q(contact__email="")
+    counts = CampaignMessage.objects.filter(
+        workspace=workspace, campaign=campaign, status=CampaignMessage.Status.DRAFT
+    ).aggregate(
+        total=Count("id"),
+        opted_out=Count("id", filter=opted_out),
+        no_email=Count("id", filter=no_email),
+        failing=Count("id", filter=failing),
+    )
+    skipped = counts["opted_out"] + counts["no_email"] + counts["failing"]
+    return SendPlan(
+        emails=counts["total"] - skipped,
+        opted_out=counts["opted_out"],
+        no_email=counts["no_email"],
+        failing=counts["failing"],
     )

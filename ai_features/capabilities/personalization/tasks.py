@@ -54,7 +54,7 @@ def send_campaign(*, campaign: Campaign, user, progress=None) -> dict:
         name=selectors.job_name("send", campaign.pk),
         capability=CAPABILITY,
         workspace=campaign.workspace,
-        total=counts["draft"],
+        total=counts["queued"] + counts["sending"] or counts["draft"],
         progress=progress,
     ) as job:
         result = services.campaign_send(campaign=campaign, user=user, on_chunk=job.advance)
@@ -63,6 +63,7 @@ def send_campaign(*, campaign: Campaign, user, progress=None) -> dict:
             "sent": result.sent,
             "recorded": result.recorded,
             "skipped": result.skipped,
+            "failed": result.failed,
         }
         job.set_result(**summary)
     return summary

@@ -152,8 +152,10 @@ def _walk(client, campaign, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("personalization:campaign-build", args=[campaign.pk]))
     client.post(reverse("personalization:campaign-approve", args=[campaign.pk]))
+    url = reverse("personalization:campaign-send", args=[campaign.pk])
+    assert "2 emails to 2 contacts, none skipped." in client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("personalization:campaign-send", args=[campaign.pk]))
+        response = client.post(url, {"expected": "2"})
     assert response.status_code == 302
     campaign.refresh_from_db()
 
