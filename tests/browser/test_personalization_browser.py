@@ -56,7 +56,8 @@ def test_campaign_builder__pilot_rep__previews_tailored_messages_with_facts(
         .startswith("Hi Ada,\n\nI'm sorry about the trouble in your ticket 3 days ago")
     )
     assert ben_card.locator("[data-fact=next_product]").inner_text() == (
-        "Next product: Analytics Pro (from Prediction)"
+        "Next product: Analytics Pro (from Prediction — "
+        "bought next by customers with the same purchases)"
     )
     assert ben_card.locator("[data-fact=best_channel]").inner_text() == (
         "Answers most by: Call (3 of 3 inbound)"

@@ -221,6 +221,12 @@ class _Facts:
         self.items.setdefault(key, {"key": key, "label": label, "text": text})
 
 
+def _next_text(f: ContactFacts) -> str:
+    """The next-need fact as a message lists it: the product and prediction's reason."""
+    reason = f" — {f.next_reason}" if f.next_reason else ""
+    return f"{f.next_product} (from Prediction{reason})"
+
+
 def _apology(f: ContactFacts) -> str:
     c = f.complaint
     return (
@@ -236,7 +242,7 @@ def _goal_lines(goal: str, f: ContactFacts, used: _Facts, *, help_first: bool) -
         used.use("last_order", "Last order", f"{product}, {days_phrase(days)}")
     offer = f.next_product if not help_first else None
     if offer:
-        used.use("next_product", "Next product", f"{offer} (from Prediction)")
+        used.use("next_product", "Next product", _next_text(f))
     lines: list[str] = []
     last = f.last_interaction
     if goal == "win_back":
@@ -492,7 +498,7 @@ def compose_reply(
             "in front of me."
         )
     if facts.next_product and not complaint:
-        used.use("next_product", "Next product", f"{facts.next_product} (from Prediction)")
+        used.use("next_product", "Next product", _next_text(facts))
         body_lines.append(f"When it suits you, I'd also like to show you {facts.next_product}.")
     reach = _reach(facts, used)
     if reach:

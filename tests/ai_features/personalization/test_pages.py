@@ -37,7 +37,10 @@ def test_builder_page__everything_on__facts_and_ai_fields(
     html = _builder(logged_in_client, campaign).content.decode()
     assert 'data-testid="mode">Personalized<' in html
     assert FACT in html
-    assert "Next product: Analytics Pro (from Prediction)" in html
+    assert (
+        "Next product: Analytics Pro (from Prediction — "
+        "bought next by customers with the same purchases)" in html
+    )
     assert 'name="churn_band"' in html
     assert "<code>{personal_note}</code>" in html
 

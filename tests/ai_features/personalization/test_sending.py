@@ -278,9 +278,7 @@ def test_test_send__to_the_signed_in_user_only(logged_in_client, campaign, custo
 
     response = logged_in_client.post(url, follow=True)
 
-    assert [(m.to, m.subject) for m in mail.outbox] == [
-        ([user.email], f"[Test] {message.subject}")
-    ]
+    assert [(m.to, m.subject) for m in mail.outbox] == [([user.email], f"[Test] {message.subject}")]
     assert mail.outbox[0].body.startswith(message.body)
     assert "unsubscribe here: (the contact's own unsubscribe link)" in mail.outbox[0].body
     assert f"sent to {user.email}" in response.content.decode()
