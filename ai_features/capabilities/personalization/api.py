@@ -219,7 +219,7 @@ class CampaignSendApi(PersonalizationApi):
 
 
 class ReplyDecisionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["accepted", "edited", "dismissed"])
+    action = serializers.ChoiceField(choices=list(services.REPLY_ACTIONS))
     body = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -252,7 +252,7 @@ class SuggestedReplyApi(PersonalizationApi):
     @extend_schema(
         request=ReplyDecisionSerializer,
         responses={201: OpenApiTypes.OBJECT},
-        summary="Accept, edit or dismiss the suggested reply (a pilot metric)",
+        summary="Send (by email), save as draft or dismiss the suggested reply",
     )
     def post(self, request, pk: int):
         interaction = self.interaction(request, pk)

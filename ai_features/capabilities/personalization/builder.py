@@ -469,7 +469,12 @@ def compose_reply(
     used = _Facts()
     lines = [f"Hi {contact.first_name}," if contact.first_name else "Hello,"]
     tone = facts.recent_tone if access.sentiment else None
-    complaint = access.sentiment and facts.complaint is not None
+    # An apology only when the message answered is the complaint itself (not an older one).
+    complaint = (
+        access.sentiment
+        and facts.complaint is not None
+        and facts.complaint.occurred_at >= inbound.occurred_at
+    )
     about = _quote(inbound.subject)
     if complaint:
         used.use(

@@ -73,8 +73,9 @@ class SuggestedReply(models.Model):
     """A reply suggested to a rep for an inbound interaction, and what they did with it."""
 
     class Status(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        EDITED = "edited", "Edited"
+        ACCEPTED = "accepted", "Sent as suggested"
+        EDITED = "edited", "Sent after editing"
+        DRAFT = "draft", "Saved as draft"
         DISMISSED = "dismissed", "Dismissed"
 
     workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
@@ -96,8 +97,9 @@ class SuggestedReply(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The outbound interaction logged when the reply was used.",
+        help_text="The outbound email interaction logged when the reply was sent.",
     )
+    updated_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from ai_features.capabilities.personalization.builder import Composed, compose, compose_reply
@@ -211,13 +211,37 @@ def interaction_get(*, workspace: Workspace, pk: int) -> Interaction:
 
 
 def latest_inbound(*, workspace: Workspace, contact_id: int) -> Interaction | None:
+    """The contact's latest inbound interaction (notes aside), with ``answered_at``: when the
+    first outbound interaction after it happened (None: it is still open). One query."""
+    later_out = (
+        Interaction.objects.filter(
+            workspace=workspace,
+            contact_id=contact_id,
+            direction=Interaction.Direction.OUTBOUND,
+            occurred_at__gt=OuterRef("occurred_at"),
+        )
+        .exclude(channel=Interaction.Channel.NOTE)
+        .order_by("occurred_at")
+        .values("occurred_at")[:1]
+    )
     return (
         Interaction.objects.in_workspace(workspace)
         .filter(contact_id=contact_id, direction=Interaction.Direction.INBOUND)
         .exclude(channel=Interaction.Channel.NOTE)
+        .annotate(answered_at=Subquery(later_out))
         .order_by("-occurred_at", "-id")
         .first()
     )
+
+
+def open_inbound(*, workspace: Workspace, contact_id: int) -> tuple[Interaction | None, bool]:
+    """(the latest inbound interaction, whether it still waits for a reply).
+
+    Open: no outbound interaction after it. When the latest is answered, every
+    earlier one is too: nothing is open.
+    """
+    latest = latest_inbound(workspace=workspace, contact_id=contact_id)
+    return latest, latest is not None and latest.answered_at is None
 
 
 def suggested_reply_decision(*, user, interaction: Interaction) -> SuggestedReply | None:

@@ -581,7 +581,10 @@ def message_test_send(*, message: CampaignMessage, user) -> str:
 
 # -- suggested replies ---------------------------------------------------------
 
-REPLY_METRIC = {"accepted": "accepted", "edited": "edited", "dismissed": "dismissed"}
+#: What a rep can do with a suggested reply. "accepted" and "edited" are sends too
+#: (the suggestion as it is, or the body given); kept for API clients.
+REPLY_ACTIONS = ("send", "accepted", "edited", "draft", "dismissed")
+_SEND_ACTIONS = ("send", "accepted", "edited")
 
 
 @transaction.atomic
@@ -594,49 +597,78 @@ def suggested_reply_decide(
     action: str,
     body: str = "",
 ) -> SuggestedReply:
-    """Accept, edit or dismiss a suggested reply; a used reply is logged as outbound.
+    """Send, save as draft or dismiss the reply suggested for an inbound interaction.
 
-    Every decision is a pilot metric (accepted, corrected, dismissed).
+    Sending emails the reply to the contact through ``crmcore.outbound`` (from
+    a sandbox: recorded) and logs it as an outbound **email** interaction; it
+    counts as ``accepted`` when sent as suggested, ``edited`` when changed
+    first (pilot metrics, as is ``dismissed``). A draft keeps the text for later
+    (the panel shows it again) and sends nothing.
     """
-    if action not in REPLY_METRIC:
+    if action not in REPLY_ACTIONS:
         raise ValidationError({"action": f"Unknown action {action!r}."})
     if interaction.direction != Interaction.Direction.INBOUND:
         raise ValidationError({"interaction": "Replies are suggested for inbound messages only."})
-    if SuggestedReply.objects.filter(interaction=interaction, user=user).exists():
+    decision = (
+        SuggestedReply.objects.select_for_update()
+        .filter(interaction=interaction, user=user)
+        .first()
+    )
+    if decision is not None and decision.status != SuggestedReply.Status.DRAFT:
         raise CampaignError("You have already decided on this suggestion.")
     final = suggestion.body if action == "accepted" else body.strip()
-    if action == "edited" and not final:
-        raise ValidationError({"body": "An edited reply needs a body."})
+    if action in ("send", "edited", "draft") and not final:
+        raise ValidationError({"body": "Write the reply first."})
+    contact = interaction.contact
     reply = None
-    if action != "dismissed":
+    if action in _SEND_ACTIONS:
+        if not contact.email:
+            raise ValidationError(
+                {"body": f"{contact.full_name} has no email address: save the reply as a draft."}
+            )
+        status = (
+            SuggestedReply.Status.ACCEPTED
+            if final == suggestion.body.strip()
+            else SuggestedReply.Status.EDITED
+        )
+        subject = suggestion.subject[:250]
         reply = crm.interaction_create(
             workspace=workspace,
-            contact=interaction.contact,
-            channel=interaction.channel,
+            contact=contact,
+            channel=Interaction.Channel.EMAIL,
             direction=Interaction.Direction.OUTBOUND,
-            subject=suggestion.subject[:250],
+            subject=subject,
             body=final,
             author=user,
         )
-    decision = SuggestedReply.objects.create(
-        workspace=workspace,
-        interaction=interaction,
-        contact=interaction.contact,
-        user=user,
-        suggested_body=suggestion.body,
-        final_body=final if action != "dismissed" else "",
-        facts=suggestion.facts,
-        unused=suggestion.unused,
-        status=action,
-        reply=reply,
-    )
-    _metric(
-        action=REPLY_METRIC[action],
-        user=user,
-        workspace=workspace,
-        obj=interaction,
-        detail={"kind": "suggested_reply", "facts": suggestion.fact_lines()},
-    )
+        outbound.email_send(
+            workspace=workspace,
+            to=[contact.email],
+            subject=subject,
+            body=final,
+            source=f"reply to interaction {interaction.pk}",
+        )
+    elif action == "draft":
+        status = SuggestedReply.Status.DRAFT
+    else:
+        status, final = SuggestedReply.Status.DISMISSED, ""
+    if decision is None:
+        decision = SuggestedReply(
+            workspace=workspace, interaction=interaction, contact=contact, user=user
+        )
+    decision.suggested_body = suggestion.body
+    decision.final_body = final
+    decision.facts, decision.unused = suggestion.facts, suggestion.unused
+    decision.status, decision.reply, decision.updated_at = status, reply, timezone.now()
+    decision.save()
+    if status != SuggestedReply.Status.DRAFT:
+        _metric(
+            action=status,
+            user=user,
+            workspace=workspace,
+            obj=interaction,
+            detail={"kind": "suggested_reply", "facts": suggestion.fact_lines()},
+        )
     return decision
 
 

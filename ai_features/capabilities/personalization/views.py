@@ -284,7 +284,7 @@ class CampaignMessageEditView(BuilderMixin, View):
 
 
 class SuggestedReplyDecideView(CapabilityPageMixin, View):
-    """Accept, edit or dismiss the suggested reply (the panel posts here)."""
+    """Send, save as draft or dismiss the suggested reply (the panel posts here)."""
 
     capability = CAPABILITY
 
@@ -294,7 +294,7 @@ class SuggestedReplyDecideView(CapabilityPageMixin, View):
         form = ReplyDecisionForm(request.POST)
         target = reverse("contact-detail", args=[interaction.contact_id])
         if not form.is_valid():
-            messages.error(request, "Choose accept, edit or dismiss.")
+            messages.error(request, "Choose send, save as draft or dismiss.")
             return redirect(target)
         suggestion = selectors.suggested_reply(
             workspace=workspace,
@@ -314,9 +314,17 @@ class SuggestedReplyDecideView(CapabilityPageMixin, View):
         except (ValidationError, services.CampaignError) as exc:
             messages.error(request, _errors(exc) if isinstance(exc, ValidationError) else str(exc))
         else:
+            contact = interaction.contact
+            sent = (
+                f"Reply recorded for {contact.email} (sandbox: not sent), logged as an email."
+                if workspace.is_sandbox
+                else f"Reply emailed to {contact.email} and logged as an email."
+            )
             done = {
-                "accepted": "Reply logged.",
-                "edited": "Edited reply logged.",
+                "send": sent,
+                "accepted": sent,
+                "edited": sent,
+                "draft": "Reply saved as a draft: nothing was sent.",
                 "dismissed": "Suggestion dismissed.",
             }
             messages.success(request, done[form.cleaned_data["action"]])

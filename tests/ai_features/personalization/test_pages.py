@@ -275,7 +275,11 @@ def test_reply_decide__on__recorded_and_panel_shows_decision(
     )
     assert response.status_code == 302
     assert SuggestedReply.objects.get(interaction=ticket).status == status
-    assert "Suggested reply to “Export broken”: " + status in _contact_page(logged_in_client, ada)
+    page = _contact_page(logged_in_client, ada)
+    if status == "dismissed":
+        assert "Suggested reply to “Export broken”: dismissed." in page
+    else:  # sent: the ticket is answered, nothing waits for a reply
+        assert "Nothing waits for a reply: their latest message (“Export broken”" in page
 
 
 def test_reply_decide__edited__own_words_logged(logged_in_client, all_on, customers):
@@ -286,7 +290,7 @@ def test_reply_decide__edited__own_words_logged(logged_in_client, all_on, custom
         {"action": "edited", "body": "It is 10 a month."},
     )
     reply = Interaction.objects.get(contact=ada, direction="out")
-    assert (reply.body, reply.channel) == ("It is 10 a month.", "chat")
+    assert (reply.body, reply.channel) == ("It is 10 a month.", "email")
     assert SuggestionEvent.objects.filter(action="edited", object_id=question.pk).count() == 1
 
 
