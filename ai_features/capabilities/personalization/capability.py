@@ -1,6 +1,6 @@
 from ai_features.capabilities.personalization.panels import render_reply_panel
 from ai_features.registry import Capability
-from ai_features.scheduling import Job
+from ai_features.scheduling import Job, Schedule
 from ai_features.surfaces import Audience
 from crmcore import extensions
 
@@ -42,11 +42,14 @@ class PersonalizationCapability(Capability):
 
     def nav_items(self) -> list[extensions.NavItem]:
         return [
+            # The one Campaigns link of the header leads here (list, builder,
+            # messages and results of a campaign in one place).
             extensions.NavItem(
                 key="campaign-builder",
-                label="Campaign builder",
+                label="Campaigns",
                 url_name="personalization:campaign-list",
                 order=45,
+                replaces="campaigns",
             )
         ]
 
@@ -70,4 +73,18 @@ class PersonalizationCapability(Capability):
                 "ai_features.capabilities.personalization.tasks.send_campaign_task",
                 gated=False,
             ),
+            Job(
+                "record_campaign_results",
+                "ai_features.capabilities.personalization.tasks.record_campaign_results_task",
+            ),
+        ]
+
+    def schedules(self) -> list[Schedule]:
+        return [
+            Schedule(
+                "campaign results",
+                job="record_campaign_results",
+                cron="15 3 * * *",
+                description="Count campaign replies and unsubscribes in the pilot metrics.",
+            )
         ]

@@ -42,6 +42,9 @@ class CampaignMessage(models.Model):
     claim = models.CharField(max_length=32, blank=True, db_index=True)
     #: When the email backend reported it opened (see the README: "Campaign results").
     opened_at = models.DateTimeField(null=True, blank=True)
+    #: When the results job counted the contact's reply / unsubscribe (pilot metrics, once).
+    replied_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
     #: Why the message may not be sent, one reason a line (empty: it passed the checks).
     problems = models.TextField(blank=True)
     interaction = models.ForeignKey(

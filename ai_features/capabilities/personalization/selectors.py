@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from ai_features.capabilities.personalization.builder import Composed, compose, compose_reply
@@ -330,3 +332,60 @@ def send_plan(*, workspace: Workspace, campaign: Campaign) -> SendPlan:
         no_email=counts["no_email"],
         failing=counts["failing"],
     )
+
+
+# -- results -------------------------------------------------------------------
+
+
+def replied_filter(*, window_days: int) -> Q:
+    """Sent messages whose contact wrote to us (inbound, not a note) within the window."""
+    from django.db.models import DurationField, ExpressionWrapper
+    from django.db.models import Value as V
+
+    window = ExpressionWrapper(
+        V(dt.timedelta(days=window_days), output_field=DurationField()),
+        output_field=DurationField(),
+    )
+    replies = (
+        Interaction.objects.filter(
+            workspace=OuterRef("workspace"),
+            contact_id=OuterRef("contact_id"),
+            direction=Interaction.Direction.INBOUND,
+            occurred_at__gt=OuterRef("sent_at"),
+            occurred_at__lte=ExpressionWrapper(
+                OuterRef("sent_at") + window, output_field=models.DateTimeField()
+            ),
+        )
+        .exclude(channel=Interaction.Channel.NOTE)
+        .values("pk")
+    )
+    return Q(Exists(replies))
+
+
+SENT_STATUSES = (CampaignMessage.Status.SENT, CampaignMessage.Status.RECORDED)
+
+
+@dataclass(frozen=True)
+class Results:
+    sent: int
+    opened: int
+    replied: int
+    unsubscribed: int
+    window_days: int
+
+    def rate(self, n: int) -> str:
+        return f"{round(100 * n / self.sent)}%" if self.sent else "—"
+
+
+def campaign_results(*, workspace: Workspace, campaign: Campaign) -> Results:
+    """Sent (or recorded), opened (where the email backend reports it), replied within
+    ``REPLY_WINDOW_DAYS`` of the send, and unsubscribed since: one query."""
+    days = app_settings.REPLY_WINDOW_DAYS
+    sent = Q(status__in=SENT_STATUSES)
+    counts = CampaignMessage.objects.filter(workspace=workspace, campaign=campaign).aggregate(
+        sent=Count("id", filter=sent),
+        opened=Count("id", filter=sent & Q(opened_at__isnull=False)),
+        replied=Count("id", filter=sent & replied_filter(window_days=days)),
+        unsubscribed=Count("id", filter=sent & Q(contact__marketing_opt_out=True)),
+    )
+    return Results(window_days=days, **counts)

@@ -680,3 +680,78 @@ def suggested_reply_shown(*, workspace: Workspace, user, interaction: Interactio
         obj=interaction,
         detail={"kind": "suggested_reply"},
     )
+
+
+# -- results ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def campaign_message_opened(*, message: CampaignMessage, at=None) -> bool:
+    """The email backend reports the message opened (its webhook calls the API endpoint).
+
+    The first report sets ``opened_at`` and counts in the pilot metrics as the
+    customer having been shown the message; later ones change nothing.
+    Returns whether this report was the first.
+    """
+    if message.status not in selectors.SENT_STATUSES:
+        raise CampaignError("Only a sent message can be opened.")
+    first = bool(
+        CampaignMessage.objects.filter(pk=message.pk, opened_at__isnull=True).update(
+            opened_at=at or timezone.now()
+        )
+    )
+    if first:
+        _metric(
+            action="shown",
+            user=None,
+            workspace=message.workspace,
+            obj=message,
+            detail={"kind": "campaign_opened", "campaign_id": message.campaign_id},
+        )
+    return first
+
+
+@dataclass
+class ResultsRecorded:
+    replied: int = 0
+    unsubscribed: int = 0
+
+
+def campaign_results_record(*, workspace: Workspace) -> ResultsRecorded:
+    """Count each sent message's reply and unsubscribe once in the pilot metrics.
+
+    A reply (an inbound interaction within ``REPLY_WINDOW_DAYS`` of the send)
+    is the customer accepting the message; an unsubscribe, dismissing it. The
+    message is marked (``replied_at``, ``unsubscribed_at``) so a later run does
+    not count it again. Run daily by the capability's schedule.
+    """
+    now = timezone.now()
+    sent = CampaignMessage.objects.filter(workspace=workspace, status__in=selectors.SENT_STATUSES)
+    replied = list(
+        sent.filter(replied_at__isnull=True)
+        .filter(selectors.replied_filter(window_days=app_settings.REPLY_WINDOW_DAYS))
+        .only("pk", "campaign_id", "workspace_id")
+    )
+    unsubscribed = list(
+        sent.filter(unsubscribed_at__isnull=True, contact__marketing_opt_out=True).only(
+            "pk", "campaign_id", "workspace_id"
+        )
+    )
+    with transaction.atomic():
+        CampaignMessage.objects.filter(pk__in=[m.pk for m in replied]).update(replied_at=now)
+        CampaignMessage.objects.filter(pk__in=[m.pk for m in unsubscribed]).update(
+            unsubscribed_at=now
+        )
+        for action, kind, rows in (
+            ("accepted", "campaign_replied", replied),
+            ("dismissed", "campaign_unsubscribed", unsubscribed),
+        ):
+            for message in rows:
+                _metric(
+                    action=action,
+                    user=None,
+                    workspace=workspace,
+                    obj=message,
+                    detail={"kind": kind, "campaign_id": message.campaign_id},
+                )
+    return ResultsRecorded(replied=len(replied), unsubscribed=len(unsubscribed))

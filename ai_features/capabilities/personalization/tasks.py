@@ -14,7 +14,8 @@ from django.contrib.auth import get_user_model
 from ai_features.capabilities.personalization import selectors, services
 from ai_features.capabilities.personalization.facts import CAPABILITY, access_for
 from ai_features.jobs import job_run
-from crmcore.models import Campaign
+from ai_features.scheduling import capability_task
+from crmcore.models import Campaign, Workspace
 
 
 def _load(campaign_id: int, user_id: int | None):
@@ -79,3 +80,10 @@ def build_campaign_task(campaign_id: int, user_id: int | None = None) -> dict:
 def send_campaign_task(campaign_id: int, user_id: int | None = None) -> dict:
     campaign, user = _load(campaign_id, user_id)
     return send_campaign(campaign=campaign, user=user)
+
+
+@capability_task(CAPABILITY, "record_campaign_results")
+def record_campaign_results_task(*, workspace: Workspace) -> dict:
+    """Replies and unsubscribes of sent campaigns, counted once in the pilot metrics."""
+    result = services.campaign_results_record(workspace=workspace)
+    return {"replied": result.replied, "unsubscribed": result.unsubscribed}

@@ -128,6 +128,9 @@ class CampaignBuilderView(BuilderMixin, View):
             else None,
             "counts": selectors.campaign_message_counts(workspace=workspace, campaign=campaign),
             "jobs": selectors.campaign_jobs(workspace=workspace, campaign=campaign),
+            "results": None
+            if editable
+            else selectors.campaign_results(workspace=workspace, campaign=campaign),
             "editable": editable,
             **self.base_context(),
         }

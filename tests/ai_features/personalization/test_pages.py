@@ -317,7 +317,8 @@ def test_reply_decide__kill_switch__403_with_reason(
 
 def test_nav__signed_in__links_the_builder(logged_in_client):
     html = logged_in_client.get("/").content.decode()
-    assert f'href="{reverse("personalization:campaign-list")}" data-nav="campaign-builder"' in html
+
+    assert f'href="{reverse("personalization:campaign-list")}" data-nav="campaigns"' in html
 
 
 def test_campaign_list__builder__lists_workspace_campaigns(logged_in_client, campaign, sandbox):
