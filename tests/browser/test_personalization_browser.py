@@ -32,7 +32,7 @@ def test_campaign_builder__pilot_rep__previews_tailored_messages_with_facts(
     login(page, live_server, "pia", PASSWORD)
 
     # Open the builder from the header and write a win-back campaign
-    page.click("[data-nav=campaign-builder]")
+    page.click("[data-nav=campaigns]")
     page.click("text=New campaign")
     page.fill("input[name=name]", "Win them back")
     page.select_option("select[name=goal]", "win_back")
