@@ -236,7 +236,9 @@ def _apology(f: ContactFacts) -> str:
     )
 
 
-def _goal_lines(goal: str, f: ContactFacts, used: _Facts, *, help_first: bool) -> list[str]:
+def _goal_lines(
+    goal: str, f: ContactFacts, used: _Facts, *, help_first: bool, order_in_template: bool = False
+) -> list[str]:
     product, days = f.last_product, f.last_order_days
     if product is not None:
         used.use("last_order", "Last order", f"{product}, {days_phrase(days)}")
@@ -246,7 +248,7 @@ def _goal_lines(goal: str, f: ContactFacts, used: _Facts, *, help_first: bool) -
     lines: list[str] = []
     last = f.last_interaction
     if goal == "win_back":
-        if product:
+        if product and not order_in_template:
             lines.append(
                 f"It has been a while since your order of {product} {days_phrase(days)}, "
                 "and we would love to welcome you back."
@@ -311,8 +313,14 @@ def _reach(f: ContactFacts, used: _Facts) -> str:
     return ""
 
 
-def personal_note(goal: str, f: ContactFacts, access: Access) -> tuple[str, _Facts, bool]:
-    """(note, facts used, apology first) for one contact and goal."""
+def personal_note(
+    goal: str, f: ContactFacts, access: Access, *, order_in_template: bool = False
+) -> tuple[str, _Facts, bool]:
+    """(note, facts used, apology first) for one contact and goal.
+
+    ``order_in_template``: the author's template speaks of the last order itself
+    ({last_purchase}), so the note does not say it a second time.
+    """
     used = _Facts()
     lines: list[str] = []
     help_first = f.complaint is not None
@@ -330,7 +338,9 @@ def personal_note(goal: str, f: ContactFacts, access: Access) -> tuple[str, _Fac
         )
     if help_first:
         lines.append(_apology(f))
-    lines.extend(_goal_lines(goal, f, used, help_first=help_first))
+    lines.extend(
+        _goal_lines(goal, f, used, help_first=help_first, order_in_template=order_in_template)
+    )
     reach = _reach(f, used)
     if reach:
         lines.append(reach)
@@ -425,7 +435,11 @@ def compose(
     personalized = access.personalization and facts is not None
     note, used, apology = "", None, False
     if personalized:
-        note, used, apology = personal_note(goal, facts, access)
+        try:
+            in_template = "last_purchase" in parsed(body_template).names()
+        except TemplateError:
+            in_template = False
+        note, used, apology = personal_note(goal, facts, access, order_in_template=in_template)
         values.update(
             last_purchase=facts.last_product or "",
             next_product=(facts.next_product or "") if not apology else "",

@@ -34,6 +34,8 @@ RECENT_INBOUND = 20
 TONE_WINDOW = 3
 #: Tones that count as a complaint.
 COMPLAINT_TONES = frozenset({"negative", "frustrated", "urgent"})
+#: A complaint older than this, or answered since, gets no apology in a new message.
+COMPLAINT_RECENT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -277,13 +279,22 @@ def facts_load(
         hour, hour_count = _most_common([r[4].astimezone(tz).hour for r in rows])
         read = [(r, tones[r[0]]) for r in rows[:TONE_WINDOW] if r[0] in tones]
         complaint = next(((r, tone) for r, tone in read if tone in COMPLAINT_TONES), None)
+        last_rows = last.get(contact_id)
+        if complaint is not None and (
+            days_between(complaint[0][4], now, tz) > COMPLAINT_RECENT_DAYS
+            or (
+                last_rows
+                and last_rows[0][2] == Interaction.Direction.OUTBOUND
+                and last_rows[0][4] > complaint[0][4]
+            )
+        ):
+            complaint = None  # old, or answered since: no apology now
         need = needs[contact_id][0] if needs.get(contact_id) else None
         unavailable = dict(access.reasons)
         if access.prediction and need is None:
             unavailable["prediction"] = "no next need known for this contact yet"
         if access.sentiment and not read:
             unavailable["sentiment"] = "no analysed inbound message"
-        last_rows = last.get(contact_id)
         out[contact_id] = ContactFacts(
             contact_id=contact_id,
             last_product=product[0] if product else None,

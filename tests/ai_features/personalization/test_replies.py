@@ -89,7 +89,8 @@ def test_panel__old_complaint_answered_new_question__no_apology_for_the_old_one(
 def test_panel__buttons_say_what_they_do(logged_in_client, all_on, customers):
     ada, _ = customers
     page = _panel(logged_in_client, ada)
-    assert f"Send reply by email to {ada.email}</button>" in page
+    assert f'Reply by email to <span data-testid="reply-to">{ada.email}</span>' in page
+    assert "Send reply by email</button>" in page
     assert "Save as draft (sends nothing)</button>" in page
     assert "Dismiss suggestion</button>" in page
 
