@@ -51,6 +51,9 @@ class NavItem:
     url_name: str
     visible: Callable[[HttpRequest], bool] = lambda request: True
     order: int = 100
+    #: The core section whose header link this item takes over ("campaigns"): one
+    #: link, pointing here, lit on every page of the section. "" adds a link.
+    replaces: str = ""
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,12 @@ class Contact(WorkspaceScoped):
     segment = models.CharField(max_length=50, blank=True)
     external_id = models.CharField(max_length=100, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    #: They asked for no marketing email: campaigns never send to them.
+    marketing_opt_out = models.BooleanField(
+        "Opted out of marketing email",
+        default=False,
+        help_text="Campaign emails are never sent to this contact.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

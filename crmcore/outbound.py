@@ -28,6 +28,8 @@ class Email:
     body: str
     #: Kept on the sandbox's record only (what a trainee would have sent).
     payload: dict[str, Any] | None = None
+    #: Extra headers (e.g. ``List-Unsubscribe``); a sandbox keeps them in the payload.
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,10 @@ def emails_send(*, workspace: Workspace, emails: Sequence[Email], source: str = 
                     recipient=address[:1000],
                     subject=email.subject[:250],
                     body=email.body,
-                    payload=email.payload or {},
+                    payload={
+                        **(email.payload or {}),
+                        **({"headers": email.headers} if email.headers else {}),
+                    },
                     source=source[:100],
                 )
                 for email in emails
@@ -60,7 +65,7 @@ def emails_send(*, workspace: Workspace, emails: Sequence[Email], source: str = 
         )
         return EmailOutcome(sent=0, recorded=len(records))
     messages = [
-        EmailMessage(email.subject, email.body, None, list(email.to))
+        EmailMessage(email.subject, email.body, None, list(email.to), headers=email.headers)
         for email in emails
         if email.to
     ]

@@ -30,7 +30,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from crmcore import json_limits, placeholders
-from crmcore.events import emit_on_commit
+from crmcore.events import emit_many_on_commit, emit_on_commit
 from crmcore.models import (
     Account,
     Campaign,
@@ -166,6 +166,7 @@ CONTACT_UPDATABLE = frozenset(
         "segment",
         "external_id",
         "attributes",
+        "marketing_opt_out",
     }
 )
 
@@ -176,6 +177,7 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
     Keys: ``id``, ``workspace_id``, ``first_name``, ``last_name``, ``email``,
     ``phone``, ``account_id``, ``owner_id``, ``team_id``, ``lifecycle_stage``,
     ``region``, ``segment``, ``external_id``, ``attributes`` (a dict),
+    ``marketing_opt_out``,
     ``created_at`` and ``updated_at`` (ISO 8601). ``contact.updated`` adds
     ``changed``: the sorted names of the fields that changed (foreign keys by
     their field name, e.g. ``"account"``).
@@ -195,6 +197,7 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
         "segment": contact.segment,
         "external_id": contact.external_id,
         "attributes": dict(contact.attributes or {}),
+        "marketing_opt_out": contact.marketing_opt_out,
         "created_at": _iso(contact.created_at),
         "updated_at": _iso(contact.updated_at),
     }
@@ -254,6 +257,7 @@ def contact_create(
     segment: str = "",
     external_id: str = "",
     attributes: dict[str, Any] | None = None,
+    marketing_opt_out: bool = False,
 ) -> Contact:
     """Create a contact and emit ``contact.created`` after commit."""
     _ensure_same_workspace(workspace.pk, account=account, team=team)
@@ -271,6 +275,7 @@ def contact_create(
         segment=segment,
         external_id=external_id,
         attributes=_json_object_copy(attributes),
+        marketing_opt_out=marketing_opt_out,
     )
     _validate(contact)
     _save_contact(contact)
@@ -361,6 +366,49 @@ def interaction_create(
         "interaction.created", workspace=workspace, payload=interaction_payload(interaction)
     )
     return interaction
+
+
+@dataclass(frozen=True)
+class InteractionInput:
+    """One interaction to log with ``interactions_create_many``."""
+
+    contact: Contact
+    channel: str
+    direction: str = Interaction.Direction.INBOUND
+    subject: str = ""
+    body: str = ""
+    occurred_at: dt.datetime | None = None
+    author: User | None = None
+
+
+@transaction.atomic
+def interactions_create_many(
+    *, workspace: Workspace, items: Sequence[InteractionInput]
+) -> list[Interaction]:
+    """Log many interactions in one insert, each validated, with one ``interaction.created``
+    each (the outbox written in one insert too). Returns them in the order given."""
+    now = timezone.now()
+    rows = []
+    for item in items:
+        _ensure_same_workspace(workspace.pk, contact=item.contact)
+        interaction = Interaction(
+            workspace=workspace,
+            contact=item.contact,
+            channel=item.channel,
+            direction=item.direction,
+            subject=item.subject,
+            body=item.body,
+            occurred_at=item.occurred_at or now,
+            author=item.author,
+        )
+        _validate(interaction)
+        rows.append(interaction)
+    created = Interaction.objects.bulk_create(rows, batch_size=500)
+    emit_many_on_commit(
+        workspace=workspace,
+        events=[("interaction.created", interaction_payload(i)) for i in created],
+    )
+    return created
 
 
 @transaction.atomic

@@ -187,6 +187,7 @@ class ContactSerializer(ProvidedFieldsMixin, serializers.ModelSerializer):
             "segment",
             "external_id",
             "attributes",
+            "marketing_opt_out",
             "created_at",
             "updated_at",
         ]

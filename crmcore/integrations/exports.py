@@ -36,6 +36,7 @@ BASE_COLUMNS = [
     "team",
     "owner_id",
     "attributes",
+    "marketing_opt_out",
     "created_at",
     "updated_at",
 ]
@@ -59,6 +60,7 @@ def _base(contact: Contact) -> dict[str, Any]:
         "team": contact.team.name if contact.team_id else "",
         "owner_id": contact.owner_id,
         "attributes": contact.attributes or {},
+        "marketing_opt_out": contact.marketing_opt_out,
         "created_at": contact.created_at.isoformat(),
         "updated_at": contact.updated_at.isoformat(),
     }

@@ -148,6 +148,11 @@ class ContactForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5, "class": "mono"}),
         help_text="One per line, as “key = value”. Remove a line to remove the attribute.",
     )
+    marketing_opt_out = forms.BooleanField(
+        label="Opted out of marketing email",
+        required=False,
+        help_text="Campaign emails are never sent to this contact.",
+    )
 
     FIELDS = (
         "first_name",
@@ -161,6 +166,7 @@ class ContactForm(forms.Form):
         "region",
         "segment",
         "attributes",
+        "marketing_opt_out",
     )
 
     def __init__(self, *args, accounts, teams, owners, previous_attributes=None, **kwargs):
@@ -184,6 +190,7 @@ class ContactForm(forms.Form):
             "region": contact.region,
             "segment": contact.segment,
             "attributes": attributes_to_text(contact.attributes or {}),
+            "marketing_opt_out": contact.marketing_opt_out,
         }
 
     def clean_attributes(self) -> dict:

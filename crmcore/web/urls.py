@@ -1,12 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from crmcore.web import form_views, template_check, views
+from crmcore.web import form_views, template_check, unsubscribe, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path("unsubscribe/<str:token>/", unsubscribe.UnsubscribeView.as_view(), name="unsubscribe"),
     path("contacts/", views.ContactListView.as_view(), name="contact-list"),
     path("contacts/new/", form_views.ContactCreateView.as_view(), name="contact-create"),
     path("contacts/<int:pk>/", views.ContactDetailView.as_view(), name="contact-detail"),

@@ -32,7 +32,7 @@ def test_campaign_builder__pilot_rep__previews_tailored_messages_with_facts(
     login(page, live_server, "pia", PASSWORD)
 
     # Open the builder from the header and write a win-back campaign
-    page.click("[data-nav=campaign-builder]")
+    page.click("[data-nav=campaigns]")
     page.click("text=New campaign")
     page.fill("input[name=name]", "Win them back")
     page.select_option("select[name=goal]", "win_back")
@@ -56,7 +56,8 @@ def test_campaign_builder__pilot_rep__previews_tailored_messages_with_facts(
         .startswith("Hi Ada,\n\nI'm sorry about the trouble in your ticket 3 days ago")
     )
     assert ben_card.locator("[data-fact=next_product]").inner_text() == (
-        "Next product: Analytics Pro (from Prediction)"
+        "Next product: Analytics Pro (from Prediction — "
+        "bought next by customers with the same purchases)"
     )
     assert ben_card.locator("[data-fact=best_channel]").inner_text() == (
         "Answers most by: Call (3 of 3 inbound)"

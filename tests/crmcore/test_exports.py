@@ -142,7 +142,7 @@ def test_export__no_contacts__csv_header_only(only_test_provider, pilot, workspa
 
     assert b"".join(response.streaming_content).decode().splitlines() == [
         "id,external_id,first_name,last_name,email,phone,lifecycle_stage,region,segment,"
-        "account_id,account_name,account_external_id,team,owner_id,attributes,created_at,"
+        "account_id,account_name,account_external_id,team,owner_id,attributes,marketing_opt_out,created_at,"
         "updated_at"
     ]
 

@@ -383,3 +383,10 @@ def test_insert_instances__auto_date_given__kept_for_that_row(workspace):
     stored = dict(Account.objects.in_workspace(workspace).values_list("name", "created_at"))
     assert stored["Old"] == given
     assert stored["New"] > given
+
+
+def test_generate__campaigns__drafts_only_none_sent_without_messages(workspace):
+    generate_workspace_data(workspace=workspace, contacts=20, seed=3, now=NOW)
+    statuses = dict(Campaign.objects.in_workspace(workspace).values_list("name", "status"))
+    assert statuses["Thank you, Enterprise customers"] == "draft"
+    assert set(statuses.values()) == {"draft"}

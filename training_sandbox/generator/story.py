@@ -483,6 +483,8 @@ class Story:
             self._deal(chunk, contact, stage, chain[min(pos + 1, len(chain) - 1)], totals)
 
     def campaigns(self) -> list[Campaign]:
+        """Example campaigns, all drafts: a campaign is approved and sent only through the
+        campaign flow, which builds and stores its messages (never "Sent" with none)."""
         admin = self.users["admin"]
         return [
             Campaign(
@@ -515,7 +517,7 @@ class Story:
                     "{company|your whole team} can read.\n\n"
                     "Best regards"
                 ),
-                status=Campaign.Status.APPROVED,
+                status=Campaign.Status.DRAFT,
                 created_by=admin,
             ),
             Campaign(
@@ -530,7 +532,7 @@ class Story:
                     "[ and for trusting us with {last_purchase}].\n\n"
                     "Best regards"
                 ),
-                status=Campaign.Status.SENT,
+                status=Campaign.Status.DRAFT,
                 created_by=admin,
             ),
         ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,6 +23,7 @@ from rest_framework.views import APIView
 from ai_features.capabilities.personalization import selectors, services
 from ai_features.capabilities.personalization.conf import app_settings
 from ai_features.capabilities.personalization.facts import access_for
+from ai_features.capabilities.personalization.models import CampaignMessage
 from ai_features.permissions import CapabilityPermission
 
 PREVIEW_MAX = 20
@@ -204,20 +206,41 @@ class CampaignSendApi(PersonalizationApi):
     def post(self, request, pk: int):
         campaign = self.campaign(request, pk)
         try:
-            services.campaign_send_queue(campaign=campaign, user=request.user)
+            done = services.campaign_send_start(campaign=campaign, user=request.user)
         except services.CampaignError as exc:
             return _error(exc)
         return Response(
             {
                 "status": "queued",
+                "queued": done.queued,
+                "skipped": done.skipped,
                 "jobs": reverse("personalization-api-campaign-jobs", args=[campaign.pk]),
             },
             status=status.HTTP_202_ACCEPTED,
         )
 
 
+class MessageOpenedApi(PersonalizationApi):
+    """For the email backend's webhook: a campaign message was opened."""
+
+    @extend_schema(
+        request=None,
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Report a sent campaign message opened (from the email backend's webhook)",
+    )
+    def post(self, request, pk: int):
+        message = CampaignMessage.objects.filter(workspace=request.workspace, pk=pk).first()
+        if message is None:
+            raise Http404("No such message")
+        try:
+            first = services.campaign_message_opened(message=message)
+        except services.CampaignError as exc:
+            return _error(exc)
+        return Response({"message": message.pk, "first_open": first})
+
+
 class ReplyDecisionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=["accepted", "edited", "dismissed"])
+    action = serializers.ChoiceField(choices=list(services.REPLY_ACTIONS))
     body = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -250,7 +273,7 @@ class SuggestedReplyApi(PersonalizationApi):
     @extend_schema(
         request=ReplyDecisionSerializer,
         responses={201: OpenApiTypes.OBJECT},
-        summary="Accept, edit or dismiss the suggested reply (a pilot metric)",
+        summary="Send (by email), save as draft or dismiss the suggested reply",
     )
     def post(self, request, pk: int):
         interaction = self.interaction(request, pk)
@@ -284,6 +307,11 @@ class SuggestedReplyApi(PersonalizationApi):
 
 
 urlpatterns = [
+    path(
+        "messages/<int:pk>/opened/",
+        MessageOpenedApi.as_view(),
+        name="personalization-api-message-opened",
+    ),
     path(
         "campaigns/<int:pk>/preview/",
         CampaignPreviewApi.as_view(),

@@ -220,6 +220,12 @@ class _Facts:
         self.items.setdefault(key, {"key": key, "label": label, "text": text})
 
 
+def _next_text(f: ContactFacts) -> str:
+    """The next-need fact as a message lists it: the product and prediction's reason."""
+    reason = f" — {f.next_reason}" if f.next_reason else ""
+    return f"{f.next_product} (from Prediction{reason})"
+
+
 def _apology(f: ContactFacts) -> str:
     c = f.complaint
     return (
@@ -229,17 +235,19 @@ def _apology(f: ContactFacts) -> str:
     )
 
 
-def _goal_lines(goal: str, f: ContactFacts, used: _Facts, *, help_first: bool) -> list[str]:
+def _goal_lines(
+    goal: str, f: ContactFacts, used: _Facts, *, help_first: bool, order_in_template: bool = False
+) -> list[str]:
     product, days = f.last_product, f.last_order_days
     if product is not None:
         used.use("last_order", "Last order", f"{product}, {days_phrase(days)}")
     offer = f.next_product if not help_first else None
     if offer:
-        used.use("next_product", "Next product", f"{offer} (from Prediction)")
+        used.use("next_product", "Next product", _next_text(f))
     lines: list[str] = []
     last = f.last_interaction
     if goal == "win_back":
-        if product:
+        if product and not order_in_template:
             lines.append(
                 f"It has been a while since your order of {product} {days_phrase(days)}, "
                 "and we would love to welcome you back."
@@ -304,8 +312,14 @@ def _reach(f: ContactFacts, used: _Facts) -> str:
     return ""
 
 
-def personal_note(goal: str, f: ContactFacts, access: Access) -> tuple[str, _Facts, bool]:
-    """(note, facts used, apology first) for one contact and goal."""
+def personal_note(
+    goal: str, f: ContactFacts, access: Access, *, order_in_template: bool = False
+) -> tuple[str, _Facts, bool]:
+    """(note, facts used, apology first) for one contact and goal.
+
+    ``order_in_template``: the author's template speaks of the last order itself
+    ({last_purchase}), so the note does not say it a second time.
+    """
     used = _Facts()
     lines: list[str] = []
     help_first = f.complaint is not None
@@ -323,7 +337,9 @@ def personal_note(goal: str, f: ContactFacts, access: Access) -> tuple[str, _Fac
         )
     if help_first:
         lines.append(_apology(f))
-    lines.extend(_goal_lines(goal, f, used, help_first=help_first))
+    lines.extend(
+        _goal_lines(goal, f, used, help_first=help_first, order_in_template=order_in_template)
+    )
     reach = _reach(f, used)
     if reach:
         lines.append(reach)
@@ -418,7 +434,11 @@ def compose(
     personalized = access.personalization and facts is not None
     note, used, apology = "", None, False
     if personalized:
-        note, used, apology = personal_note(goal, facts, access)
+        try:
+            in_template = "last_purchase" in parsed(body_template).names()
+        except TemplateError:
+            in_template = False
+        note, used, apology = personal_note(goal, facts, access, order_in_template=in_template)
         values.update(
             last_purchase=facts.last_product or "",
             next_product=(facts.next_product or "") if not apology else "",
@@ -462,7 +482,12 @@ def compose_reply(
     used = _Facts()
     lines = [f"Hi {contact.first_name}," if contact.first_name else "Hello,"]
     tone = facts.recent_tone if access.sentiment else None
-    complaint = access.sentiment and facts.complaint is not None
+    # An apology only when the message answered is the complaint itself (not an older one).
+    complaint = (
+        access.sentiment
+        and facts.complaint is not None
+        and facts.complaint.occurred_at >= inbound.occurred_at
+    )
     about = _quote(inbound.subject)
     if complaint:
         used.use(
@@ -491,7 +516,7 @@ def compose_reply(
             "in front of me."
         )
     if facts.next_product and not complaint:
-        used.use("next_product", "Next product", f"{facts.next_product} (from Prediction)")
+        used.use("next_product", "Next product", _next_text(facts))
         body_lines.append(f"When it suits you, I'd also like to show you {facts.next_product}.")
     reach = _reach(facts, used)
     if reach:

@@ -45,11 +45,14 @@ class PersonalizationCapability(Capability):
 
     def nav_items(self) -> list[extensions.NavItem]:
         return [
+            # The one Campaigns link of the header leads here (list, builder,
+            # messages and results of a campaign in one place).
             extensions.NavItem(
                 key="campaign-builder",
-                label="Campaign builder",
+                label="Campaigns",
                 url_name="personalization:campaign-list",
                 order=45,
+                replaces="campaigns",
             )
         ]
 
@@ -94,7 +97,19 @@ class PersonalizationCapability(Capability):
                 gated=False,
             ),
             PLAN_JOB,
+            Job(
+                "record_campaign_results",
+                "ai_features.capabilities.personalization.tasks.record_campaign_results_task",
+            ),
         ]
 
     def schedules(self) -> list[Schedule]:
-        return [PLAN_SCHEDULE]
+        return [
+            PLAN_SCHEDULE,
+            Schedule(
+                "campaign results",
+                job="record_campaign_results",
+                cron="15 3 * * *",
+                description="Count campaign replies and unsubscribes in the pilot metrics.",
+            ),
+        ]

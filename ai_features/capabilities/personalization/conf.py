@@ -18,6 +18,10 @@ class PersonalizationSettings(AppSettings):
     PREVIEW_SIZE: int = 3
     #: Built messages per page of the message list.
     MESSAGES_PER_PAGE: int = 50
+    #: Messages claimed and sent together (one mail connection, one bulk write).
+    SEND_CHUNK_SIZE: int = 100
+    #: An inbound interaction this many days after a send counts as a reply to it.
+    REPLY_WINDOW_DAYS: int = 14
 
 
 app_settings = PersonalizationSettings()

@@ -34,6 +34,8 @@ RECENT_INBOUND = 20
 TONE_WINDOW = 3
 #: Tones that count as a complaint.
 COMPLAINT_TONES = frozenset({"negative", "frustrated", "urgent"})
+#: A complaint older than this, or answered since, gets no apology in a new message.
+COMPLAINT_RECENT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class ContactFacts:
     best_hour_count: int = 0
     #: From prediction (None: not enabled for the user, or no stored score).
     next_product: str | None = None
+    #: Why prediction thinks they need it ("customers who bought ... often buy it next").
+    next_reason: str = ""
     churn_band: str | None = None
     has_prediction: bool = False
     #: From sentiment: the tone of the latest inbound interaction read, and a complaint.
@@ -205,12 +209,12 @@ def _interactions(
     return out
 
 
-def _outlooks(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, Any]:
-    """contact id -> prediction's stored outlook, through its facade (one query)."""
+def _next_needs(*, workspace: Workspace, contact_ids: list[int]) -> dict[int, Any]:
+    """contact id -> their next needs, best first, through prediction's facade (one query)."""
     prediction = facade_for("prediction", workspace=workspace)
     if not prediction.available:
         return {}
-    return prediction.contact_outlooks(workspace_id=workspace.pk, contact_ids=contact_ids)
+    return prediction.next_needs(workspace_id=workspace.pk, contact_ids=contact_ids)
 
 
 def _tones(*, workspace: Workspace, interaction_ids: list[int]) -> dict[int, str]:
@@ -255,7 +259,7 @@ def facts_load(
     if access.sentiment:
         ids = [row[0] for rows in inbound.values() for row in rows[:TONE_WINDOW]]
         tones = _tones(workspace=workspace, interaction_ids=ids) if ids else {}
-    outlooks = _outlooks(workspace=workspace, contact_ids=contact_ids) if access.prediction else {}
+    needs = _next_needs(workspace=workspace, contact_ids=contact_ids) if access.prediction else {}
 
     def recent(row: tuple) -> RecentInteraction:
         _, channel, direction, subject, occurred_at = row
@@ -275,14 +279,22 @@ def facts_load(
         hour, hour_count = _most_common([r[4].astimezone(tz).hour for r in rows])
         read = [(r, tones[r[0]]) for r in rows[:TONE_WINDOW] if r[0] in tones]
         complaint = next(((r, tone) for r, tone in read if tone in COMPLAINT_TONES), None)
-        outlook = outlooks.get(contact_id)
-        next_product = outlook.next_products[0] if outlook and outlook.next_products else None
+        last_rows = last.get(contact_id)
+        if complaint is not None and (
+            days_between(complaint[0][4], now, tz) > COMPLAINT_RECENT_DAYS
+            or (
+                last_rows
+                and last_rows[0][2] == Interaction.Direction.OUTBOUND
+                and last_rows[0][4] > complaint[0][4]
+            )
+        ):
+            complaint = None  # old, or answered since: no apology now
+        need = needs[contact_id][0] if needs.get(contact_id) else None
         unavailable = dict(access.reasons)
-        if access.prediction and next_product is None:
-            unavailable["prediction"] = "no stored prediction for this contact"
+        if access.prediction and need is None:
+            unavailable["prediction"] = "no next need known for this contact yet"
         if access.sentiment and not read:
             unavailable["sentiment"] = "no analysed inbound message"
-        last_rows = last.get(contact_id)
         out[contact_id] = ContactFacts(
             contact_id=contact_id,
             last_product=product[0] if product else None,
@@ -293,9 +305,9 @@ def facts_load(
             best_channel_count=channel_count,
             best_hour=hour,
             best_hour_count=hour_count,
-            next_product=next_product,
-            churn_band=outlook.band if outlook else None,
-            has_prediction=outlook is not None,
+            next_product=need.product if need else None,
+            next_reason=need.reason if need else "",
+            has_prediction=need is not None,
             recent_tone=read[0][1] if read else None,
             complaint=recent(complaint[0]) if complaint else None,
             complaint_tone=complaint[1] if complaint else None,

@@ -80,6 +80,12 @@ class MessageEditForm(forms.Form):
 
 class ReplyDecisionForm(forms.Form):
     action = forms.ChoiceField(
-        choices=[("accepted", "Accept"), ("edited", "Edit"), ("dismissed", "Dismiss")]
+        choices=[
+            ("send", "Send reply by email"),
+            ("accepted", "Send as suggested"),
+            ("edited", "Send edited"),
+            ("draft", "Save as draft"),
+            ("dismissed", "Dismiss"),
+        ]
     )
     body = forms.CharField(widget=forms.Textarea, required=False)

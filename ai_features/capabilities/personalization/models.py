@@ -12,8 +12,11 @@ class CampaignMessage(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         RECORDED = "recorded", "Recorded (sandbox, not sent)"
+        FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
     workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
@@ -33,7 +36,15 @@ class CampaignMessage(models.Model):
     apology_first = models.BooleanField(default=False)
     edited = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    #: Why it was skipped or failed.
     skip_reason = models.CharField(max_length=200, blank=True)
+    #: The send run that claimed it (a message is claimed once, before its email goes out).
+    claim = models.CharField(max_length=32, blank=True, db_index=True)
+    #: When the email backend reported it opened (see the README: "Campaign results").
+    opened_at = models.DateTimeField(null=True, blank=True)
+    #: When the results job counted the contact's reply / unsubscribe (pilot metrics, once).
+    replied_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
     #: Why the message may not be sent, one reason a line (empty: it passed the checks).
     problems = models.TextField(blank=True)
     interaction = models.ForeignKey(
@@ -65,8 +76,9 @@ class SuggestedReply(models.Model):
     """A reply suggested to a rep for an inbound interaction, and what they did with it."""
 
     class Status(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
-        EDITED = "edited", "Edited"
+        ACCEPTED = "accepted", "Sent as suggested"
+        EDITED = "edited", "Sent after editing"
+        DRAFT = "draft", "Saved as draft"
         DISMISSED = "dismissed", "Dismissed"
 
     workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
@@ -88,8 +100,9 @@ class SuggestedReply(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The outbound interaction logged when the reply was used.",
+        help_text="The outbound email interaction logged when the reply was sent.",
     )
+    updated_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db import models
+from django.db.models import (
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models import Value as V
 from django.http import Http404
 
 from ai_features.capabilities.personalization.builder import Composed, compose, compose_reply
@@ -155,6 +167,8 @@ def campaign_message_counts(*, workspace: Workspace, campaign: Campaign) -> dict
     counts = dict.fromkeys(CampaignMessage.Status.values, 0)
     counts.update({status: n for status, n, _ in rows})
     counts["total"] = sum(counts[s] for s in CampaignMessage.Status.values)
+    #: Messages that left (sent, or recorded from a sandbox).
+    counts["delivered"] = counts["sent"] + counts["recorded"]
     #: Draft messages that fail the checks of a finished message (they cannot be sent).
     counts["failing"] = sum(f for status, _, f in rows if status == CampaignMessage.Status.DRAFT)
     return counts
@@ -209,13 +223,37 @@ def interaction_get(*, workspace: Workspace, pk: int) -> Interaction:
 
 
 def latest_inbound(*, workspace: Workspace, contact_id: int) -> Interaction | None:
+    """The contact's latest inbound interaction (notes aside), with ``answered_at``: when the
+    first outbound interaction after it happened (None: it is still open). One query."""
+    later_out = (
+        Interaction.objects.filter(
+            workspace=workspace,
+            contact_id=contact_id,
+            direction=Interaction.Direction.OUTBOUND,
+            occurred_at__gt=OuterRef("occurred_at"),
+        )
+        .exclude(channel=Interaction.Channel.NOTE)
+        .order_by("occurred_at")
+        .values("occurred_at")[:1]
+    )
     return (
         Interaction.objects.in_workspace(workspace)
         .filter(contact_id=contact_id, direction=Interaction.Direction.INBOUND)
         .exclude(channel=Interaction.Channel.NOTE)
+        .annotate(answered_at=Subquery(later_out))
         .order_by("-occurred_at", "-id")
         .first()
     )
+
+
+def open_inbound(*, workspace: Workspace, contact_id: int) -> tuple[Interaction | None, bool]:
+    """(the latest inbound interaction, whether it still waits for a reply).
+
+    Open: no outbound interaction after it. When the latest is answered, every
+    earlier one is too: nothing is open.
+    """
+    latest = latest_inbound(workspace=workspace, contact_id=contact_id)
+    return latest, latest is not None and getattr(latest, "answered_at", None) is None
 
 
 def suggested_reply_decision(*, user, interaction: Interaction) -> SuggestedReply | None:
@@ -237,3 +275,124 @@ def suggested_reply(
         inbound=interaction,
         signature=signature,
     )
+
+
+# -- sending -------------------------------------------------------------------
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What sending a campaign's draft messages will do (the confirmation page)."""
+
+    emails: int
+    opted_out: int
+    no_email: int
+    failing: int
+
+    @property
+    def skipped(self) -> int:
+        return self.opted_out + self.no_email + self.failing
+
+    @property
+    def sentence(self) -> str:
+        """E.g. "84 emails to 84 contacts, 3 skipped: 2 opted out of marketing, 1 has no email."""
+        head = (
+            f"{_plural(self.emails, 'email', 'emails')} to "
+            f"{_plural(self.emails, 'contact', 'contacts')}"
+        )
+        if not self.skipped:
+            return f"{head}, none skipped."
+        reasons = [
+            f"{n} {text}"
+            for n, text in (
+                (self.opted_out, "opted out of marketing"),
+                (self.no_email, "has no email" if self.no_email == 1 else "have no email"),
+                (self.failing, "fails the checks" if self.failing == 1 else "fail the checks"),
+            )
+            if n
+        ]
+        return f"{head}, {self.skipped} skipped: {', '.join(reasons)}."
+
+
+def send_plan(*, workspace: Workspace, campaign: Campaign) -> SendPlan:
+    """Counts of the draft messages by what sending will do (one query).
+
+    A message is skipped for the first reason that applies: opted out, no
+    email, failing the checks (as ``services.skip_reason``).
+    """
+    opted_out = Q(contact__marketing_opt_out=True)
+    no_email = Q(contact__email="") & ~opted_out
+    failing = ~Q(problems="") & ~opted_out & ~Q(contact__email="")
+    counts = CampaignMessage.objects.filter(
+        workspace=workspace, campaign=campaign, status=CampaignMessage.Status.DRAFT
+    ).aggregate(
+        total=Count("id"),
+        opted_out=Count("id", filter=opted_out),
+        no_email=Count("id", filter=no_email),
+        failing=Count("id", filter=failing),
+    )
+    skipped = counts["opted_out"] + counts["no_email"] + counts["failing"]
+    return SendPlan(
+        emails=counts["total"] - skipped,
+        opted_out=counts["opted_out"],
+        no_email=counts["no_email"],
+        failing=counts["failing"],
+    )
+
+
+# -- results -------------------------------------------------------------------
+
+
+def replied_filter(*, window_days: int) -> Q:
+    """Sent messages whose contact wrote to us (inbound, not a note) within the window."""
+    window = ExpressionWrapper(
+        V(dt.timedelta(days=window_days), output_field=DurationField()),
+        output_field=DurationField(),
+    )
+    replies = (
+        Interaction.objects.filter(
+            workspace=OuterRef("workspace"),
+            contact_id=OuterRef("contact_id"),
+            direction=Interaction.Direction.INBOUND,
+            occurred_at__gt=OuterRef("sent_at"),
+            occurred_at__lte=ExpressionWrapper(
+                OuterRef("sent_at") + window, output_field=models.DateTimeField()
+            ),
+        )
+        .exclude(channel=Interaction.Channel.NOTE)
+        .values("pk")
+    )
+    return Q(Exists(replies))
+
+
+SENT_STATUSES = (CampaignMessage.Status.SENT, CampaignMessage.Status.RECORDED)
+
+
+@dataclass(frozen=True)
+class Results:
+    sent: int
+    opened: int
+    replied: int
+    unsubscribed: int
+    window_days: int
+
+    def rate(self, n: int) -> str:
+        return f"{round(100 * n / self.sent)}%" if self.sent else "—"
+
+
+def campaign_results(*, workspace: Workspace, campaign: Campaign) -> Results:
+    """Sent (or recorded), opened (where the email backend reports it), replied within
+    ``REPLY_WINDOW_DAYS`` of the send, and unsubscribed since: one query."""
+    days = app_settings.REPLY_WINDOW_DAYS
+    sent = Q(status__in=SENT_STATUSES)
+    counts = CampaignMessage.objects.filter(workspace=workspace, campaign=campaign).aggregate(
+        sent=Count("id", filter=sent),
+        opened=Count("id", filter=sent & Q(opened_at__isnull=False)),
+        replied=Count("id", filter=sent & replied_filter(window_days=days)),
+        unsubscribed=Count("id", filter=sent & Q(contact__marketing_opt_out=True)),
+    )
+    return Results(window_days=days, **counts)

@@ -4,6 +4,7 @@ writes are atomic, a whole build or send runs chunk by chunk."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,9 @@ from ai_features.capabilities.personalization.facts import CAPABILITY, Access, a
 from ai_features.capabilities.personalization.models import CampaignMessage, SuggestedReply
 from ai_features.metrics import metric_record
 from ai_features.scheduling import job_queue
-from crmcore import outbound
+from crmcore import marketing, outbound
 from crmcore import services as crm
-from crmcore.events import emit_on_commit
+from crmcore.events import emit_many_on_commit
 from crmcore.models import Campaign, Contact, Interaction, Workspace
 from crmcore.placeholders import message_problems
 
@@ -314,6 +315,11 @@ class SendResult:
     sent: int = 0
     recorded: int = 0
     skipped: int = 0
+    failed: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.recorded + self.skipped + self.failed
 
 
 def _event_payload(message: CampaignMessage, campaign: Campaign) -> dict[str, Any]:
@@ -330,71 +336,174 @@ def _event_payload(message: CampaignMessage, campaign: Campaign) -> dict[str, An
     }
 
 
-@transaction.atomic
-def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> SendResult:
-    """Send up to ``limit`` draft messages of an approved campaign.
+#: Why a message is not sent, checked in this order (the confirmation page counts them).
+SKIP_OPTED_OUT = "Opted out of marketing email."
+SKIP_NO_EMAIL = "No email address."
+SKIP_CHECKS = "Fails the checks: "
+INTERRUPTED = (
+    "Interrupted while sending (the job stopped): not sent again, so that no one gets it "
+    "twice. Check with the contact before sending it another way."
+)
 
-    Each message becomes an outbound email interaction (``crmcore.services``)
-    and a ``campaign.message_sent`` event after commit. The mails go through
-    ``crmcore.outbound``: sent from production, recorded as would-have-sent
-    from a sandbox.
+
+def skip_reason(message: CampaignMessage) -> str:
+    """Why a draft message will not be sent ("" when it will)."""
+    if message.contact.marketing_opt_out:
+        return SKIP_OPTED_OUT
+    if not message.contact.email:
+        return SKIP_NO_EMAIL
+    if message.problems:
+        return f"{SKIP_CHECKS}{' '.join(message.problems.split())}"[:200]
+    return ""
+
+
+@transaction.atomic
+def campaign_send_start(
+    *, campaign: Campaign, user, expected: int | None = None, queue: bool = True
+) -> SendPlanDone:
+    """Queue an approved campaign's messages: each is queued, or skipped with its reason.
+
+    ``expected`` is the number of emails the confirmation page showed: when the
+    messages changed since, nothing is queued (CampaignError). Then the send
+    job runs (``campaign_send_queue``).
+    """
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status != Campaign.Status.APPROVED:
+        raise CampaignError(
+            "Approve the campaign before sending it."
+            if campaign.status == Campaign.Status.DRAFT
+            else f"This campaign is {campaign.get_status_display().lower()} already."
+        )
+    plan = selectors.send_plan(workspace=campaign.workspace, campaign=campaign)
+    if expected is not None and expected != plan.emails:
+        raise CampaignError(
+            f"The messages changed since you confirmed: {plan.sentence} Check and confirm again."
+        )
+    drafts = list(
+        CampaignMessage.objects.filter(campaign=campaign, status=CampaignMessage.Status.DRAFT)
+        .select_related("contact")
+        .only("pk", "problems", "contact__email", "contact__marketing_opt_out")
+    )
+    for message in drafts:
+        reason = skip_reason(message)
+        message.status = CampaignMessage.Status.SKIPPED if reason else CampaignMessage.Status.QUEUED
+        message.skip_reason = reason
+    CampaignMessage.objects.bulk_update(drafts, ["status", "skip_reason"], batch_size=500)
+    crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.SENDING})
+    if queue:
+        campaign_send_queue(campaign=campaign, user=user)
+    return SendPlanDone(queued=plan.emails, skipped=plan.skipped)
+
+
+@dataclass(frozen=True)
+class SendPlanDone:
+    queued: int
+    skipped: int
+
+
+def _claim(*, campaign: Campaign, limit: int) -> tuple[str, list[CampaignMessage]]:
+    """Claim up to ``limit`` queued messages for this run (committed before anything is sent).
+
+    A message is claimed once: ``queued`` becomes ``sending`` with this run's
+    claim, in one update that only takes messages still queued.
+    """
+    claim = uuid.uuid4().hex
+    with transaction.atomic():
+        ids = list(
+            CampaignMessage.objects.select_for_update(skip_locked=True)
+            .filter(campaign=campaign, status=CampaignMessage.Status.QUEUED)
+            .order_by("id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            CampaignMessage.objects.filter(pk__in=ids, status=CampaignMessage.Status.QUEUED).update(
+                status=CampaignMessage.Status.SENDING, claim=claim
+            )
+    messages = list(
+        CampaignMessage.objects.filter(campaign=campaign, claim=claim)
+        .select_related("contact")
+        .order_by("id")
+    )
+    return claim, messages
+
+
+def _interrupted_fail(*, campaign: Campaign) -> int:
+    """Messages a stopped run had claimed: failed, never sent again (it may have sent them)."""
+    return CampaignMessage.objects.filter(
+        campaign=campaign, status=CampaignMessage.Status.SENDING
+    ).update(status=CampaignMessage.Status.FAILED, skip_reason=INTERRUPTED[:200])
+
+
+def campaign_messages_send_chunk(*, campaign: Campaign, user, limit: int) -> SendResult:
+    """Claim and send up to ``limit`` queued messages of a campaign.
+
+    Each message is claimed (committed) before its email goes out, so a run
+    started again after a crash never sends it a second time. The emails go
+    through ``crmcore.outbound`` (from a sandbox: recorded as would-have-sent),
+    with a ``List-Unsubscribe`` header and an unsubscribe line; each sent
+    message becomes an outbound email interaction and a
+    ``campaign.message_sent`` event, written in bulk.
     """
     workspace = campaign.workspace
-    messages = list(
-        CampaignMessage.objects.select_for_update(of=("self",))
-        .filter(campaign=campaign, status=CampaignMessage.Status.DRAFT)
-        .select_related("contact")
-        .order_by("id")[:limit]
-    )
+    claim, messages = _claim(campaign=campaign, limit=limit)
     result = SendResult()
+    if not messages:
+        return result
     mails: list[outbound.Email] = []
-    now = timezone.now()
     for message in messages:
-        if message.problems:
-            message.status = CampaignMessage.Status.SKIPPED
-            message.skip_reason = f"Fails the checks: {message.problems}"[:200]
-            result.skipped += 1
-            continue
-        if not message.contact.email:
-            message.status, message.skip_reason = (
-                CampaignMessage.Status.SKIPPED,
-                "No email address.",
-            )
-            result.skipped += 1
-            continue
-        message.interaction = crm.interaction_create(
-            workspace=workspace,
-            contact=message.contact,
-            channel=Interaction.Channel.EMAIL,
-            direction=Interaction.Direction.OUTBOUND,
-            subject=message.subject,
-            body=message.body,
-            occurred_at=now,
-            author=user,
-        )
-        message.sent_at = now
-        if workspace.is_sandbox:
-            message.status = CampaignMessage.Status.RECORDED
-            result.recorded += 1
-        else:
-            message.status = CampaignMessage.Status.SENT
-            result.sent += 1
+        ids = {"workspace_id": workspace.pk, "contact_id": message.contact_id}
+        # What is stored is exactly what is sent, unsubscribe line included.
+        message.body = f"{message.body}\n\n--\n{marketing.unsubscribe_footer(**ids)}"
         mails.append(
             outbound.Email(
                 to=(message.contact.email,),
                 subject=message.subject,
                 body=message.body,
                 payload={"campaign_id": campaign.pk, "message_id": message.pk},
+                headers=marketing.unsubscribe_headers(**ids),
             )
         )
-        emit_on_commit(
-            MESSAGE_SENT_EVENT, workspace=workspace, payload=_event_payload(message, campaign)
-        )
-    CampaignMessage.objects.bulk_update(
-        messages, ["status", "skip_reason", "interaction", "sent_at"], batch_size=500
-    )
-    if mails:
+    try:
         outbound.emails_send(workspace=workspace, emails=mails, source=f"campaign {campaign.pk}")
+    except Exception as exc:  # the mail server refused: the reason goes on each message
+        reason = f"The mail server refused: {exc}"[:200]
+        result.failed = CampaignMessage.objects.filter(claim=claim).update(
+            status=CampaignMessage.Status.FAILED, skip_reason=reason
+        )
+        return result
+    now = timezone.now()
+    with transaction.atomic():
+        interactions = crm.interactions_create_many(
+            workspace=workspace,
+            items=[
+                crm.InteractionInput(
+                    contact=message.contact,
+                    channel=Interaction.Channel.EMAIL,
+                    direction=Interaction.Direction.OUTBOUND,
+                    subject=message.subject,
+                    body=message.body,
+                    occurred_at=now,
+                    author=user,
+                )
+                for message in messages
+            ],
+        )
+        status = (
+            CampaignMessage.Status.RECORDED if workspace.is_sandbox else CampaignMessage.Status.SENT
+        )
+        for message, interaction in zip(messages, interactions, strict=True):
+            message.interaction, message.sent_at, message.status = interaction, now, status
+        CampaignMessage.objects.bulk_update(
+            messages, ["status", "interaction", "sent_at", "body"], batch_size=500
+        )
+        emit_many_on_commit(
+            workspace=workspace,
+            events=[(MESSAGE_SENT_EVENT, _event_payload(m, campaign)) for m in messages],
+        )
+    if workspace.is_sandbox:
+        result.recorded = len(messages)
+    else:
+        result.sent = len(messages)
     return result
 
 
@@ -405,29 +514,39 @@ def campaign_send(
     chunk_size: int | None = None,
     on_chunk: Callable[[int], None] | None = None,
 ) -> SendResult:
-    """Send an approved campaign chunk by chunk; resumes where a failed run stopped."""
-    if campaign.status not in (Campaign.Status.APPROVED, Campaign.Status.SENDING):
+    """Send a campaign's queued messages chunk by chunk (the send job).
+
+    An approved campaign is queued first (``campaign_send_start``). Started
+    again after a crash it fails what the stopped run had claimed (never sent
+    twice) and goes on with the rest.
+    """
+    if campaign.status == Campaign.Status.APPROVED:
+        campaign_send_start(campaign=campaign, user=user, queue=False)
+        campaign.refresh_from_db()
+    if campaign.status == Campaign.Status.SENT:
+        return SendResult()  # delivered again after it finished: nothing left to send
+    if campaign.status != Campaign.Status.SENDING:
         raise CampaignError("Approve the campaign before sending it.")
-    crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.SENDING})
-    size = chunk_size or app_settings.CHUNK_SIZE
-    result = SendResult()
+    size = chunk_size or app_settings.SEND_CHUNK_SIZE
+    result = SendResult(failed=_interrupted_fail(campaign=campaign))
     while True:
         part = campaign_messages_send_chunk(campaign=campaign, user=user, limit=size)
-        done = part.sent + part.recorded + part.skipped
-        if not done:
+        if not part.done:
             break
         result.sent += part.sent
         result.recorded += part.recorded
-        result.skipped += part.skipped
+        result.failed += part.failed
         if on_chunk is not None:
-            on_chunk(done)
+            on_chunk(part.done)
+    result.skipped = CampaignMessage.objects.filter(
+        campaign=campaign, status=CampaignMessage.Status.SKIPPED
+    ).count()
     crm.campaign_update(campaign=campaign, data={"status": Campaign.Status.SENT})
     return result
 
 
 def campaign_send_queue(*, campaign: Campaign, user) -> None:
-    if campaign.status != Campaign.Status.APPROVED:
-        raise CampaignError("Approve the campaign before sending it.")
+    """Run the send job after the current transaction commits (in-process without a broker)."""
     job_queue(
         CAPABILITY,
         "send_campaign",
@@ -437,9 +556,35 @@ def campaign_send_queue(*, campaign: Campaign, user) -> None:
     )
 
 
+def message_test_send(*, message: CampaignMessage, user) -> str:
+    """Send one message to the signed-in user's own address, marked as a test; returns it.
+
+    The contact's unsubscribe link is not put in a test (the rep would
+    unsubscribe the contact by trying it): a placeholder line stands for it.
+    """
+    address = (getattr(user, "email", "") or "").strip()
+    if not address:
+        raise CampaignError("Your account has no email address: add one to receive test sends.")
+    body = (
+        f"{message.body}\n\n--\nTo stop receiving these emails, unsubscribe here: "
+        "(the contact's own unsubscribe link)"
+    )
+    outbound.email_send(
+        workspace=message.workspace,
+        to=[address],
+        subject=f"[Test] {message.subject}"[:250],
+        body=body,
+        source=f"campaign {message.campaign_id} test",
+    )
+    return address
+
+
 # -- suggested replies ---------------------------------------------------------
 
-REPLY_METRIC = {"accepted": "accepted", "edited": "edited", "dismissed": "dismissed"}
+#: What a rep can do with a suggested reply. "accepted" and "edited" are sends too
+#: (the suggestion as it is, or the body given); kept for API clients.
+REPLY_ACTIONS = ("send", "accepted", "edited", "draft", "dismissed")
+_SEND_ACTIONS = ("send", "accepted", "edited")
 
 
 @transaction.atomic
@@ -452,49 +597,78 @@ def suggested_reply_decide(
     action: str,
     body: str = "",
 ) -> SuggestedReply:
-    """Accept, edit or dismiss a suggested reply; a used reply is logged as outbound.
+    """Send, save as draft or dismiss the reply suggested for an inbound interaction.
 
-    Every decision is a pilot metric (accepted, corrected, dismissed).
+    Sending emails the reply to the contact through ``crmcore.outbound`` (from
+    a sandbox: recorded) and logs it as an outbound **email** interaction; it
+    counts as ``accepted`` when sent as suggested, ``edited`` when changed
+    first (pilot metrics, as is ``dismissed``). A draft keeps the text for later
+    (the panel shows it again) and sends nothing.
     """
-    if action not in REPLY_METRIC:
+    if action not in REPLY_ACTIONS:
         raise ValidationError({"action": f"Unknown action {action!r}."})
     if interaction.direction != Interaction.Direction.INBOUND:
         raise ValidationError({"interaction": "Replies are suggested for inbound messages only."})
-    if SuggestedReply.objects.filter(interaction=interaction, user=user).exists():
+    decision = (
+        SuggestedReply.objects.select_for_update()
+        .filter(interaction=interaction, user=user)
+        .first()
+    )
+    if decision is not None and decision.status != SuggestedReply.Status.DRAFT:
         raise CampaignError("You have already decided on this suggestion.")
     final = suggestion.body if action == "accepted" else body.strip()
-    if action == "edited" and not final:
-        raise ValidationError({"body": "An edited reply needs a body."})
+    if action in ("send", "edited", "draft") and not final:
+        raise ValidationError({"body": "Write the reply first."})
+    contact = interaction.contact
     reply = None
-    if action != "dismissed":
+    if action in _SEND_ACTIONS:
+        if not contact.email:
+            raise ValidationError(
+                {"body": f"{contact.full_name} has no email address: save the reply as a draft."}
+            )
+        status = (
+            SuggestedReply.Status.ACCEPTED
+            if final == suggestion.body.strip()
+            else SuggestedReply.Status.EDITED
+        )
+        subject = suggestion.subject[:250]
         reply = crm.interaction_create(
             workspace=workspace,
-            contact=interaction.contact,
-            channel=interaction.channel,
+            contact=contact,
+            channel=Interaction.Channel.EMAIL,
             direction=Interaction.Direction.OUTBOUND,
-            subject=suggestion.subject[:250],
+            subject=subject,
             body=final,
             author=user,
         )
-    decision = SuggestedReply.objects.create(
-        workspace=workspace,
-        interaction=interaction,
-        contact=interaction.contact,
-        user=user,
-        suggested_body=suggestion.body,
-        final_body=final if action != "dismissed" else "",
-        facts=suggestion.facts,
-        unused=suggestion.unused,
-        status=action,
-        reply=reply,
-    )
-    _metric(
-        action=REPLY_METRIC[action],
-        user=user,
-        workspace=workspace,
-        obj=interaction,
-        detail={"kind": "suggested_reply", "facts": suggestion.fact_lines()},
-    )
+        outbound.email_send(
+            workspace=workspace,
+            to=[contact.email],
+            subject=subject,
+            body=final,
+            source=f"reply to interaction {interaction.pk}",
+        )
+    elif action == "draft":
+        status = SuggestedReply.Status.DRAFT
+    else:
+        status, final = SuggestedReply.Status.DISMISSED, ""
+    if decision is None:
+        decision = SuggestedReply(
+            workspace=workspace, interaction=interaction, contact=contact, user=user
+        )
+    decision.suggested_body = suggestion.body
+    decision.final_body = final
+    decision.facts, decision.unused = suggestion.facts, suggestion.unused
+    decision.status, decision.reply, decision.updated_at = status, reply, timezone.now()
+    decision.save()
+    if status != SuggestedReply.Status.DRAFT:
+        _metric(
+            action=status,
+            user=user,
+            workspace=workspace,
+            obj=interaction,
+            detail={"kind": "suggested_reply", "facts": suggestion.fact_lines()},
+        )
     return decision
 
 
@@ -506,3 +680,78 @@ def suggested_reply_shown(*, workspace: Workspace, user, interaction: Interactio
         obj=interaction,
         detail={"kind": "suggested_reply"},
     )
+
+
+# -- results ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def campaign_message_opened(*, message: CampaignMessage, at=None) -> bool:
+    """The email backend reports the message opened (its webhook calls the API endpoint).
+
+    The first report sets ``opened_at`` and counts in the pilot metrics as the
+    customer having been shown the message; later ones change nothing.
+    Returns whether this report was the first.
+    """
+    if message.status not in selectors.SENT_STATUSES:
+        raise CampaignError("Only a sent message can be opened.")
+    first = bool(
+        CampaignMessage.objects.filter(pk=message.pk, opened_at__isnull=True).update(
+            opened_at=at or timezone.now()
+        )
+    )
+    if first:
+        _metric(
+            action="shown",
+            user=None,
+            workspace=message.workspace,
+            obj=message,
+            detail={"kind": "campaign_opened", "campaign_id": message.campaign_id},
+        )
+    return first
+
+
+@dataclass
+class ResultsRecorded:
+    replied: int = 0
+    unsubscribed: int = 0
+
+
+def campaign_results_record(*, workspace: Workspace) -> ResultsRecorded:
+    """Count each sent message's reply and unsubscribe once in the pilot metrics.
+
+    A reply (an inbound interaction within ``REPLY_WINDOW_DAYS`` of the send)
+    is the customer accepting the message; an unsubscribe, dismissing it. The
+    message is marked (``replied_at``, ``unsubscribed_at``) so a later run does
+    not count it again. Run daily by the capability's schedule.
+    """
+    now = timezone.now()
+    sent = CampaignMessage.objects.filter(workspace=workspace, status__in=selectors.SENT_STATUSES)
+    replied = list(
+        sent.filter(replied_at__isnull=True)
+        .filter(selectors.replied_filter(window_days=app_settings.REPLY_WINDOW_DAYS))
+        .only("pk", "campaign_id", "workspace_id")
+    )
+    unsubscribed = list(
+        sent.filter(unsubscribed_at__isnull=True, contact__marketing_opt_out=True).only(
+            "pk", "campaign_id", "workspace_id"
+        )
+    )
+    with transaction.atomic():
+        CampaignMessage.objects.filter(pk__in=[m.pk for m in replied]).update(replied_at=now)
+        CampaignMessage.objects.filter(pk__in=[m.pk for m in unsubscribed]).update(
+            unsubscribed_at=now
+        )
+        for action, kind, rows in (
+            ("accepted", "campaign_replied", replied),
+            ("dismissed", "campaign_unsubscribed", unsubscribed),
+        ):
+            for message in rows:
+                _metric(
+                    action=action,
+                    user=None,
+                    workspace=workspace,
+                    obj=message,
+                    detail={"kind": kind, "campaign_id": message.campaign_id},
+                )
+    return ResultsRecorded(replied=len(replied), unsubscribed=len(unsubscribed))

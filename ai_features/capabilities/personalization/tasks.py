@@ -15,7 +15,8 @@ from ai_features.capabilities.personalization import selectors, services
 from ai_features.capabilities.personalization.facts import CAPABILITY, access_for
 from ai_features.jobs import job_run
 from ai_features.plans import plan_task
-from crmcore.models import Campaign
+from ai_features.scheduling import capability_task
+from crmcore.models import Campaign, Workspace
 
 
 def _load(campaign_id: int, user_id: int | None):
@@ -55,7 +56,7 @@ def send_campaign(*, campaign: Campaign, user, progress=None) -> dict:
         name=selectors.job_name("send", campaign.pk),
         capability=CAPABILITY,
         workspace=campaign.workspace,
-        total=counts["draft"],
+        total=counts["queued"] + counts["sending"] or counts["draft"],
         progress=progress,
     ) as job:
         result = services.campaign_send(campaign=campaign, user=user, on_chunk=job.advance)
@@ -64,6 +65,7 @@ def send_campaign(*, campaign: Campaign, user, progress=None) -> dict:
             "sent": result.sent,
             "recorded": result.recorded,
             "skipped": result.skipped,
+            "failed": result.failed,
         }
         job.set_result(**summary)
     return summary
@@ -81,8 +83,11 @@ def send_campaign_task(campaign_id: int, user_id: int | None = None) -> dict:
     return send_campaign(campaign=campaign, user=user)
 
 
-#: The daily release-plan check (declared in the capability's jobs and schedules).
-release_plan_task = plan_task("personalization")
+@capability_task(CAPABILITY, "record_campaign_results")
+def record_campaign_results_task(*, workspace: Workspace) -> dict:
+    """Replies and unsubscribes of sent campaigns, counted once in the pilot metrics."""
+    result = services.campaign_results_record(workspace=workspace)
+    return {"replied": result.replied, "unsubscribed": result.unsubscribed}
 
 
 #: The daily release-plan check (declared in the capability's jobs and schedules).

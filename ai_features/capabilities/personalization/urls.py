@@ -14,12 +14,17 @@ urlpatterns = [
     path(
         "<int:pk>/approve/", views.CampaignStepView.as_view(step="approve"), name="campaign-approve"
     ),
-    path("<int:pk>/send/", views.CampaignStepView.as_view(step="send"), name="campaign-send"),
+    path("<int:pk>/send/", views.CampaignSendView.as_view(), name="campaign-send"),
     path("<int:pk>/messages/", views.CampaignMessageListView.as_view(), name="message-list"),
     path(
         "<int:pk>/messages/<int:message_pk>/",
         views.CampaignMessageEditView.as_view(),
         name="message-edit",
+    ),
+    path(
+        "<int:pk>/messages/<int:message_pk>/test-send/",
+        views.MessageTestSendView.as_view(),
+        name="message-test-send",
     ),
     path(
         "replies/<int:pk>/",

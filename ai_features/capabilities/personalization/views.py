@@ -116,15 +116,22 @@ class CampaignBuilderView(BuilderMixin, View):
 
     def context(self, campaign, form) -> dict:
         workspace = self.request.workspace
+        editable = campaign.status in ("draft", "approved")
         return {
             "campaign": campaign,
             "form": form,
+            # A campaign that is sending or sent shows what was stored, never a new rendering.
             "preview": selectors.campaign_preview(
                 workspace=workspace, campaign=campaign, access=self.access()
-            ),
+            )
+            if editable
+            else None,
             "counts": selectors.campaign_message_counts(workspace=workspace, campaign=campaign),
             "jobs": selectors.campaign_jobs(workspace=workspace, campaign=campaign),
-            "editable": campaign.status in ("draft", "approved"),
+            "results": None
+            if editable
+            else selectors.campaign_results(workspace=workspace, campaign=campaign),
+            "editable": editable,
             **self.base_context(),
         }
 
@@ -142,7 +149,7 @@ class CampaignBuilderView(BuilderMixin, View):
 
 
 class CampaignStepView(BuilderMixin, View):
-    """Build, approve or send (POST only)."""
+    """Build or approve (POST only); sending goes through the confirmation page."""
 
     step = ""
 
@@ -152,20 +159,80 @@ class CampaignStepView(BuilderMixin, View):
             if self.step == "build":
                 services.campaign_build_queue(campaign=campaign, user=request.user)
                 messages.success(request, "Building the messages.")
-            elif self.step == "approve":
-                services.campaign_approve(campaign=campaign, user=request.user)
-                messages.success(request, "Campaign approved.")
             else:
-                services.campaign_send_queue(campaign=campaign, user=request.user)
+                services.campaign_approve(campaign=campaign, user=request.user)
                 messages.success(
-                    request,
-                    "Recording the messages: nothing leaves a sandbox."
-                    if request.workspace.is_sandbox
-                    else "Sending the campaign.",
+                    request, "Campaign approved. Check what sending will do, then send."
                 )
         except services.CampaignError as exc:
             messages.error(request, str(exc))
         return redirect("personalization:campaign-builder", pk=campaign.pk)
+
+
+class CampaignSendView(BuilderMixin, View):
+    """The confirmation page: exactly what sending will do; POST sends (in the background)."""
+
+    template_name = "personalization/campaign_send.html"
+
+    def context(self, campaign) -> dict:
+        return {
+            "campaign": campaign,
+            "plan": selectors.send_plan(workspace=self.request.workspace, campaign=campaign),
+            **self.base_context(),
+        }
+
+    def get(self, request, pk: int):
+        campaign = self.campaign()
+        if campaign.status != "approved":
+            messages.error(request, "Only an approved campaign can be sent.")
+            return redirect("personalization:campaign-builder", pk=campaign.pk)
+        return render(request, self.template_name, self.context(campaign))
+
+    def post(self, request, pk: int):
+        campaign = self.campaign()
+        try:
+            expected = int(request.POST.get("expected", ""))
+        except ValueError:
+            return render(
+                request, self.template_name, self.context(campaign) | {"error": True}, status=400
+            )
+        try:
+            done = services.campaign_send_start(
+                campaign=campaign, user=request.user, expected=expected
+            )
+        except services.CampaignError as exc:
+            messages.error(request, str(exc))
+            if campaign.status == "approved":
+                return redirect("personalization:campaign-send", pk=campaign.pk)
+        else:
+            verb = "Recording" if request.workspace.is_sandbox else "Sending"
+            messages.success(
+                request,
+                f"{verb} {done.queued} email{'s' if done.queued != 1 else ''}"
+                f"{' (sandbox: nothing leaves it)' if request.workspace.is_sandbox else ''}; "
+                f"{done.skipped} skipped.",
+            )
+        return redirect("personalization:campaign-builder", pk=campaign.pk)
+
+
+class MessageTestSendView(BuilderMixin, View):
+    """Send one message to the signed-in user's own address (POST only)."""
+
+    def post(self, request, pk: int, message_pk: int):
+        message = selectors.campaign_message_get(
+            workspace=request.workspace, campaign=self.campaign(), pk=message_pk
+        )
+        try:
+            address = services.message_test_send(message=message, user=request.user)
+        except services.CampaignError as exc:
+            messages.error(request, str(exc))
+        else:
+            where = " (recorded: sandbox)" if request.workspace.is_sandbox else ""
+            messages.success(
+                request,
+                f"Test of the message to {message.contact.full_name} sent to {address}{where}.",
+            )
+        return redirect("personalization:message-edit", pk=pk, message_pk=message.pk)
 
 
 class CampaignMessageListView(BuilderMixin, TemplateView):
@@ -177,10 +244,12 @@ class CampaignMessageListView(BuilderMixin, TemplateView):
         page = Paginator(items, app_settings.MESSAGES_PER_PAGE).get_page(
             self.request.GET.get("page")
         )
-        failing = selectors.campaign_message_counts(
+        counts = selectors.campaign_message_counts(
             workspace=self.request.workspace, campaign=campaign
-        )["failing"]
-        return super().get_context_data(campaign=campaign, page=page, failing=failing, **kwargs)
+        )
+        return super().get_context_data(
+            campaign=campaign, page=page, failing=counts["failing"], counts=counts, **kwargs
+        )
 
 
 class CampaignMessageEditView(BuilderMixin, View):
@@ -194,7 +263,9 @@ class CampaignMessageEditView(BuilderMixin, View):
     def get(self, request, pk: int, message_pk: int):
         message = self.message()
         form = MessageEditForm(initial={"subject": message.subject, "body": message.body})
-        return render(request, self.template_name, {"message": message, "form": form})
+        return render(
+            request, self.template_name, {"message": message, "form": form, **self.base_context()}
+        )
 
     def post(self, request, pk: int, message_pk: int):
         message = self.message()
@@ -216,7 +287,7 @@ class CampaignMessageEditView(BuilderMixin, View):
 
 
 class SuggestedReplyDecideView(CapabilityPageMixin, View):
-    """Accept, edit or dismiss the suggested reply (the panel posts here)."""
+    """Send, save as draft or dismiss the suggested reply (the panel posts here)."""
 
     capability = CAPABILITY
 
@@ -226,7 +297,7 @@ class SuggestedReplyDecideView(CapabilityPageMixin, View):
         form = ReplyDecisionForm(request.POST)
         target = reverse("contact-detail", args=[interaction.contact_id])
         if not form.is_valid():
-            messages.error(request, "Choose accept, edit or dismiss.")
+            messages.error(request, "Choose send, save as draft or dismiss.")
             return redirect(target)
         suggestion = selectors.suggested_reply(
             workspace=workspace,
@@ -246,9 +317,17 @@ class SuggestedReplyDecideView(CapabilityPageMixin, View):
         except (ValidationError, services.CampaignError) as exc:
             messages.error(request, _errors(exc) if isinstance(exc, ValidationError) else str(exc))
         else:
+            contact = interaction.contact
+            sent = (
+                f"Reply recorded for {contact.email} (sandbox: not sent), logged as an email."
+                if workspace.is_sandbox
+                else f"Reply emailed to {contact.email} and logged as an email."
+            )
             done = {
-                "accepted": "Reply logged.",
-                "edited": "Edited reply logged.",
+                "send": sent,
+                "accepted": sent,
+                "edited": sent,
+                "draft": "Reply saved as a draft: nothing was sent.",
                 "dismissed": "Suggestion dismissed.",
             }
             messages.success(request, done[form.cleaned_data["action"]])

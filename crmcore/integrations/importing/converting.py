@@ -15,6 +15,10 @@ from crmcore.integrations.importing.mapping import Mapping
 from crmcore.integrations.importing.reading import Row
 from crmcore.integrations.importing.specs import FieldSpec, ImportInputError, KindSpec
 
+#: Cells a ``boolean`` field reads as yes and as no (case-insensitive).
+BOOLEAN_TRUE = frozenset({"yes", "y", "true", "t", "1", "x", "opted out", "opt out", "opt-out"})
+BOOLEAN_FALSE = frozenset({"no", "n", "false", "f", "0", "subscribed", "opted in"})
+
 #: The largest whole number a field of the kinds stores (a 32-bit integer column).
 MAX_INTEGER = 2**31 - 1
 
@@ -173,6 +177,13 @@ class Converter:
             if whole is None or whole != whole.to_integral_value() or abs(whole) > MAX_INTEGER:
                 raise Rejected(f"invalid whole number {text!r} for {spec.name}")
             return int(whole)
+        if spec.type == "boolean":
+            folded = text.casefold()
+            if folded in BOOLEAN_TRUE:
+                return True
+            if folded in BOOLEAN_FALSE:
+                return False
+            raise Rejected(f"invalid {spec.name} {text!r} (expected yes or no)")
         if spec.type == "choice":
             folded = text.casefold()
             for value, label in spec.choices:

@@ -19,7 +19,7 @@ class ImportInputError(ValueError):
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    # text, multiline, email, phone, date, datetime, decimal, integer, choice
+    # text, multiline, email, phone, date, datetime, decimal, integer, choice, boolean
     type: str = "text"
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
@@ -68,6 +68,7 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("region", max_length=50),
             FieldSpec("segment", max_length=50),
             FieldSpec("external_id", max_length=100),
+            FieldSpec("marketing_opt_out", type="boolean"),
             FieldSpec("account_external_id", reference=True),
             FieldSpec("account_name", reference=True),
         ),

@@ -195,6 +195,7 @@ class ContactWriter(Writer):
         "segment",
         "external_id",
         "account_id",
+        "marketing_opt_out",
     )
 
     def payload(self, obj: Any) -> dict[str, Any]:

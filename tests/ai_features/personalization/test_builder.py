@@ -50,7 +50,8 @@ def test_compose__two_contacts_everything_on__facts_differ_and_are_true(
     assert ben_msg.fact_lines() == [
         "Recent tone: positive (latest inbound message) — usual wording",
         "Last order: Starter, 10 days ago",
-        "Next product: Analytics Pro (from Prediction)",
+        "Next product: Analytics Pro (from Prediction — "
+        "bought next by customers with the same purchases)",
         "Answers most by: Call (3 of 3 inbound)",
         "Best time to reach: 14:00 to 15:00 (3 of 3 inbound)",
     ]
@@ -104,7 +105,10 @@ def test_compose__sentiment_off__no_apology_and_tone_listed_as_not_used(
     assert ada_msg.apology_first is False
     assert "sorry" not in ada_msg.body
     assert "Recent tone: not used — Sentiment is not enabled for you" in ada_msg.unused_lines()
-    assert "Next product: Data Connector (from Prediction)" in ada_msg.fact_lines()
+    assert (
+        "Next product: Data Connector (from Prediction — "
+        "bought next by customers with the same purchases)" in ada_msg.fact_lines()
+    )
 
 
 def test_compose__personalization_off__plain_mail_merge(workspace, campaign, customers):
@@ -172,7 +176,7 @@ def test_compose__no_history__check_in_lists_what_is_missing(workspace):
     assert msg.fact_lines() == []
     assert msg.unused_lines() == [
         "Last order: not used — no orders yet",
-        "Next product: not used — no stored prediction for this contact",
+        "Next product: not used — no next need known for this contact yet",
         "Recent tone: not used — no analysed inbound message",
         "Best channel and time: not used — no inbound messages",
     ]

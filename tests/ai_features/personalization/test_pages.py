@@ -37,7 +37,10 @@ def test_builder_page__everything_on__facts_and_ai_fields(
     html = _builder(logged_in_client, campaign).content.decode()
     assert 'data-testid="mode">Personalized<' in html
     assert FACT in html
-    assert "Next product: Analytics Pro (from Prediction)" in html
+    assert (
+        "Next product: Analytics Pro (from Prediction — "
+        "bought next by customers with the same purchases)" in html
+    )
     assert 'name="churn_band"' in html
     assert "<code>{personal_note}</code>" in html
 
@@ -152,8 +155,10 @@ def _walk(client, campaign, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("personalization:campaign-build", args=[campaign.pk]))
     client.post(reverse("personalization:campaign-approve", args=[campaign.pk]))
+    url = reverse("personalization:campaign-send", args=[campaign.pk])
+    assert "2 emails to 2 contacts, none skipped." in client.get(url).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("personalization:campaign-send", args=[campaign.pk]))
+        response = client.post(url, {"expected": "2"})
     assert response.status_code == 302
     campaign.refresh_from_db()
 
@@ -270,7 +275,11 @@ def test_reply_decide__on__recorded_and_panel_shows_decision(
     )
     assert response.status_code == 302
     assert SuggestedReply.objects.get(interaction=ticket).status == status
-    assert "Suggested reply to “Export broken”: " + status in _contact_page(logged_in_client, ada)
+    page = _contact_page(logged_in_client, ada)
+    if status == "dismissed":
+        assert "Suggested reply to “Export broken”: dismissed." in page
+    else:  # sent: the ticket is answered, nothing waits for a reply
+        assert "Nothing waits for a reply: their latest message (“Export broken”" in page
 
 
 def test_reply_decide__edited__own_words_logged(logged_in_client, all_on, customers):
@@ -281,7 +290,7 @@ def test_reply_decide__edited__own_words_logged(logged_in_client, all_on, custom
         {"action": "edited", "body": "It is 10 a month."},
     )
     reply = Interaction.objects.get(contact=ada, direction="out")
-    assert (reply.body, reply.channel) == ("It is 10 a month.", "chat")
+    assert (reply.body, reply.channel) == ("It is 10 a month.", "email")
     assert SuggestionEvent.objects.filter(action="edited", object_id=question.pk).count() == 1
 
 
@@ -308,7 +317,8 @@ def test_reply_decide__kill_switch__403_with_reason(
 
 def test_nav__signed_in__links_the_builder(logged_in_client):
     html = logged_in_client.get("/").content.decode()
-    assert f'href="{reverse("personalization:campaign-list")}" data-nav="campaign-builder"' in html
+
+    assert f'href="{reverse("personalization:campaign-list")}" data-nav="campaigns"' in html
 
 
 def test_campaign_list__builder__lists_workspace_campaigns(logged_in_client, campaign, sandbox):

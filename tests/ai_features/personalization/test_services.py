@@ -281,7 +281,7 @@ def test_suggested_reply_decide__action__metric_and_reply(
     replies = Interaction.objects.filter(contact=ada, direction="out")
     if logged:
         reply = replies.get()
-        assert reply.channel == "chat"
+        assert reply.channel == "email"
         assert reply.body == (suggestion.body if action == "accepted" else "My own words")
     else:
         assert not replies.exists()
