@@ -233,6 +233,7 @@ class DealSerializer(serializers.ModelSerializer):
             "contact",
             "stage",
             "amount",
+            "discount_percent",
             "expected_close",
             "owner",
             "is_open",

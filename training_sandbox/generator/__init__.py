@@ -40,6 +40,8 @@ capabilities learn, and what lessons ask trainees to find):
   "great", "thanks") around successful orders, neutral logistics otherwise.
   Channels are email, call, meeting, chat, ticket and note; directions in
   and out (outbound ones are authored by the contact's owner).
+* Deals: most contacts have a deal with a stage history whose outcome follows
+  engagement, stalls, discounts, size and the owner (``generator.deals``).
 * Leads: about 15% of contacts, recent, with prospecting interactions, at
   most one trial order, and most of the open deals.
 
@@ -76,6 +78,7 @@ from crmcore.models import (
     Campaign,
     Contact,
     Deal,
+    DealStageChange,
     Interaction,
     Order,
     OrderLine,
@@ -84,6 +87,7 @@ from crmcore.models import (
     Workspace,
 )
 from training_sandbox.generator import catalogue, texts
+from training_sandbox.generator.deals import add_deal_histories
 from training_sandbox.generator.writer import Builder
 
 __all__ = [
@@ -780,6 +784,10 @@ def generate_workspace_data(
             deal.contact_id = contact.pk
         Deal.objects.bulk_create(extra.deals)
         deals += len(extra.deals)
+    # Deals with stage histories and planted outcomes (``generator.deals``).
+    added = add_deal_histories(workspace=workspace, seed=seed, anchor=gen.anchor)
+    deals += added.deals
+    totals.interactions += added.interactions
 
     campaigns = gen.campaigns() if contacts else []
     Campaign.objects.bulk_create(campaigns)
@@ -803,7 +811,17 @@ def generate_workspace_data(
 
 
 #: The tables the generator fills, whose planner statistics it refreshes.
-WRITTEN_MODELS = (Account, Product, Contact, Order, OrderLine, Interaction, Deal, Campaign)
+WRITTEN_MODELS = (
+    Account,
+    Product,
+    Contact,
+    Order,
+    OrderLine,
+    Interaction,
+    Deal,
+    DealStageChange,
+    Campaign,
+)
 
 
 def _write(chunk: _Chunk) -> None:
