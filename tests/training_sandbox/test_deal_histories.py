@@ -2,6 +2,7 @@
 follow the documented patterns (engagement, stalls, discounts), same seed same data."""
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 
 import numpy as np
@@ -43,7 +44,7 @@ def test_deal_histories__every_deal__history_is_chronological_and_ends_in_its_st
         assert history[0][0] == ""  # the creation
         assert history[-1][1] == deal.stage
         assert history[0][2] >= deal.created_at - dt.timedelta(seconds=1)
-        for (_, to_stage, _), (from_stage, _, _) in zip(history, history[1:], strict=False):
+        for (_, to_stage, _), (from_stage, _, _) in itertools.pairwise(history):
             assert from_stage == to_stage  # each move starts where the last one ended
         if deal.stage in (Deal.Stage.WON, Deal.Stage.LOST):
             assert deal.closed_at is not None and deal.closed_at <= NOW

@@ -159,3 +159,68 @@ def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
         "base_rate": round(float(y.mean()), 4),
         "reliability": reliability_table(y, p),
     }
+
+
+@dataclass
+class WinModel:
+    """The deal win model: a sign-constrained logistic regression on standardized
+    features (``deal_features.WIN_FEATURES``), kept as plain arrays.
+
+    ``stage_columns`` are the one-hot columns of the deal's stage: their terms
+    are one factor, given to the deal's own stage ("In Negotiation"), so that
+    rows still add up exactly to the log-odds minus the intercept.
+    """
+
+    names: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    stage_columns: list[int]
+
+    def standardize(self, matrix: np.ndarray) -> np.ndarray:
+        return (matrix - self.mean) / self.scale
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        terms = self.standardize(matrix) * self.coef
+        if self.stage_columns:
+            cols = np.array(self.stage_columns)
+            total = terms[:, cols].sum(axis=1)
+            own = cols[matrix[:, cols].argmax(axis=1)]
+            terms[:, cols] = 0.0
+            terms[np.arange(len(matrix)), own] = total
+        return terms
+
+    def log_odds(self, matrix: np.ndarray) -> np.ndarray:
+        return self.contributions(matrix).sum(axis=1) + self.intercept
+
+    def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.log_odds(matrix)))
+
+
+def fit_standardized(
+    x: np.ndarray, y: np.ndarray, directions: np.ndarray, *, c: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(mean, scale, coefficients, intercept) of a sign-constrained fit on standardized ``x``."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    coef, intercept = fit_sign_constrained((x - mean) / scale, y, directions, c=c)
+    return mean, scale, coef, intercept
+
+
+def population_stability(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
+    """Population stability index of ``current`` against ``reference`` (deciles of the
+    reference; 0.1 is a moderate shift, 0.25 a large one)."""
+    reference = np.asarray(reference, dtype=np.float64)
+    current = np.asarray(current, dtype=np.float64)
+    if len(reference) == 0 or len(current) == 0:
+        return 0.0
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    expected = np.bincount(
+        np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1
+    )
+    actual = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1)
+    e = np.clip(expected / expected.sum(), 1e-4, None)
+    a = np.clip(actual / actual.sum(), 1e-4, None)
+    return round(float(np.sum((a - e) * np.log(a / e))), 4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from crmcore.extensions import ContactPanel
+from crmcore.extensions import ContactPanel, DealBadge, DealBadgeProvider, DealPanel
 
 
 def render_panel(request, contact) -> str | None:
@@ -29,7 +29,7 @@ def render_panel(request, contact) -> str | None:
     return mark_safe(html)
 
 
-def _record_shown(request, contact) -> None:
+def _record_shown(request, obj, object_type: str = "contact") -> None:
     """A pilot metric: the rep was shown a score. Written after commit, off the request."""
     from ai_features.services import SuggestionEventInput, suggestion_events_record_later
 
@@ -40,8 +40,8 @@ def _record_shown(request, contact) -> None:
                 action="shown",
                 user_id=request.user.pk,
                 workspace_id=request.workspace.pk,
-                object_type="contact",
-                object_id=contact.pk,
+                object_type=object_type,
+                object_id=obj.pk,
             )
         ]
     )
@@ -51,3 +51,52 @@ def contact_panel() -> ContactPanel:
     return ContactPanel(
         key="prediction", title="Churn risk and next need", render=render_panel, order=20
     )
+
+
+def render_deal_panel(request, deal) -> str | None:
+    """The deal page panel: the chance to win and its top factors in words."""
+    from ai_features.capabilities.prediction.deal_selectors import deal_prediction
+    from ai_features.capabilities.prediction.explain import svg_chart
+
+    prediction = deal_prediction(workspace=request.workspace, deal=deal)
+    if prediction.available:
+        _record_shown(request, deal, "deal")
+    chart = ""
+    if prediction.explanation:
+        # Green raises the chance to win here: the chart's colours are for risk.
+        chart = svg_chart(
+            prediction.explanation, label="Factors of the chance to win", good_up=True
+        )
+    html = render_to_string(
+        "prediction/deal_panel.html",
+        {"deal": deal, "prediction": prediction, "chart": mark_safe(chart)},
+        request=request,
+    )
+    return mark_safe(html)
+
+
+def deal_badges(request, deals) -> dict[int, DealBadge]:
+    """Each scored open deal's chance to win, for its pipeline card (one query)."""
+    from ai_features.capabilities.prediction.deal_selectors import deal_scores_for, win_band
+
+    scores = deal_scores_for(
+        workspace=request.workspace, deal_ids=[d.pk for d in deals if d.is_open]
+    )
+    return {
+        pk: DealBadge(
+            text=f"{round(100 * s.probability)}%",
+            title=f"{round(100 * s.probability)}% chance to win",
+            level=win_band(s.probability),
+        )
+        for pk, s in scores.items()
+    }
+
+
+def deal_panel() -> DealPanel:
+    return DealPanel(
+        key="prediction-win", title="Chance to win", render=render_deal_panel, order=20
+    )
+
+
+def deal_badge_provider() -> DealBadgeProvider:
+    return DealBadgeProvider(key="prediction-win", label="Win", provide=deal_badges, order=20)

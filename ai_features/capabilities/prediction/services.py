@@ -82,8 +82,10 @@ def artifact_load(version: ModelVersion) -> dict[str, Any]:
 # ---------------------------------------------------------------- training
 
 
-def _next_number(workspace: Workspace) -> int:
-    latest = ModelVersion.objects.filter(workspace=workspace).aggregate(n=Max("number"))["n"]
+def _next_number(workspace: Workspace, kind: str = ModelVersion.Kind.CHURN) -> int:
+    latest = ModelVersion.objects.filter(workspace=workspace, kind=kind).aggregate(n=Max("number"))[
+        "n"
+    ]
     return (latest or 0) + 1
 
 
@@ -153,9 +155,9 @@ def _model_version_record(*, workspace: Workspace, user, result) -> ModelVersion
 
 
 def _make_live(version: ModelVersion) -> None:
-    ModelVersion.objects.filter(workspace_id=version.workspace_id, is_live=True).exclude(
-        pk=version.pk
-    ).update(is_live=False)
+    ModelVersion.objects.filter(
+        workspace_id=version.workspace_id, kind=version.kind, is_live=True
+    ).exclude(pk=version.pk).update(is_live=False)
     version.is_live = True
     version.status = ModelVersion.Status.PUBLISHED
     version.published_at = timezone.now()
@@ -171,6 +173,13 @@ def model_version_publish(*, version: ModelVersion, user) -> ModelVersion:
     ):
         raise ValueError("Only a version that passed the quality gate can be published.")
     _make_live(version)
+    if version.kind == ModelVersion.Kind.WIN:
+        from ai_features.capabilities.prediction.deal_services import deal_bias_audit_run
+
+        if not version.bias_audits.exists():
+            deal_bias_audit_run(version=version)
+        job_queue("prediction", "score_deals", workspace=version.workspace)
+        return version
     if not version.bias_audits.exists():
         bias_audit_run(version=version)
     job_queue("prediction", "score_contacts", workspace=version.workspace)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from ai_features.capabilities.prediction.explain import feature_label
+from ai_features.capabilities.prediction.explain import feature_label, money
 from ai_features.capabilities.prediction.selectors import model_card_summary
 
 register = template.Library()
@@ -23,3 +23,23 @@ def feature_labels(names) -> list[str]:
 @register.filter
 def summary(version) -> str:
     return model_card_summary(version=version)
+
+
+@register.filter
+def percent(value) -> str:
+    """A probability as a whole percentage: 0.724 -> "72%"; "—" when unknown."""
+    if value in (None, ""):
+        return "—"
+    try:
+        return f"{round(100 * float(value))}%"
+    except (TypeError, ValueError):
+        return "—"
+
+
+@register.filter
+def currency(value) -> str:
+    """An amount with the workspace currency: "$16,100"; "" when it is no number."""
+    try:
+        return money(float(value))
+    except (TypeError, ValueError):
+        return ""
