@@ -80,6 +80,9 @@ def win_version_train(
                 trained_by=trained_by,
             )
     metrics = result.metrics
+    reference = _scored_population(workspace=workspace, model=result.model, at=as_of)
+    if reference is not None:
+        result.reference = reference
     passed = (
         metrics["auc"] >= app_settings.MIN_AUC
         and metrics["brier"] <= metrics["brier_stage_baseline"]
@@ -108,6 +111,19 @@ def win_version_train(
             _make_live(version)
             deal_bias_audit_run(version=version)
     return version
+
+
+def _scored_population(*, workspace: Workspace, model, at: dt.datetime) -> dict[str, Any] | None:
+    """Features and scores of the open deals at training time: what later drift
+    checks compare today's open deals with (None when there were none)."""
+    rows = open_deal_rows(workspace=workspace)
+    if not rows:
+        return None
+    raw = extract_deals(workspace=workspace, rows=rows, times=[at] * len(rows))
+    return {
+        "features": raw.matrix.astype(np.float32),
+        "score": model.predict_proba(raw.matrix),
+    }
 
 
 # ---------------------------------------------------------------- bias audit
@@ -275,7 +291,12 @@ def score_refresh_mark(*, workspace_id: int, kind: str, object_ids: list[int]) -
     if ids:
         # One insert; an object already queued keeps its row (and its first time).
         ScoreRefresh.objects.bulk_create(
-            [ScoreRefresh(workspace_id=workspace_id, kind=kind, object_id=i) for i in ids],
+            [
+                ScoreRefresh(
+                    workspace_id=workspace_id, kind=kind, object_id=i, queued_at=timezone.now()
+                )
+                for i in ids
+            ],
             ignore_conflicts=True,
         )
 
@@ -302,12 +323,12 @@ def score_refresh_drain(
 ) -> RefreshResult:
     """Re-score the queued contacts (churn) and deals (win), in bulk, and empty the queue.
 
-    A changed contact also re-scores its open deals. Objects queued while this
-    runs stay queued for the next run.
+    A changed contact also re-scores its open deals. Only the rows read at the
+    start are deleted: objects queued while this runs stay for the next run.
     """
     now = now or timezone.now()
     queued = list(
-        ScoreRefresh.objects.filter(workspace=workspace, queued_at__lte=now)
+        ScoreRefresh.objects.filter(workspace=workspace)
         .order_by("pk")
         .values_list("pk", "kind", "object_id")[:limit]
     )
@@ -351,7 +372,8 @@ def score_refresh_drain(
 
 
 def drift_check(*, version: ModelVersion, now: dt.datetime | None = None) -> dict[str, Any]:
-    """PSI per feature and of the score (open deals now against the training deals),
+    """PSI per feature and of the score (open deals now against the open deals when
+    the model was trained),
     live calibration, warnings; stores them on the version and emits
     ``model.drift_detected`` when a warning is new."""
     now = now or timezone.now()

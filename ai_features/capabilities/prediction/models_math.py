@@ -212,8 +212,10 @@ def fit_standardized(
 def population_stability(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
     """Population stability index of ``current`` against ``reference`` (deciles of the
     reference; 0.1 is a moderate shift, 0.25 a large one)."""
-    reference = np.asarray(reference, dtype=np.float64)
-    current = np.asarray(current, dtype=np.float64)
+    # Both in single precision, as references are stored: a value equal to a bin
+    # edge must fall in the same bin on both sides.
+    reference = np.asarray(reference, dtype=np.float32)
+    current = np.asarray(current, dtype=np.float32)
     if len(reference) == 0 or len(current) == 0:
         return 0.0
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))

@@ -40,7 +40,8 @@ class WinTrainingResult:
     data_start: dt.datetime | None
     data_end: dt.datetime | None
     holdout: dict[str, Any]
-    #: Training distributions (a sample of each feature and of the score) for drift.
+    #: Distributions drift is measured against (each feature and the score): the
+    #: training deals here, replaced by the open deals of the day when there are some.
     reference: dict[str, Any]
 
 
