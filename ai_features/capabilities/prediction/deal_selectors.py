@@ -176,6 +176,15 @@ class Forecast:
     version: int | None = None
 
 
+def _percent_bin(label: str) -> str:
+    """A reliability bin as percentages: "0.6-0.7" -> "60-70%"."""
+    try:
+        low, high = (float(x) for x in label.split("-"))
+    except ValueError:
+        return label
+    return f"{round(100 * low)}-{round(100 * high)}%"
+
+
 def forecast(*, workspace: Workspace) -> Forecast:
     """Expected revenue (sum of win probability x amount) of the open deals by close
     month and by stage, with the calibration of past probabilities (five queries)."""
@@ -218,5 +227,8 @@ def forecast(*, workspace: Workspace) -> Forecast:
     live = model_version_live(workspace=workspace, kind=WIN)
     if live is not None:
         result.version = live.number
-        result.holdout_reliability = list((live.metrics or {}).get("reliability", []))
+        result.holdout_reliability = [
+            {**row, "bin": _percent_bin(row.get("bin", ""))}
+            for row in (live.metrics or {}).get("reliability", [])
+        ]
     return result

@@ -215,7 +215,7 @@ def describe(name: str, value: Any, *, as_of: dt.datetime | None = None) -> str:
     if name == "owner_win_rate":
         return f"The owner wins {round(100 * v)}% of their deals"
     if name == "discount_percent":
-        return f"Discount of {v:g}%" if v >= 0.5 else "No discount"
+        return f"Discount of {round(v)}%" if v >= 0.5 else "No discount"
     if name == "amount_vs_usual":
         ratio = 2.0**v
         if 0.8 <= ratio <= 1.25:
@@ -332,15 +332,8 @@ def explanation_from_score(
     )
 
 
-def svg_chart(
-    explanation: Explanation,
-    *,
-    width: int = 360,
-    label: str = "Factors of the churn risk",
-    good_up: bool = False,
-) -> str:
-    """Horizontal bars around a zero line: red raises the risk, green lowers it
-    (``good_up``: green raises the score, for a chance to win)."""
+def svg_chart(explanation: Explanation, *, width: int = 360) -> str:
+    """Horizontal bars around a zero line: red raises the risk, green lowers it."""
     factors = list(explanation.factors)
     if not factors:
         return ""
@@ -351,14 +344,14 @@ def svg_chart(
     mid = label_w + bar_w / 2
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">',
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="Factors of the churn risk">',
         f'<line x1="{mid:.1f}" y1="0" x2="{mid:.1f}" y2="{height}" stroke="#888" />',
     ]
     for k, f in enumerate(factors):
         y = 4 + k * row_h
         length = abs(f.contribution) / scale * (bar_w / 2 - 4)
         x = mid if f.contribution >= 0 else mid - length
-        color = "#c0392b" if (f.contribution > 0) != good_up else "#27ae60"
+        color = "#c0392b" if f.contribution > 0 else "#27ae60"
         parts.append(
             f'<text x="0" y="{y + 14}" font-size="11">{escape(f.text[:34])}</text>'
             f'<rect x="{x:.1f}" y="{y + 3}" width="{max(length, 1):.1f}" height="{row_h - 8}" '

@@ -54,23 +54,15 @@ def contact_panel() -> ContactPanel:
 
 
 def render_deal_panel(request, deal) -> str | None:
-    """The deal page panel: the chance to win and its top factors in words."""
+    """The deal page panel: the chance to win and its top factors in words (as a
+    list of full sentences: a chart would cut them short)."""
     from ai_features.capabilities.prediction.deal_selectors import deal_prediction
-    from ai_features.capabilities.prediction.explain import svg_chart
 
     prediction = deal_prediction(workspace=request.workspace, deal=deal)
     if prediction.available:
         _record_shown(request, deal, "deal")
-    chart = ""
-    if prediction.explanation:
-        # Green raises the chance to win here: the chart's colours are for risk.
-        chart = svg_chart(
-            prediction.explanation, label="Factors of the chance to win", good_up=True
-        )
     html = render_to_string(
-        "prediction/deal_panel.html",
-        {"deal": deal, "prediction": prediction, "chart": mark_safe(chart)},
-        request=request,
+        "prediction/deal_panel.html", {"deal": deal, "prediction": prediction}, request=request
     )
     return mark_safe(html)
 
