@@ -182,6 +182,14 @@ class Capability:
         """Contact page panels, rendered only where the gate says yes."""
         return []
 
+    def deal_panels(self) -> list[extensions.DealPanel]:
+        """Deal page panels, rendered only where the gate says yes."""
+        return []
+
+    def deal_badges(self) -> list[extensions.DealBadgeProvider]:
+        """Badges on pipeline cards, given only where the gate says yes."""
+        return []
+
     def pages(self) -> list[extensions.PageUrls]:
         """HTML URLconfs; every view in them is put behind the gate."""
         return []

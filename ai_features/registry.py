@@ -49,6 +49,8 @@ __all__ = [
 
 _SURFACE_REGISTRIES = (
     extensions.contact_panels,
+    extensions.deal_panels,
+    extensions.deal_badges,
     extensions.page_urls,
     extensions.nav_items,
     extensions.api_routes,
@@ -85,6 +87,10 @@ class CapabilityRegistry:
             return
         for panel in capability.panels():
             extensions.contact_panels.unregister(panel.key)
+        for deal_panel in capability.deal_panels():
+            extensions.deal_panels.unregister(deal_panel.key)
+        for badges in capability.deal_badges():
+            extensions.deal_badges.unregister(badges.key)
         for pages in capability.pages():
             extensions.page_urls.unregister(pages.prefix)
         for item in capability.nav_items():
@@ -153,6 +159,10 @@ class CapabilityRegistry:
                 raise CapabilityError(f"{capability!r}: prepare job {job!r} is not declared")
         for panel in capability.panels():
             extensions.contact_panels.register(surfaces.gated_panel(key, panel))
+        for deal_panel in capability.deal_panels():
+            extensions.deal_panels.register(surfaces.gated_deal_panel(key, deal_panel))
+        for badges in capability.deal_badges():
+            extensions.deal_badges.register(surfaces.gated_deal_badges(key, badges))
         for pages in capability.pages():
             extensions.page_urls.register(surfaces.gated_page_urls(key, pages))
         for item in capability.nav_items():
@@ -169,8 +179,8 @@ class CapabilityRegistry:
         if [len(r) for r in _SURFACE_REGISTRIES] != before:
             raise CapabilityError(
                 f"{capability!r}: ready() registered a surface directly; declare it in "
-                "panels(), pages(), nav_items(), api_routes() or api_fields() so the gate "
-                "is put in front of it"
+                "panels(), deal_panels(), deal_badges(), pages(), nav_items(), api_routes() "
+                "or api_fields() so the gate is put in front of it"
             )
 
 

@@ -295,3 +295,31 @@ def switched_off_notice(capability: str, user: Any, workspace: Any) -> str | Non
         text,
         "Everything else works as before.",
     )
+
+
+def gated_deal_panel(capability: str, panel: extensions.DealPanel) -> extensions.DealPanel:
+    """A deal page panel that renders only where the gate says yes."""
+    inner = panel.render
+
+    def render(request: Any, deal: Any) -> str | None:
+        if not gate.is_enabled(capability, request.user, request.workspace):
+            return None
+        return inner(request, deal)
+
+    return replace(panel, render=render)
+
+
+def gated_deal_badges(
+    capability: str, provider: extensions.DealBadgeProvider
+) -> extensions.DealBadgeProvider:
+    """Pipeline card badges, given only where the gate says yes."""
+    inner = provider.provide
+
+    def provide(request: Any, deals: list[Any]) -> dict[int, extensions.DealBadge]:
+        if not deals or not gate.is_enabled(
+            capability, request.user, getattr(request, "workspace", None)
+        ):
+            return {}
+        return inner(request, deals)
+
+    return replace(provider, provide=provide)

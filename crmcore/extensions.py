@@ -4,6 +4,9 @@ crmcore never imports the apps that plug into it. Instead it offers a few
 small, explicit registries:
 
 * ``contact_panels``: panels rendered on the contact detail page.
+* ``deal_panels``: panels rendered on the deal page.
+* ``deal_badges``: a small value on every pipeline card (a deal's win
+  probability), computed in bulk for the deals shown.
 * ``api_routes``: DRF viewsets or URL patterns mounted under ``/api/v1/``.
 * ``page_urls``: HTML URL modules mounted under a prefix (``/ai/``, ...).
 * ``nav_items``: links in the page header, each shown only where its
@@ -27,6 +30,7 @@ from typing import Any, Protocol
 
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,37 @@ class ContactPanel:
     key: str
     title: str
     render: Callable[[HttpRequest, Any], str | None]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DealPanel:
+    """A panel on the deal page: ``render(request, deal)`` returns safe HTML or ``None``."""
+
+    key: str
+    title: str
+    render: Callable[[HttpRequest, Any], str | None]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DealBadge:
+    """What a pipeline card shows for one deal: short ``text`` ("72%"), its ``title``
+    (a tooltip in words), a ``level`` for its colour ("high", "medium", "low")."""
+
+    text: str
+    title: str = ""
+    level: str = ""
+
+
+@dataclass(frozen=True)
+class DealBadgeProvider:
+    """Badges for pipeline cards: ``provide(request, deals)`` returns ``{deal.pk: DealBadge}``
+    for the deals the caller may see it for, in one or two queries for all of them."""
+
+    key: str
+    label: str
+    provide: Callable[[Any, list[Any]], dict[int, DealBadge]]
     order: int = 100
 
 
@@ -203,6 +238,8 @@ class Registry:
 
 
 contact_panels = Registry("contact_panels")
+deal_panels = Registry("deal_panels")
+deal_badges = Registry("deal_badges")
 nav_items = Registry("nav_items")
 api_routes = Registry("api_routes")
 page_urls = Registry("page_urls")
@@ -215,6 +252,31 @@ notice_providers = Registry("notice_providers")
 def notices_for(request: Any) -> list[Notice]:
     """Every provider's notices for ``request``, in provider order."""
     return [notice for provider in notice_providers for notice in provider.notices(request)]
+
+
+def deal_badges_for(request: HttpRequest, deals: list[Any]) -> None:
+    """Set ``deal.badges`` (a list of DealBadge, provider order) on each of ``deals``."""
+    for deal in deals:
+        deal.badges = []
+    if not deals:
+        return
+    for provider in deal_badges:
+        badges = provider.provide(request, deals)
+        for deal in deals:
+            badge = badges.get(deal.pk)
+            if badge is not None:
+                deal.badges.append(badge)
+
+
+def rendered_panels(registry: Registry, request: HttpRequest, obj: Any) -> list[dict[str, Any]]:
+    """The panels of ``registry`` that have something to show for ``obj``, in order."""
+    panels = []
+    for panel in registry:
+        html = panel.render(request, obj)
+        if html is not None:
+            # The panel contract: render() returns HTML that is already safe.
+            panels.append({"key": panel.key, "title": panel.title, "html": mark_safe(html)})
+    return panels
 
 
 def normalise_model_label(model_label: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -296,6 +297,13 @@ class Deal(WorkspaceScoped):
     )
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.LEAD)
     amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    discount_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Discount granted on the list price, in percent (0-100).",
+    )
     expected_close = models.DateField(null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -322,6 +330,31 @@ class Deal(WorkspaceScoped):
     @property
     def is_open(self) -> bool:
         return self.stage in self.OPEN_STAGES
+
+
+class DealStageChange(WorkspaceScoped):
+    """One move of a deal into a stage (``from_stage`` is empty for its creation).
+
+    Written by ``services.deal_create`` and ``services.deal_stage_change``; the
+    deal's stage history, read as of any moment (how long it sat in a stage,
+    whether it went backwards).
+    """
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, blank=True, choices=Deal.Stage.choices)
+    to_stage = models.CharField(max_length=20, choices=Deal.Stage.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["workspace", "deal", "changed_at"], name="deal_stage_change_ws_deal"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.from_stage or '-'} -> {self.to_stage}"
 
 
 class Campaign(WorkspaceScoped):

@@ -36,6 +36,7 @@ from crmcore.models import (
     Campaign,
     Contact,
     Deal,
+    DealStageChange,
     Interaction,
     Order,
     OrderLine,
@@ -430,7 +431,7 @@ def interaction_delete(*, interaction: Interaction) -> None:
 # --------------------------------------------------------------------------- deals
 
 DEAL_UPDATABLE = frozenset(
-    {"name", "account", "contact", "stage", "amount", "expected_close", "owner"}
+    {"name", "account", "contact", "stage", "amount", "discount_percent", "expected_close", "owner"}
 )
 CLOSED_STAGES = frozenset({Deal.Stage.WON, Deal.Stage.LOST})
 
@@ -446,8 +447,11 @@ def deal_create(
     amount: Decimal | int | str = Decimal("0"),
     expected_close: dt.date | None = None,
     owner: User | None = None,
+    discount_percent: Decimal | int | str = Decimal("0"),
 ) -> Deal:
-    """Create a deal. A deal created already won or lost gets ``closed_at`` = now."""
+    """Create a deal and the first row of its stage history.
+
+    A deal created already won or lost gets ``closed_at`` = now."""
     _ensure_same_workspace(workspace.pk, account=account, contact=contact)
     deal = Deal(
         workspace=workspace,
@@ -456,12 +460,16 @@ def deal_create(
         contact=contact,
         stage=stage,
         amount=Decimal(amount),
+        discount_percent=Decimal(discount_percent),
         expected_close=expected_close,
         owner=owner,
         closed_at=timezone.now() if stage in CLOSED_STAGES else None,
     )
     _validate(deal)
     deal.save()
+    DealStageChange.objects.create(
+        workspace=workspace, deal=deal, to_stage=stage, changed_at=deal.created_at
+    )
     return deal
 
 
@@ -470,9 +478,10 @@ def deal_stage_change(*, deal: Deal, stage: str) -> Deal:
     """Move a deal to ``stage``; no-op when it is already there.
 
     Moving to ``won`` or ``lost`` sets ``closed_at`` to now; moving back to an
-    open stage clears it. Emits ``deal.stage_changed`` after commit with the
-    payload keys ``id``, ``workspace_id``, ``name``, ``from_stage``,
-    ``to_stage``, ``amount`` (a decimal string, e.g. ``"5000.00"``),
+    open stage clears it. Each move adds a row to the deal's stage history.
+    Emits ``deal.stage_changed`` after commit with the payload keys ``id``,
+    ``workspace_id``, ``name``, ``from_stage``, ``to_stage``, ``amount`` (a decimal
+    string, e.g. ``"5000.00"``),
     ``contact_id``, ``account_id``, ``owner_id``, ``closed_at`` (ISO 8601 or
     null) and ``changed_at`` (ISO 8601).
     """
@@ -485,6 +494,13 @@ def deal_stage_change(*, deal: Deal, stage: str) -> Deal:
     deal.stage = stage
     deal.closed_at = now if stage in CLOSED_STAGES else None
     deal.save(update_fields=["stage", "closed_at", "updated_at"])
+    DealStageChange.objects.create(
+        workspace_id=deal.workspace_id,
+        deal=deal,
+        from_stage=from_stage,
+        to_stage=stage,
+        changed_at=now,
+    )
     emit_on_commit(
         "deal.stage_changed",
         workspace=deal.workspace,

@@ -219,7 +219,9 @@ class InteractionSerializer(ProvidedFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["author"]
 
 
-class DealSerializer(serializers.ModelSerializer):
+class DealSerializer(ProvidedFieldsMixin, serializers.ModelSerializer):
+    provider_model_label = "crmcore.deal"
+
     account = WorkspaceRelatedField(queryset=Account.objects.all(), allow_null=True, required=False)
     contact = WorkspaceRelatedField(queryset=Contact.objects.all(), allow_null=True, required=False)
     owner = _user_field(allow_null=True, required=False)
@@ -234,6 +236,7 @@ class DealSerializer(serializers.ModelSerializer):
             "contact",
             "stage",
             "amount",
+            "discount_percent",
             "expected_close",
             "owner",
             "is_open",
@@ -242,6 +245,7 @@ class DealSerializer(serializers.ModelSerializer):
             "closed_at",
         ]
         read_only_fields = ["closed_at"]
+        list_serializer_class = ProvidedFieldsListSerializer
 
 
 class ProductSerializer(serializers.ModelSerializer):

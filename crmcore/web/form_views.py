@@ -20,7 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from crmcore import placeholders, selectors, services
+from crmcore import extensions, placeholders, selectors, services
 from crmcore.models import Campaign, Deal
 from crmcore.web.forms import (
     AccountForm,
@@ -229,7 +229,10 @@ class DealDetailView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         deal = _deal_or_404(self.request, kwargs["pk"])
         return super().get_context_data(
-            deal=deal, stage_form=DealStageForm(initial={"stage": deal.stage}), **kwargs
+            deal=deal,
+            stage_form=DealStageForm(initial={"stage": deal.stage}),
+            panels=extensions.rendered_panels(extensions.deal_panels, self.request, deal),
+            **kwargs,
         )
 
 

@@ -253,6 +253,15 @@ class DealForm(forms.Form):
     )
     stage = forms.ChoiceField(choices=Deal.Stage.choices, initial=Deal.Stage.LEAD)
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, initial=0)
+    discount_percent = forms.DecimalField(
+        label="Discount (%)",
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+        initial=0,
+        required=False,
+    )
     expected_close = forms.DateField(
         label="Expected close",
         required=False,
@@ -270,6 +279,8 @@ class DealForm(forms.Form):
         data = dict(self.cleaned_data)
         if data["account"] is None and data["contact"] is not None:
             data["account"] = data["contact"].account
+        if data.get("discount_percent") is None:
+            data["discount_percent"] = 0
         return data
 
 

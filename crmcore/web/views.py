@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.utils.safestring import mark_safe
 from django.views.generic import TemplateView
 
 from crmcore import extensions, selectors
@@ -92,12 +91,7 @@ def contact_detail_context(request, contact: Contact, interaction_form: Interact
     timeline = selectors.contact_timeline(
         workspace=request.workspace, contact=contact, page=_page_number(request)
     )
-    panels = []
-    for panel in extensions.contact_panels:
-        html = panel.render(request, contact)
-        if html is not None:
-            # The panel contract: render() returns HTML that is already safe.
-            panels.append({"key": panel.key, "title": panel.title, "html": mark_safe(html)})
+    panels = extensions.rendered_panels(extensions.contact_panels, request, contact)
     return {
         "contact": contact,
         "attributes": sorted((contact.attributes or {}).items()),
@@ -127,8 +121,10 @@ class DealPipelineView(LoginRequiredMixin, TemplateView):
     template_name = "crmcore/deal_pipeline.html"
 
     def get_context_data(self, **kwargs):
+        columns = selectors.deal_pipeline(workspace=self.request.workspace)
+        extensions.deal_badges_for(self.request, [d for column in columns for d in column.deals])
         return super().get_context_data(
-            columns=selectors.deal_pipeline(workspace=self.request.workspace),
+            columns=columns,
             per_stage=selectors.PIPELINE_DEALS_PER_STAGE,
             stage_choices=Deal.Stage.choices,
             **kwargs,

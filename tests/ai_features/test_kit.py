@@ -223,7 +223,8 @@ def test_schedules_ensure__every_declared_schedule_once__admin_edits_kept(fake_c
 
     assert created >= 1
     assert {
-        "prediction: nightly scoring",
+        "prediction: nightly refresh",
+        "prediction: score refresh",
         "prediction: weekly retraining",
         "sentiment: nightly analysis",
         "fake_probe: hourly probe",

@@ -7,12 +7,14 @@ from crmcore import extensions
 def core_only(monkeypatch):
     """Pin crmcore's own behaviour and query counts: nothing from other apps.
 
-    Empties the extension registries (panels, nav items, API field providers,
-    merge fields, notices) for one test; the apps' own tests pin what their
+    Empties the extension registries (panels, deal badges, nav items, API field
+    providers, merge fields, notices) for one test; the apps' own tests pin what their
     contributions add.
     """
     for registry in (
         extensions.contact_panels,
+        extensions.deal_panels,
+        extensions.deal_badges,
         extensions.nav_items,
         extensions.api_field_providers,
         extensions.merge_fields,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from ai_features.capabilities.prediction.models import ContactScore, ModelVersion
+from ai_features.capabilities.prediction.models import ContactScore, DealScore, ModelVersion
 from ai_features.capabilities.sentiment.models import InteractionSentiment
 from ai_features.models import JobRun
 from ai_features.preparation import PREPARE_JOB, preparation_status, preparation_steps
 from crmcore import factories
-from crmcore.models import Contact, Interaction, Workspace
+from crmcore.models import Contact, Deal, Interaction, Workspace
 from training_sandbox import services
 
 SIZE = 100
@@ -27,6 +27,7 @@ def test_preparation_steps__tone_before_churn():
     assert preparation_steps() == [
         ("sentiment", "analyze"),
         ("prediction", "retrain_and_score"),
+        ("prediction", "train_win_model"),
     ]
 
 
@@ -41,14 +42,18 @@ def test_sandbox_create__as_a_trainee_through_the_page__ai_ready(
         response = client.post(reverse("sandbox:create"), {"contacts": SIZE, "seed": 42})
     assert response.status_code == 302
 
-    # Then every interaction is analysed, a churn model is live and customers are scored
+    # Then every interaction is analysed, a churn model is live and customers are
+    # scored, and so are the open deals with a win model
     sandbox = Workspace.objects.get(owner=trainee)
     interactions = Interaction.objects.in_workspace(sandbox).count()
     assert interactions > 0
     assert InteractionSentiment.objects.filter(workspace=sandbox).count() == interactions
-    live = ModelVersion.objects.get(workspace=sandbox, is_live=True)
+    live = ModelVersion.objects.get(workspace=sandbox, kind="churn", is_live=True)
     customers = Contact.objects.in_workspace(sandbox).filter(lifecycle_stage="customer").count()
     assert ContactScore.objects.filter(workspace=sandbox, model_version=live).count() == customers
+    win = ModelVersion.objects.get(workspace=sandbox, kind="win", is_live=True)
+    open_deals = Deal.objects.in_workspace(sandbox).filter(stage__in=Deal.OPEN_STAGES).count()
+    assert DealScore.objects.filter(workspace=sandbox, model_version=win).count() == open_deals
     # And the sandbox page says so
     status = preparation_status(workspace=sandbox)
     assert (status.state, status.percent) == ("ready", 100)
@@ -65,7 +70,7 @@ def test_sandbox_reset__prepares_again(django_capture_on_commit_callbacks, db):
 
     # The reset cleared the first run with the rest of the sandbox's rows
     runs = JobRun.objects.filter(workspace=sandbox, name=PREPARE_JOB)
-    assert list(runs.values_list("status", "done", "total")) == [("succeeded", 2, 2)]
+    assert list(runs.values_list("status", "done", "total")) == [("succeeded", 3, 3)]
     assert InteractionSentiment.objects.filter(workspace=sandbox).count() == (
         Interaction.objects.in_workspace(sandbox).count()
     )

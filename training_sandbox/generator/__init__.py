@@ -40,6 +40,8 @@ capabilities learn, and what lessons ask trainees to find):
   "great", "thanks") around successful orders, neutral logistics otherwise.
   Channels are email, call, meeting, chat, ticket and note; directions in
   and out (outbound ones are authored by the contact's owner).
+* Deals: most contacts have a deal with a stage history whose outcome follows
+  engagement, stalls, discounts, size and the owner (``generator.deals``).
 * Leads: about 15% of contacts, recent, with prospecting interactions, at
   most one trial order, and most of the open deals.
 
@@ -62,6 +64,7 @@ from django.db import transaction
 
 from crmcore.db import insert_instances, planner_statistics_refresh
 from crmcore.models import Account, Campaign, Contact, Deal, Team, Workspace
+from training_sandbox.generator.deals import add_deal_histories
 from training_sandbox.generator.demo import ensure_demo_teams, ensure_demo_users, ensure_products
 from training_sandbox.generator.story import Story, Totals
 from training_sandbox.generator.writer import (
@@ -185,6 +188,10 @@ def generate_workspace_data(
             deal.contact_id = contact.pk
         Deal.objects.bulk_create(extra.deals)
         deals += len(extra.deals)
+    # Deals with stage histories and planted outcomes (``generator.deals``).
+    added = add_deal_histories(workspace=workspace, seed=seed, anchor=gen.anchor)
+    deals += added.deals
+    totals.interactions += added.interactions
 
     campaigns = gen.campaigns() if contacts else []
     Campaign.objects.bulk_create(campaigns)

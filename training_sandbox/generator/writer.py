@@ -20,6 +20,7 @@ from crmcore.models import (
     Campaign,
     Contact,
     Deal,
+    DealStageChange,
     Interaction,
     Order,
     OrderLine,
@@ -77,7 +78,17 @@ class Chunk:
 
 
 #: The tables the generator fills, whose planner statistics it refreshes.
-WRITTEN_MODELS = (Account, Product, Contact, Order, OrderLine, Interaction, Deal, Campaign)
+WRITTEN_MODELS = (
+    Account,
+    Product,
+    Contact,
+    Order,
+    OrderLine,
+    Interaction,
+    Deal,
+    DealStageChange,
+    Campaign,
+)
 
 
 def chunk_write(chunk: Chunk) -> None:

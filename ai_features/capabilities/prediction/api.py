@@ -18,6 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ai_features.capabilities.prediction import selectors
+from ai_features.capabilities.prediction.deal_selectors import (
+    deal_prediction,
+    deal_scores_for,
+    forecast,
+)
 from ai_features.capabilities.prediction.explain import feature_label
 from ai_features.capabilities.prediction.services import (
     model_version_publish,
@@ -178,7 +183,63 @@ class BiasAuditApi(PredictionAdminApi):
         )
 
 
+class DealPredictionApi(PredictionApi):
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        summary="A deal's chance to win and the factors behind it",
+    )
+    def get(self, request, pk: int):
+        deal = selectors.deal_get(workspace=request.workspace, pk=pk)
+        prediction = deal_prediction(workspace=request.workspace, deal=deal)
+        if not prediction.available:
+            return Response({"deal": deal.pk, "win_probability": None, "reason": prediction.reason})
+        return Response(
+            {
+                "deal": deal.pk,
+                "win_probability": round(prediction.probability, 4),
+                "model_version": prediction.version,
+                "scored_at": prediction.scored_at.isoformat() if prediction.scored_at else None,
+                "explanation": prediction.explanation.as_dict() if prediction.explanation else None,
+            }
+        )
+
+
+class ForecastApi(PredictionApi):
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        summary="Expected revenue of open deals by close month and stage, with calibration",
+    )
+    def get(self, request):
+        result = forecast(workspace=request.workspace)
+
+        def rows(items):
+            return [
+                {
+                    "label": r.label,
+                    "deals": r.deals,
+                    "pipeline": str(r.pipeline),
+                    "expected": round(r.expected, 2),
+                }
+                for r in items
+            ]
+
+        return Response(
+            {
+                "expected_total": round(result.expected_total, 2),
+                "pipeline_total": str(result.pipeline_total),
+                "unscored_open_deals": result.unscored,
+                "by_month": rows(result.by_month),
+                "by_stage": rows(result.by_stage),
+                "calibration": result.calibration,
+                "holdout_reliability": result.holdout_reliability,
+                "model_version": result.version,
+            }
+        )
+
+
 urlpatterns = [
+    path("deals/<int:pk>/", DealPredictionApi.as_view(), name="prediction-deal"),
+    path("forecast/", ForecastApi.as_view(), name="prediction-forecast"),
     path("contacts/<int:pk>/", ContactPredictionApi.as_view(), name="prediction-contact"),
     path(
         "contacts/<int:pk>/feedback/",
@@ -210,3 +271,16 @@ def provide_contact_fields(request, objects: list) -> dict[int, dict[str, Any]]:
             "churn_band": score.band if score else None,
         }
     return fields
+
+
+def provide_deal_fields(request, objects: list) -> dict[int, dict[str, Any]]:
+    """``win_probability`` on API deals (open ones that are scored), in one query."""
+    scores = deal_scores_for(
+        workspace=request.workspace, deal_ids=[o.pk for o in objects if o.is_open]
+    )
+    return {
+        obj.pk: {
+            "win_probability": round(scores[obj.pk].probability, 4) if obj.pk in scores else None
+        }
+        for obj in objects
+    }

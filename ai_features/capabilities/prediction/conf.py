@@ -17,6 +17,20 @@ class PredictionSettings(AppSettings):
     #: Too little history below these counts (labelled contacts of each class).
     MIN_CHURNED: int = 10
     MIN_CUSTOMERS: int = 10
+    #: Too few closed deals below these counts (won and lost) to train the win model.
+    MIN_WON_DEALS: int = 15
+    MIN_LOST_DEALS: int = 15
+    #: Win probability bands of pipeline badges.
+    WIN_HIGH: float = 0.6
+    WIN_LOW: float = 0.3
+    #: Retrain a live model older than this many days (the nightly check).
+    MAX_MODEL_AGE_DAYS: int = 30
+    #: Population stability index past which a feature or the score has drifted.
+    PSI_WARNING: float = 0.25
+    #: Live calibration: |mean predicted - observed| past which outcomes disagree.
+    CALIBRATION_WARNING: float = 0.15
+    #: Outcomes needed before the live calibration is judged.
+    MIN_LIVE_OUTCOMES: int = 20
     #: Currency of amounts in explanations (ISO code; $, €, £ and ¥ get their symbol).
     CURRENCY: str = "USD"
     #: Risk bands; the high band is also the action threshold of the bias audit.

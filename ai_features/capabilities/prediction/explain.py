@@ -40,6 +40,35 @@ PHRASES = {
     "open_deals": ("{n} open deal{s}", "No open deal"),
     "won_deals": ("{n} won deal{s}", "No won deal"),
     "lost_deals": ("{n} lost deal{s}", "No lost deal"),
+    # The deal win model's (deal_features.WIN_FEATURES).
+    "deal_touches": (
+        "{n} interaction{s} with the contact since the deal opened",
+        "No interaction with the contact since the deal opened",
+    ),
+    "touches_14d": (
+        "{n} interaction{s} with the contact in the last 14 days",
+        "No interaction with the contact in the last 14 days",
+    ),
+    "touches_total": ("{n} interaction{s} with the contact in total", "No interaction yet"),
+    "account_won_deals": (
+        "{n} deal{s} won with this account before",
+        "No deal won with this account before",
+    ),
+    "account_lost_deals": (
+        "{n} deal{s} lost with this account before",
+        "No deal lost with this account before",
+    ),
+    "products_owned": (
+        "The contact already owns {n} product{s}",
+        "The contact owns no product yet",
+    ),
+}
+#: Stage names of the win model's stage factor ("stage=proposal").
+DEAL_STAGES = {
+    "lead": "Lead",
+    "qualified": "Qualified",
+    "proposal": "Proposal",
+    "negotiation": "Negotiation",
 }
 
 #: What each built-in feature measures, for the model card.
@@ -66,6 +95,19 @@ FEATURE_LABELS = {
     "won_deals": "Won deals",
     "lost_deals": "Lost deals",
     "tenure_days": "Time as a customer",
+    "days_in_stage": "Days in the current stage",
+    "deal_age_days": "Days since the deal opened",
+    "amount_vs_usual": "Amount against the account's usual deal",
+    "discount_percent": "Discount offered",
+    "deal_touches": "Interactions with the contact since the deal opened",
+    "touches_14d": "Interactions with the contact in the last 14 days",
+    "touches_total": "Interactions with the contact in total",
+    "days_since_touch": "Days since the last interaction with the contact",
+    "tone_90d": "The contact's tone in the last 90 days",
+    "owner_win_rate": "The owner's win rate",
+    "account_won_deals": "Deals won with the account before",
+    "account_lost_deals": "Deals lost with the account before",
+    "products_owned": "Products the contact owns",
 }
 ACRONYMS = frozenset({"nps", "id", "sla", "arr", "mrr", "crm", "vat", "csat", "api", "sms"})
 #: Attribute keys that hold amounts of money: shown with the currency.
@@ -157,6 +199,30 @@ def describe(name: str, value: Any, *, as_of: dt.datetime | None = None) -> str:
     if name == "sentiment_90d":
         tone = "Positive" if v > 0.1 else "Negative" if v < -0.1 else "Neutral"
         return f"{tone} tone in the last 90 days ({v:+.2f})"
+    if name.startswith("stage=") and name[6:] in DEAL_STAGES:
+        return f"In {DEAL_STAGES[name[6:]]}" if v else f"Not in {DEAL_STAGES[name[6:]]}"
+    if name == "days_in_stage":
+        return f"In this stage for {_span(v)}"
+    if name == "deal_age_days":
+        return f"Open for {_span(v)}"
+    if name == "days_since_touch":
+        if v >= 365:
+            return "No interaction with the contact in a year or more"
+        return f"Last interaction with the contact {n} day{s} ago"
+    if name == "tone_90d":
+        tone = "Positive" if v > 0.1 else "Negative" if v < -0.1 else "Neutral"
+        return f"{tone} tone from the contact in the last 90 days ({v:+.2f})"
+    if name == "owner_win_rate":
+        return f"The owner wins {round(100 * v)}% of their deals"
+    if name == "discount_percent":
+        return f"Discount of {round(v)}%" if v >= 0.5 else "No discount"
+    if name == "amount_vs_usual":
+        ratio = 2.0**v
+        if 0.8 <= ratio <= 1.25:
+            return "About the account's usual deal size"
+        if ratio > 1:
+            return f"{ratio:.1f} times the account's usual deal size"
+        return f"{round(100 * ratio)}% of the account's usual deal size"
     if name == "tenure_days":
         if v < 1:
             return "New customer"

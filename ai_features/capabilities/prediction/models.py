@@ -13,7 +13,16 @@ def artifact_path(instance: ModelVersion, filename: str) -> str:
 
 
 class ModelVersion(models.Model):
-    """One training run of a workspace's churn and next-product models: its model card."""
+    """One training run of a workspace's model of one kind: its model card.
+
+    ``churn``: the churn and next-product models of customers; ``win``: the
+    win probability of open deals. Each kind has its own numbers and its own
+    live version.
+    """
+
+    class Kind(models.TextChoices):
+        CHURN = "churn", "Churn"
+        WIN = "win", "Deal win"
 
     class Status(models.TextChoices):
         PUBLISHED = "published", "Published"
@@ -22,6 +31,7 @@ class ModelVersion(models.Model):
         RETIRED = "retired", "Retired"
 
     workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CHURN)
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=20, choices=Status.choices)
     is_live = models.BooleanField(default=False)
@@ -39,20 +49,25 @@ class ModelVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     published_at = models.DateTimeField(null=True, blank=True)
+    #: The latest drift check (population stability per feature and of the
+    #: score, live calibration, warnings): see ``drift.py``.
+    drift = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["workspace", "number"], name="prediction_version_number"
+                fields=["workspace", "kind", "number"], name="prediction_version_kind_number"
             ),
             models.UniqueConstraint(
-                fields=["workspace"], condition=Q(is_live=True), name="prediction_one_live_version"
+                fields=["workspace", "kind"],
+                condition=Q(is_live=True),
+                name="prediction_one_live_version_per_kind",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"Churn model v{self.number} ({self.get_status_display()})"
+        return f"{self.get_kind_display()} model v{self.number} ({self.get_status_display()})"
 
     @property
     def auc(self) -> float | None:
@@ -155,3 +170,57 @@ class ContactNextNeeds(models.Model):
 
     def __str__(self) -> str:
         return f"Next needs of contact {self.contact_id}"
+
+
+class DealScore(models.Model):
+    """The latest win probability of one open deal and the factors behind it."""
+
+    workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
+    deal = models.ForeignKey("crmcore.Deal", on_delete=models.CASCADE, related_name="win_scores")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="deal_scores"
+    )
+    probability = models.FloatField()
+    log_odds = models.FloatField()
+    #: [[feature index, contribution, raw value], ...] as ContactScore.factors.
+    factors = models.JSONField(default=list)
+    rest = models.FloatField(default=0.0)
+    scored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-probability", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "deal"], name="prediction_score_deal")
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "-probability"], name="prediction_deal_prob"),
+        ]
+
+    def __str__(self) -> str:
+        return f"deal {self.deal_id}: {self.probability:.2f}"
+
+
+class ScoreRefresh(models.Model):
+    """A contact or deal whose score is due again after a change (an order, an
+    interaction, a stage move): one row per object however many changes, drained
+    in bulk by the ``refresh_scores`` job every minute."""
+
+    class Kind(models.TextChoices):
+        CONTACT = "contact", "Contact"
+        DEAL = "deal", "Deal"
+
+    workspace = models.ForeignKey("crmcore.Workspace", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    object_id = models.PositiveBigIntegerField()
+    queued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["queued_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "object_id"], name="prediction_refresh_object"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"

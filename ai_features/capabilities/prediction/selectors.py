@@ -16,11 +16,15 @@ from ai_features.capabilities.prediction.models import (
     ModelVersion,
     SensitiveAttribute,
 )
-from crmcore.models import Contact, Workspace
+from crmcore.models import Contact, Deal, Workspace
 
 
 def model_version_list(*, workspace: Workspace) -> QuerySet[ModelVersion]:
-    return ModelVersion.objects.filter(workspace=workspace).select_related("trained_by")
+    return (
+        ModelVersion.objects.filter(workspace=workspace)
+        .select_related("trained_by")
+        .order_by("kind", "-number")
+    )
 
 
 def model_version_get(*, workspace: Workspace, pk: int) -> ModelVersion:
@@ -28,12 +32,16 @@ def model_version_get(*, workspace: Workspace, pk: int) -> ModelVersion:
     return get_object_or_404(ModelVersion.objects.filter(workspace=workspace), pk=pk)
 
 
-def model_version_live(*, workspace: Workspace) -> ModelVersion | None:
-    return ModelVersion.objects.filter(workspace=workspace, is_live=True).first()
+def model_version_live(
+    *, workspace: Workspace, kind: str = ModelVersion.Kind.CHURN
+) -> ModelVersion | None:
+    return ModelVersion.objects.filter(workspace=workspace, kind=kind, is_live=True).first()
 
 
-def model_version_latest(*, workspace: Workspace) -> ModelVersion | None:
-    return ModelVersion.objects.filter(workspace=workspace).order_by("-number").first()
+def model_version_latest(
+    *, workspace: Workspace, kind: str = ModelVersion.Kind.CHURN
+) -> ModelVersion | None:
+    return ModelVersion.objects.filter(workspace=workspace, kind=kind).order_by("-number").first()
 
 
 def _in_ten(rate: float) -> int:
@@ -60,6 +68,17 @@ def model_card_summary(*, version: ModelVersion) -> str:
     metrics = version.metrics or {}
     if "precision_top10" not in metrics:
         return version.notes or "This version was not trained."
+    if version.kind == ModelVersion.Kind.WIN:
+        deals = int(metrics.get("won", 0)) + int(metrics.get("lost", 0))
+        top = _in_ten(metrics["precision_top10"])
+        baseline = metrics.get("auc_stage_baseline", 0.0)
+        compared = "better than" if metrics["auc"] > baseline else "no better than"
+        return (
+            f"Among the 10% of deals it gives the best chance, {top} in 10 were won "
+            f"({_in_ten(metrics.get('base_rate', 0.0))} in 10 overall); ranks deals {compared} "
+            f"the stage's own win rate (AUC {metrics['auc']:.2f} against {baseline:.2f}); "
+            f"trained on {deals:,} closed deals{_window(version.data_start, version.data_end)}."
+        )
     trained = int(metrics.get("churned", 0)) + int(metrics.get("customers", 0))
     return (
         f"Finds {_in_ten(metrics['precision_top10'])} in 10 customers who will leave among "
@@ -71,6 +90,10 @@ def model_card_summary(*, version: ModelVersion) -> str:
 
 def contact_get(*, workspace: Workspace, pk: int) -> Contact:
     return get_object_or_404(Contact.objects.in_workspace(workspace), pk=pk)
+
+
+def deal_get(*, workspace: Workspace, pk: int) -> Deal:
+    return get_object_or_404(Deal.objects.in_workspace(workspace), pk=pk)
 
 
 def sensitive_attribute_names(*, workspace: Workspace) -> list[str]:

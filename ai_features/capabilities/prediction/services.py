@@ -39,7 +39,7 @@ from ai_features.scheduling import job_queue
 from ai_features.services import suggestion_event_record
 from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit
-from crmcore.models import Contact, Product, Workspace
+from crmcore.models import Contact, Deal, Product, Team, Workspace
 
 HIGH_RISK_EVENT = "contact.churn_risk_high"
 TOP_FACTORS = 3
@@ -78,8 +78,10 @@ def artifact_load(version: ModelVersion) -> dict[str, Any]:
 # ---------------------------------------------------------------- training
 
 
-def _next_number(workspace: Workspace) -> int:
-    latest = ModelVersion.objects.filter(workspace=workspace).aggregate(n=Max("number"))["n"]
+def _next_number(workspace: Workspace, kind: str = ModelVersion.Kind.CHURN) -> int:
+    latest = ModelVersion.objects.filter(workspace=workspace, kind=kind).aggregate(n=Max("number"))[
+        "n"
+    ]
     return (latest or 0) + 1
 
 
@@ -149,9 +151,9 @@ def _model_version_record(*, workspace: Workspace, user, result) -> ModelVersion
 
 
 def _make_live(version: ModelVersion) -> None:
-    ModelVersion.objects.filter(workspace_id=version.workspace_id, is_live=True).exclude(
-        pk=version.pk
-    ).update(is_live=False)
+    ModelVersion.objects.filter(
+        workspace_id=version.workspace_id, kind=version.kind, is_live=True
+    ).exclude(pk=version.pk).update(is_live=False)
     version.is_live = True
     version.status = ModelVersion.Status.PUBLISHED
     version.published_at = timezone.now()
@@ -167,6 +169,11 @@ def model_version_publish(*, version: ModelVersion, user) -> ModelVersion:
     ):
         raise ValueError("Only a version that passed the quality gate can be published.")
     _make_live(version)
+    if version.kind == ModelVersion.Kind.WIN:
+        if not version.bias_audits.exists():
+            deal_bias_audit_run(version=version)
+        job_queue("prediction", "score_deals", workspace=version.workspace)
+        return version
     if not version.bias_audits.exists():
         bias_audit_run(version=version)
     job_queue("prediction", "score_contacts", workspace=version.workspace)
@@ -174,6 +181,56 @@ def model_version_publish(*, version: ModelVersion, user) -> ModelVersion:
 
 
 # ---------------------------------------------------------------- bias audit
+
+
+def deal_groups(deal_ids: list[int]) -> dict[str, list[str]]:
+    """Owner team, region and segment of each deal, in ``deal_ids`` order (three queries)."""
+    rows = {
+        r["pk"]: r
+        for r in Deal.objects.filter(pk__in=deal_ids).values(
+            "pk", "owner_id", "account__region", "contact__region", "contact__segment"
+        )
+    }
+    owners = {r["owner_id"] for r in rows.values() if r["owner_id"]}
+    teams: dict[int, str] = {}
+    for team_name, user_id in (
+        Team.members.through.objects.filter(user_id__in=owners)
+        .order_by("team__name")
+        .values_list("team__name", "user_id")
+    ):
+        teams.setdefault(user_id, team_name)
+
+    def value(v: Any) -> str:
+        return str(v) if v not in (None, "") else "(unknown)"
+
+    columns: dict[str, list[str]] = {"owner team": [], "region": [], "segment": []}
+    for pk in deal_ids:
+        r = rows.get(pk, {})
+        owner = r.get("owner_id")
+        columns["owner team"].append(value(teams.get(owner) if owner else None))
+        columns["region"].append(value(r.get("account__region") or r.get("contact__region")))
+        columns["segment"].append(value(r.get("contact__segment")))
+    return columns
+
+
+@transaction.atomic
+def deal_bias_audit_run(*, version: ModelVersion) -> BiasAudit:
+    """Selection rates (a high win probability), true- and false-positive rates by group."""
+    holdout = artifact_load(version)["holdout"]
+    threshold = app_settings.WIN_HIGH
+    rows, warnings = bias.audit(
+        y=np.asarray(holdout["y"]),
+        p=np.asarray(holdout["p"]),
+        z=np.asarray(holdout["z"]),
+        groups=deal_groups(list(holdout["deal_ids"])),
+        sensitive=[],
+        feature_names=version.feature_names,
+        coefficients=version.coefficients,
+        threshold=threshold,
+    )
+    return BiasAudit.objects.create(
+        model_version=version, threshold=threshold, groups=rows, warnings=warnings
+    )
 
 
 @transaction.atomic

@@ -44,5 +44,27 @@ def retrain_and_score_task(*, workspace: Workspace, user_id: int | None = None) 
     return {"trained": trained, "next_needs": needs, "scored": scored}
 
 
+@capability_task("prediction", "train_win_model")
+def train_win_model_task(*, workspace: Workspace, user_id: int | None = None) -> dict:
+    trained = runs.train_win_workspace(workspace=workspace, user=_user(user_id))
+    scored = runs.score_deals_workspace(workspace=workspace)
+    return {"trained": trained, "scored": scored}
+
+
+@capability_task("prediction", "score_deals")
+def score_deals_task(*, workspace: Workspace) -> dict:
+    return runs.score_deals_workspace(workspace=workspace)
+
+
+@capability_task("prediction", "refresh_scores")
+def refresh_scores_task(*, workspace: Workspace) -> dict:
+    return runs.refresh_workspace(workspace=workspace)
+
+
+@capability_task("prediction", "nightly_refresh")
+def nightly_refresh_task(*, workspace: Workspace) -> dict:
+    return runs.nightly_workspace(workspace=workspace)
+
+
 #: The daily release-plan check (declared in the capability's jobs and schedules).
 release_plan_task = plan_task("prediction")

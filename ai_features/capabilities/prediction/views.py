@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from ai_features.capabilities.prediction import selectors, services
+from ai_features.capabilities.prediction import deal_selectors, selectors, services
 from ai_features.capabilities.prediction.charts import coefficient_chart, reliability_chart
 from ai_features.scheduling import job_queue
 from ai_features.surfaces import Audience, CapabilityPageMixin
@@ -52,6 +52,9 @@ class ModelVersionDetailView(GovernancePage, TemplateView):
             reliability_svg=reliability_chart(metrics.get("reliability", [])),
             coefficient_svg=coefficient_chart(version.feature_names, version.coefficients),
             audit=selectors.bias_audit_latest(version=version),
+            drift_features=sorted(
+                ((version.drift or {}).get("features") or {}).items(), key=lambda kv: -kv[1]
+            ),
             **kwargs,
         )
 
@@ -111,6 +114,38 @@ class BiasAuditView(GovernancePage, TemplateView):
         else:
             services.bias_audit_run(version=version)
         return redirect("prediction:bias-audit", pk=version.pk)
+
+
+class ForecastView(PredictionPage, TemplateView):
+    """Expected revenue by close month and stage, and how right past chances were
+    (for the pipeline's managers, where prediction is on for them)."""
+
+    template_name = "prediction/forecast.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            forecast=deal_selectors.forecast(workspace=self.request.workspace), **kwargs
+        )
+
+
+class DealTableView(PredictionPage, TemplateView):
+    """Open deals with their chance to win, sortable by each column."""
+
+    template_name = "prediction/deal_table.html"
+    limit = 100
+
+    def get_context_data(self, **kwargs):
+        sort = self.request.GET.get("sort", "win")
+        if sort not in deal_selectors.DEAL_TABLE_SORTS:
+            sort = "win"
+        return super().get_context_data(
+            rows=deal_selectors.open_deal_table(
+                workspace=self.request.workspace, sort=sort, limit=self.limit
+            ),
+            sort=sort,
+            limit=self.limit,
+            **kwargs,
+        )
 
 
 class ContactFeedbackView(PredictionPage, View):

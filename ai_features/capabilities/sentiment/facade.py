@@ -9,6 +9,7 @@ from django.db.models import Avg, Count, Q
 
 from ai_features.capabilities.sentiment.conf import app_settings
 from ai_features.capabilities.sentiment.models import InteractionSentiment
+from ai_features.facades import id_filter
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,29 @@ class SentimentFacade:
             )
         )
         return {r["contact_id"]: ToneSummary(r["negative"], float(r["mean"] or 0.0)) for r in rows}
+
+    def polarity_history(
+        self, *, workspace_id: int, contact_ids: list[int], before: dt.datetime
+    ) -> dict[int, list[tuple[dt.datetime, float]]]:
+        """contact id -> [(occurred_at, polarity), ...] oldest first, before ``before``
+        (one query): the tone of each contact as of any earlier moment."""
+        if not contact_ids:
+            return {}
+        wanted = set(contact_ids)
+        rows = (
+            InteractionSentiment.objects.filter(
+                workspace_id=workspace_id,
+                occurred_at__lt=before,
+                **id_filter("contact_id", contact_ids),
+            )
+            .order_by("contact_id", "occurred_at")
+            .values_list("contact_id", "occurred_at", "polarity")
+        )
+        history: dict[int, list[tuple[dt.datetime, float]]] = {}
+        for contact_id, occurred_at, polarity in rows:
+            if contact_id in wanted:
+                history.setdefault(contact_id, []).append((occurred_at, float(polarity)))
+        return history
 
     def interaction_tones(self, *, workspace_id: int, interaction_ids: list[int]) -> dict[int, str]:
         """interaction id -> stored tone (positive, neutral, negative), one query."""

@@ -15,7 +15,8 @@ from ai_features.capabilities.prediction.features import (
     extract_raw,
 )
 from ai_features.capabilities.prediction.models import ContactScore
-from ai_features.capabilities.prediction.training import fit_sign_constrained, train
+from ai_features.capabilities.prediction.models_math import fit_sign_constrained
+from ai_features.capabilities.prediction.training import train
 from crmcore import factories
 from crmcore.integrations.models import ContactAttributeType
 from crmcore.models import Contact

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from ai_features.capabilities.prediction import models_math, training
 from ai_features.capabilities.prediction.explain import describe
 from ai_features.capabilities.prediction.features import extract_raw
+from ai_features.capabilities.prediction.models_math import churn_metrics
 from ai_features.capabilities.prediction.training import (
     InsufficientHistory,
-    churn_metrics,
     train,
 )
 from crmcore import factories
@@ -175,3 +176,9 @@ def test_describe__amount__in_the_workspace_currency(settings, currency, expecte
     settings.AI_PREDICTION_CURRENCY = currency
 
     assert describe("spend_total", 12966.2) == expected
+
+
+def test_churn_model__moved_to_models_math__still_importable_from_training_for_old_artifacts():
+    # Artifacts pickled before the split name the class as training.ChurnModel.
+    assert training.ChurnModel is models_math.ChurnModel
+    assert training.fit_sign_constrained is models_math.fit_sign_constrained

@@ -9,7 +9,8 @@
    phase for the EMEA Sales team (alice and dave), audited like any rollout
    change. Later runs keep whatever the admins changed since.
 4. Runs the jobs other apps provide for a ready demo, when installed:
-   ``analyze_sentiment``, ``train_models``, ``score_contacts`` (in that order).
+   ``analyze_sentiment``, ``train_models``, ``score_contacts`` and
+   ``score_deals --train`` (in that order).
 5. Prints the URL and a table of usernames, passwords and roles.
 """
 
@@ -34,7 +35,7 @@ from crmcore.workspaces import production_workspace
 from training_sandbox import generator
 from training_sandbox.generator import catalogue
 
-DEMO_JOBS = ("analyze_sentiment", "train_models", "score_contacts")
+DEMO_JOBS = ("analyze_sentiment", "train_models", "score_contacts", "score_deals")
 DEFAULT_URL = "http://127.0.0.1:8000/"
 DEMO_PILOT_TEAM = "EMEA Sales"
 
@@ -117,6 +118,8 @@ class Command(BaseCommand):
             job_options = {"workspace": workspace.pk} if "workspace" in dests else {}
             if "no_progress" in dests and not verbose:
                 job_options["no_progress"] = True
+            if "train" in dests:
+                job_options["train"] = True
             self._say(verbose, f"Running {name}...")
             try:
                 call_command(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from ai_features.capabilities.prediction.explain import feature_label
+from ai_features.capabilities.prediction.explain import feature_label, money
 from ai_features.capabilities.prediction.selectors import model_card_summary
 
 register = template.Library()
@@ -26,8 +26,20 @@ def summary(version) -> str:
 
 
 @register.filter
-def percent(rate) -> str:
-    """A rate as a whole percentage ("72%"); a dash when unknown."""
-    if rate in (None, ""):
+def percent(value) -> str:
+    """A probability as a whole percentage: 0.724 -> "72%"; "—" when unknown."""
+    if value in (None, ""):
         return "—"
-    return f"{round(100 * float(rate))}%"
+    try:
+        return f"{round(100 * float(value))}%"
+    except (TypeError, ValueError):
+        return "—"
+
+
+@register.filter
+def currency(value) -> str:
+    """An amount with the workspace currency: "$16,100"; "" when it is no number."""
+    try:
+        return money(float(value))
+    except (TypeError, ValueError):
+        return ""
