@@ -62,7 +62,7 @@ def contact_list(
 
     ``q`` is split into words; every word must match the first name, last
     name, email or account name (case-insensitive), so "ada lovelace" finds
-    Ada Lovelace and "ada acme" finds Ada at Acme.
+    Ada Lovelace and "ada acme" finds Ada at Acme (:func:`contact_search`).
 
     On PostgreSQL each word is looked up in two trigram indexes (migration
     ``0010_search_trigram_indexes``): one on the contact's names and email
@@ -71,18 +71,10 @@ def contact_list(
     indexed conditions on one table, not a join that must scan every
     contact.
     """
-    contacts = Contact.objects.in_workspace(workspace).select_related("account", "team", "owner")
-    words = q.split()
-    if words:
-        contacts = contacts.alias(search_text=contact_search_text())
-    for word in words:
-        account_ids = account_ids_matching(workspace=workspace, word=word)
-        by_account = (
-            Q(account__name__icontains=word)
-            if account_ids is None
-            else Q(account_id__in=account_ids)
-        )
-        contacts = contacts.filter(Q(search_text__icontains=word) | by_account)
+    contacts: QuerySet[Contact] = Contact.objects.in_workspace(workspace).select_related(
+        "account", "team", "owner"
+    )
+    contacts = contact_search(contacts, workspace=workspace, words=q.split())
     if stage:
         contacts = contacts.filter(lifecycle_stage=stage)
     if team_id is not None:
@@ -92,20 +84,54 @@ def contact_list(
     return contacts
 
 
+def contact_search(
+    contacts: QuerySet[Contact], *, workspace: Workspace, words: list[str]
+) -> QuerySet[Contact]:
+    """``contacts`` narrowed to those matching every word of ``words``.
+
+    A word matches the contact's first name, last name, email, phone or
+    external id (:func:`contact_search_text`, one trigram index on
+    PostgreSQL) or its account's name (the ids of the matching accounts,
+    read first through their own trigram index). The web search and the
+    API's ``?search=`` both ask here, so both are answered from the indexes.
+    """
+    if not words:
+        return contacts
+    contacts = contacts.alias(search_text=contact_search_text())
+    for word in words:
+        account_ids = account_ids_matching(workspace=workspace, word=word)
+        by_account = (
+            Q(account__name__icontains=word)
+            if account_ids is None
+            else Q(account_id__in=account_ids)
+        )
+        contacts = contacts.filter(Q(search_text__icontains=word) | by_account)
+    return contacts
+
+
 #: Above this many accounts matching one word, contacts are joined to accounts
 #: instead of listing the accounts' ids (a word that common is not selective).
 SEARCH_ACCOUNTS_MAX = 500
 
 
 def contact_search_text() -> Concat:
-    """First name, last name and email in one text: the expression the search index holds.
+    """Names, email, phone and external id in one text: the expression the search index holds.
 
-    Migration ``0010_search_trigram_indexes`` indexes ``UPPER()`` of exactly
-    this expression, which is what ``icontains`` compares on PostgreSQL.
+    Migration ``0012_contact_search_phone_external_id`` indexes ``UPPER()`` of
+    exactly this expression, which is what ``icontains`` compares on
+    PostgreSQL. The parts are joined by a space and a search word has none,
+    so a word never matches across two parts.
     """
-    return Concat(
-        "first_name", Value(" "), "last_name", Value(" "), "email", output_field=CharField()
-    )
+    return Concat(*CONTACT_SEARCH_FIELDS_JOINED, output_field=CharField())
+
+
+#: The contact fields the search looks in, in the order of the indexed text.
+CONTACT_SEARCH_FIELDS = ("first_name", "last_name", "email", "phone", "external_id")
+CONTACT_SEARCH_FIELDS_JOINED: tuple[Any, ...] = tuple(
+    part
+    for index, field in enumerate(CONTACT_SEARCH_FIELDS)
+    for part in ((Value(" "), field) if index else (field,))
+)
 
 
 def account_ids_matching(*, workspace: Workspace, word: str) -> list[int] | None:
