@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     CharField,
     Count,
@@ -24,9 +25,8 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import Coalesce, Concat, Lower, RowNumber
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 
 from crmcore.models import (
@@ -360,14 +360,19 @@ PIPELINE_DEALS_PER_STAGE = 50
 
 
 def deal_stage_totals(
-    *, workspace: Workspace, open_only: bool = False
+    *, workspace: Workspace, open_only: bool = False, owner_id: int | None = None
 ) -> dict[str, dict[str, Any]]:
-    """``{stage: {"count": n, "total": Decimal}}`` for every stage, in stage order."""
+    """``{stage: {"count": n, "total": Decimal}}`` for every stage, in stage order: one aggregate.
+
+    ``owner_id`` counts only that user's deals.
+    """
     totals = {stage: {"count": 0, "total": ZERO} for stage in Deal.Stage.values}
     deals = Deal.objects.in_workspace(workspace)
     if open_only:
         deals = deals.filter(stage__in=Deal.OPEN_STAGES)
         totals = {stage: totals[stage] for stage in Deal.OPEN_STAGES}
+    if owner_id is not None:
+        deals = deals.filter(owner_id=owner_id)
     rows = (
         deals.order_by()
         .values_list("stage")
@@ -379,30 +384,77 @@ def deal_stage_totals(
     return totals
 
 
+#: What a pipeline card shows: the deal, its contact's name and its account's name.
+PIPELINE_CARD_FIELDS = (
+    "id",
+    "workspace_id",
+    "name",
+    "stage",
+    "amount",
+    "expected_close",
+    "owner_id",
+    "contact_id",
+    "account_id",
+    "contact__first_name",
+    "contact__last_name",
+    "account__name",
+)
+
+
+def _pipeline_top_ids(*, workspace: Workspace, per_stage: int, owner_id: int | None) -> list[int]:
+    """Ids of the ``per_stage`` largest deals of every stage, in one query.
+
+    One ``ORDER BY amount DESC, id DESC LIMIT n`` per stage, each read from
+    the index ``deal_ws_stage_amount`` (workspace, stage, amount, id), joined
+    by ``UNION ALL``. Each part is wrapped in its own ``SELECT`` because
+    SQLite allows no ``LIMIT`` directly in the parts of a compound query.
+    """
+    parts: list[str] = []
+    params: list[Any] = []
+    for index, stage in enumerate(Deal.Stage.values):
+        top = Deal.objects.in_workspace(workspace).filter(stage=stage)
+        if owner_id is not None:
+            top = top.filter(owner_id=owner_id)
+        sql, part_params = (
+            top.order_by("-amount", "-id").values_list("id")[:per_stage].query.sql_with_params()
+        )
+        parts.append(f"SELECT * FROM ({sql}) AS top_{index}")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def deal_pipeline(
-    *, workspace: Workspace, per_stage: int = PIPELINE_DEALS_PER_STAGE
+    *,
+    workspace: Workspace,
+    per_stage: int = PIPELINE_DEALS_PER_STAGE,
+    owner_id: int | None = None,
 ) -> list[PipelineColumn]:
     """A column per deal stage: its count and sum, and its ``per_stage`` largest deals.
 
-    Two queries: the totals per stage, and the top deals of every stage at
-    once (a window function ranks them within their stage).
+    Three queries whatever the number of deals: the totals per stage (one
+    aggregate), the ids of the top deals of every stage (one index range per
+    stage, :func:`_pipeline_top_ids`), and those deals with their contact's
+    and account's names (joins for the rows shown only, the card's columns
+    only). ``owner_id`` keeps that user's deals ("my deals").
     """
-    totals = deal_stage_totals(workspace=workspace)
-    ranked = (
-        Deal.objects.in_workspace(workspace)
-        .select_related("contact", "account")
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("stage")],
-                order_by=[F("amount").desc(), F("id").desc()],
-            )
+    totals = deal_stage_totals(workspace=workspace, owner_id=owner_id)
+    ids = _pipeline_top_ids(workspace=workspace, per_stage=per_stage, owner_id=owner_id)
+    deals = (
+        list(
+            Deal.objects.in_workspace(workspace)
+            .filter(pk__in=ids)
+            .select_related("contact", "account")
+            .only(*PIPELINE_CARD_FIELDS)
+            .order_by()
         )
-        .filter(rank__lte=per_stage)
-        .order_by("stage", "rank")
+        if ids
+        else []
     )
+    deals.sort(key=lambda deal: (-deal.amount, -deal.pk))
     by_stage: dict[str, list[Deal]] = {stage: [] for stage in Deal.Stage.values}
-    for deal in ranked:
+    for deal in deals:
         by_stage[deal.stage].append(deal)
     return [
         PipelineColumn(

@@ -127,8 +127,14 @@ class DealPipelineView(LoginRequiredMixin, TemplateView):
     template_name = "crmcore/deal_pipeline.html"
 
     def get_context_data(self, **kwargs):
+        # "My deals": ?mine=1 keeps the deals the user owns (totals included).
+        mine = self.request.GET.get("mine") == "1"
         return super().get_context_data(
-            columns=selectors.deal_pipeline(workspace=self.request.workspace),
+            columns=selectors.deal_pipeline(
+                workspace=self.request.workspace,
+                owner_id=self.request.user.pk if mine else None,
+            ),
+            mine=mine,
             per_stage=selectors.PIPELINE_DEALS_PER_STAGE,
             stage_choices=Deal.Stage.choices,
             **kwargs,
