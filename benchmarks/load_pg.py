@@ -22,8 +22,8 @@ cache, persistent connections, ``PERF_RAW_VIEW=True`` for the baseline
 from ``--clients`` threads for ``--seconds`` per page: req/s, p50 and p95 of
 each page, and its req/s as a ratio of the raw view's. ``--json FILE`` keeps
 the figures. The client is the standard library's (threads, one kept-alive
-connection each) and talks to 127.0.0.1 only; ``compare A.json B.json`` prints the p50 ratio between two runs
-(e.g. 100k against 10k contacts).
+connection each) and talks to 127.0.0.1 only; ``compare A.json B.json``
+prints the p50 ratio between two runs (e.g. 100k against 10k contacts).
 """
 
 from __future__ import annotations
