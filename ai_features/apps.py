@@ -19,9 +19,13 @@ class AiFeaturesConfig(AppConfig):
 
     def ready(self) -> None:
         # Wiring only: no database access, no heavy imports.
+        from django.core.signals import request_finished, request_started
         from django.db.models.signals import post_migrate
 
-        from ai_features import signals  # noqa: F401  (cache invalidation receivers)
+        from ai_features import (
+            per_request,
+            signals,  # noqa: F401  (cache invalidation receivers)
+        )
         from ai_features.conf import app_settings
         from ai_features.registry import registry
         from ai_features.scheduling import schedules_ensure
@@ -31,6 +35,8 @@ class AiFeaturesConfig(AppConfig):
         for path in [*BUILTIN_CAPABILITIES, *app_settings.EXTRA_CAPABILITIES]:
             registry.register_path(path)
 
+        request_started.connect(per_request.open_scope, dispatch_uid="ai_request_scope_open")
+        request_finished.connect(per_request.close_scope, dispatch_uid="ai_request_scope_close")
         post_migrate.connect(
             capability_flags_ensure, sender=self, dispatch_uid="ai_capability_flags_ensure"
         )

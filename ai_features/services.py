@@ -304,19 +304,32 @@ def rollout_kill_switch_set(*, active: bool, actor, reason: str, source: str):
 def suggestion_events_record_later(*, events: Iterable[SuggestionEventInput]) -> int:
     """Queue pilot-metric events for a background worker, after the transaction commits.
 
-    Runs in-process (eagerly) when no broker is configured. Returns how many were queued.
+    During a request the events wait for the request's end and go out with
+    its other events in one task (``ai_features.per_request``). Runs
+    in-process (eagerly) when no broker is configured. Returns how many were queued.
     """
     from dataclasses import asdict
 
-    from ai_features.tasks import record_suggestion_events
+    from ai_features import per_request
 
     payload = [asdict(e) for e in events]
     for e in payload:
         if e["action"] not in SuggestionEvent.Action.values:
             raise ValueError(f"Unknown suggestion action {e['action']!r}")
-    if payload:
-        transaction.on_commit(lambda: record_suggestion_events.delay(payload))
+    scope = per_request.current()
+    if scope is not None:
+        # In a request: sent with the request's other events once it finishes.
+        scope.shown.extend(payload)
+    elif payload:
+        suggestion_events_queue(payload)
     return len(payload)
+
+
+def suggestion_events_queue(payload: list[dict[str, Any]]) -> None:
+    """One task for a batch of events (JSON dicts), queued after the transaction commits."""
+    from ai_features.tasks import record_suggestion_events
+
+    transaction.on_commit(lambda: record_suggestion_events.delay(payload))
 
 
 def capability_flags_ensure(**kwargs: Any) -> int:

@@ -18,6 +18,9 @@ class PersonalizationSettings(AppSettings):
     PREVIEW_SIZE: int = 3
     #: Built messages per page of the message list.
     MESSAGES_PER_PAGE: int = 50
+    #: Seconds a suggested reply, once composed, is kept in the cache for the
+    #: same inbound message, user and access (0: composed on every view).
+    REPLY_CACHE_SECONDS: int = 60
 
 
 app_settings = PersonalizationSettings()

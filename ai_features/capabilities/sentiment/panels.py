@@ -66,14 +66,14 @@ def trend_chart(points: Sequence[TrendPoint]) -> TrendChart | None:
 
 
 def render_contact_panel(request, contact) -> str | None:
-    from ai_features.services import suggestion_event_record
+    from ai_features.metrics import metric_record
 
     workspace = request.workspace
     points = selectors.contact_trend(workspace=workspace, contact_id=contact.pk, limit=TREND_POINTS)
     recent = selectors.contact_recent_sentiments(workspace=workspace, contact_id=contact.pk)
     alert = selectors.open_alert_for_contact(workspace=workspace, contact_id=contact.pk)
     if points:
-        suggestion_event_record(
+        metric_record(
             capability="sentiment",
             action="shown",
             user=request.user,
