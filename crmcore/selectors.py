@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     CharField,
@@ -503,6 +504,25 @@ def dashboard_summary(*, workspace: Workspace, now: dt.datetime | None = None) -
         open_deal_value=sum((row["total"] for row in open_by_stage.values()), ZERO),
         recent_interaction_count=recent,
     )
+
+
+DASHBOARD_SUMMARY_KEY = "crmcore:dashboard_summary:{workspace_id}"
+
+
+def dashboard_summary_cached(*, workspace: Workspace, seconds: int) -> DashboardSummary:
+    """:func:`dashboard_summary`, kept ``seconds`` in the cache per workspace (0: not kept).
+
+    The three aggregates read every contact, open deal and recent interaction
+    of the workspace; with the cache a dashboard view costs one cache read,
+    and its counts are at most ``seconds`` old.
+    """
+    key = DASHBOARD_SUMMARY_KEY.format(workspace_id=workspace.pk)
+    summary: DashboardSummary | None = cache.get(key) if seconds > 0 else None
+    if summary is None:
+        summary = dashboard_summary(workspace=workspace)
+        if seconds > 0:
+            cache.set(key, summary, seconds)
+    return summary
 
 
 def interaction_recent(*, workspace: Workspace, limit: int = 10) -> list[Interaction]:

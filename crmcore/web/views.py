@@ -14,6 +14,7 @@ from django.views.generic import TemplateView
 
 from crmcore import extensions, selectors
 from crmcore.models import Contact, Deal
+from crmcore.web.conf import web_settings
 from crmcore.web.forms import ContactFilterForm, InteractionForm
 from crmcore.web.paging import window_page
 
@@ -33,7 +34,10 @@ class DashboardView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         workspace = self.request.workspace
-        summary = selectors.dashboard_summary(workspace=workspace)
+        # Counts a few seconds old (CRMCORE_DASHBOARD_CACHE_SECONDS); the recent interactions live.
+        summary = selectors.dashboard_summary_cached(
+            workspace=workspace, seconds=web_settings.DASHBOARD_CACHE_SECONDS
+        )
         stage_labels = dict(Deal.Stage.choices)
         return super().get_context_data(
             summary=summary,
