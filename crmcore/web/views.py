@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import Http404
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.generic import TemplateView
 
@@ -133,16 +134,39 @@ class DealPipelineView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         # "My deals": ?mine=1 keeps the deals the user owns (totals included).
         mine = self.request.GET.get("mine") == "1"
+        columns = selectors.deal_pipeline(
+            workspace=self.request.workspace, owner_id=self.request.user.pk if mine else None
+        )
+        # Each card's stage menu: six variants built once, not a template loop per card.
+        options = stage_options_html()
+        for column in columns:
+            for deal in column.deals:
+                deal.stage_options = options[deal.stage]
         return super().get_context_data(
-            columns=selectors.deal_pipeline(
-                workspace=self.request.workspace,
-                owner_id=self.request.user.pk if mine else None,
-            ),
+            columns=columns,
             mine=mine,
             per_stage=selectors.PIPELINE_DEALS_PER_STAGE,
             stage_choices=Deal.Stage.choices,
             **kwargs,
         )
+
+
+def stage_options_html() -> dict[str, str]:
+    """``{stage: "<option ...>..."}``: the deal stage menu with that stage selected."""
+    return {
+        current: mark_safe(
+            "".join(
+                format_html(
+                    '<option value="{}"{}>{}</option>',
+                    value,
+                    mark_safe(" selected") if value == current else "",
+                    label,
+                )
+                for value, label in Deal.Stage.choices
+            )
+        )
+        for current in Deal.Stage.values
+    }
 
 
 class CampaignListView(LoginRequiredMixin, TemplateView):
