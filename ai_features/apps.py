@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_migrate
 
 from ai_features.conf import app_settings
@@ -24,7 +25,11 @@ class AiFeaturesConfig(AppConfig):
     def ready(self) -> None:
         # Wiring only: no database access. These import models, which cannot
         # load while Django populates the app registry (this module loads then).
-        from ai_features import signals  # noqa: F401  (cache invalidation receivers)
+        from ai_features import (
+            per_request,
+            signals,  # noqa: F401  (cache invalidation receivers)
+        )
+        from ai_features.metrics import suggestion_events_queue
         from ai_features.registry import registry
         from ai_features.scheduling import schedules_ensure
         from ai_features.services import capability_flags_ensure
@@ -32,6 +37,9 @@ class AiFeaturesConfig(AppConfig):
         for path in [*BUILTIN_CAPABILITIES, *app_settings.EXTRA_CAPABILITIES]:
             registry.register_path(path)
 
+        per_request.on_close(suggestion_events_queue)
+        request_started.connect(per_request.open_scope, dispatch_uid="ai_request_scope_open")
+        request_finished.connect(per_request.close_scope, dispatch_uid="ai_request_scope_close")
         post_migrate.connect(
             capability_flags_ensure, sender=self, dispatch_uid="ai_capability_flags_ensure"
         )

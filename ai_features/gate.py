@@ -17,6 +17,8 @@ A warm check makes no database query: waffle caches the kill switch and the
 flag, ``ai_features.Flag`` caches its members and each user's team and group
 ids (flushed by ``ai_features.signals`` on every membership change). Cold, a
 check makes at most three queries (switch, flag, members and memberships).
+Within a request, the kill switch and each flag's data are read from the
+cache once; later checks answer from memory (``ai_features.per_request``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from waffle import get_waffle_flag_model, switch_is_active
 
+from ai_features import per_request
 from ai_features.declarations import AnyUser, Capability, CapabilityRef, installed
 from ai_features.exposure import exposure_key, exposure_record_later
 from ai_features.flag_rules import flag_rule
@@ -91,16 +94,33 @@ def kill_switch_active() -> bool:
 
     ``ai_features.signals`` forgets the bool whenever the switch is saved or deleted.
     """
+    scope = per_request.current()
+    if scope is not None and KILL_SWITCH_CACHE_KEY in scope.memo:
+        return bool(scope.memo[KILL_SWITCH_CACHE_KEY])
     active = cache.get(KILL_SWITCH_CACHE_KEY)
     if active is None:
         active = switch_is_active(KILL_SWITCH)
         cache.set(KILL_SWITCH_CACHE_KEY, active, None)
+    if scope is not None:
+        scope.memo[KILL_SWITCH_CACHE_KEY] = active
     return bool(active)
 
 
 def _flag_model() -> type[Flag]:
     """waffle's flag model: ``ai_features.Flag`` (``WAFFLE_FLAG_MODEL``)."""
     return cast("type[Flag]", get_waffle_flag_model())
+
+
+def _gate_data(flag_name: str, user_id: Any) -> tuple[Any, Any]:
+    """The flag's snapshot and the user's memberships: read once per request (per_request)."""
+    scope = per_request.current()
+    key = ("gate_data", flag_name, user_id)
+    if scope is not None and key in scope.memo:
+        return cast("tuple[Any, Any]", scope.memo[key])
+    found = _flag_model().gate_data(flag_name, user_id)
+    if scope is not None:
+        scope.memo[key] = found
+    return found
 
 
 def _flag(cap: Capability) -> Flag:
@@ -172,7 +192,7 @@ def _decide(cap: Capability, user: AnyUser | None, workspace: Workspace | None) 
         return False
     if workspace is not None and workspace.is_sandbox:
         return bool(workspace.owner_id == user.pk)
-    snapshot, memberships = _flag_model().gate_data(cap.flag_name, user.pk)
+    snapshot, memberships = _gate_data(cap.flag_name, user.pk)
     if not flag_rule(snapshot, snapshot.members, memberships, user):
         return False
     if snapshot.requires_training and not training_passed(user, cap.key):
@@ -240,7 +260,7 @@ def training_pending(
         return False
     if workspace is not None and workspace.is_sandbox:
         return False
-    snapshot, memberships = _flag_model().gate_data(cap.flag_name, user.pk)
+    snapshot, memberships = _gate_data(cap.flag_name, user.pk)
     if not snapshot.requires_training:
         return False
     if not flag_rule(snapshot, snapshot.members, memberships, user):

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import models, transaction
 
+from ai_features import per_request
 from ai_features.declarations import AnyUser
 from ai_features.models import SuggestionEvent
 from ai_features.services import SuggestionEventInput, suggestion_event_record
@@ -31,15 +32,26 @@ Action = SuggestionEvent.Action
 def suggestion_events_record_later(*, events: Iterable[SuggestionEventInput]) -> int:
     """Queue pilot-metric events for a background worker, after the transaction commits.
 
-    Runs in-process (eagerly) when no broker is configured. Returns how many were queued.
+    During a request the events wait for the request's end and go out with its
+    other events in one task (``ai_features.per_request``). Runs in-process
+    (eagerly) when no broker is configured. Returns how many were queued.
     """
     payload = [asdict(e) for e in events]
     for e in payload:
         if e["action"] not in SuggestionEvent.Action.values:
             raise ValueError(f"Unknown suggestion action {e['action']!r}")
-    if payload:
-        transaction.on_commit(lambda: record_suggestion_events.delay(payload))
+    scope = per_request.current()
+    if scope is not None:
+        # In a request: sent with the request's other events once it finishes.
+        scope.shown.extend(payload)
+    elif payload:
+        suggestion_events_queue(payload)
     return len(payload)
+
+
+def suggestion_events_queue(payload: list[dict[str, Any]]) -> None:
+    """One task for a batch of events (JSON dicts), queued after the transaction commits."""
+    transaction.on_commit(lambda: record_suggestion_events.delay(payload))
 
 
 def metric_record(

@@ -1,4 +1,9 @@
-"""Cache invalidation for the gate. Signals here only flush caches."""
+"""Cache invalidation for the gate. Signals here only flush caches.
+
+Each flush also forgets the gate answers memoised by the running request
+(``ai_features.per_request``), so a request that changes the rollout sees
+its change.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from waffle import get_waffle_switch_model
 
+from ai_features import per_request
 from ai_features.flag_cache import user_memberships_key
 from ai_features.gate import KILL_SWITCH, KILL_SWITCH_CACHE_KEY
 from ai_features.models import Flag
@@ -18,6 +24,7 @@ CHANGES = ("post_add", "post_remove", "post_clear", "pre_clear")
 
 
 def _flush_users(user_ids) -> None:
+    per_request.forget()
     if user_ids:
         cache.delete_many([user_memberships_key(pk) for pk in user_ids])
 
@@ -56,6 +63,7 @@ def flag_members_changed(sender, instance, action, reverse, pk_set, **kwargs) ->
     """A flag's users, teams or groups changed (also after a clear)."""
     if action not in ("post_add", "post_remove", "post_clear"):
         return
+    per_request.forget()
     if isinstance(instance, Flag):
         instance.flush()
     else:
@@ -68,6 +76,7 @@ def flag_members_changed(sender, instance, action, reverse, pk_set, **kwargs) ->
 
 @receiver(post_delete, sender=Team, dispatch_uid="ai_team_deleted")
 def team_deleted(sender, instance, **kwargs) -> None:
+    per_request.forget()
     for flag in Flag.objects.all():
         flag.flush()
 
@@ -77,5 +86,13 @@ def team_deleted(sender, instance, **kwargs) -> None:
 def kill_switch_changed(sender, instance, **kwargs) -> None:
     """Forget the gate's cached kill switch, now and again after the commit."""
     if instance.name == KILL_SWITCH:
+        per_request.forget()
         cache.delete(KILL_SWITCH_CACHE_KEY)
         transaction.on_commit(lambda: cache.delete(KILL_SWITCH_CACHE_KEY))
+
+
+@receiver(post_save, sender=Flag, dispatch_uid="ai_flag_saved_forget_request_memo")
+@receiver(post_delete, sender=Flag, dispatch_uid="ai_flag_deleted_forget_request_memo")
+def flag_changed(sender, instance, **kwargs) -> None:
+    """A flag's own fields changed (waffle flushes its caches): forget the request's answers."""
+    per_request.forget()

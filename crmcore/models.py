@@ -319,7 +319,10 @@ class Deal(WorkspaceScoped):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["workspace", "stage"], name="deal_ws_stage"),
+            # The pipeline's largest deals of a stage, and the totals per stage.
+            models.Index(
+                fields=["workspace", "stage", "-amount", "-id"], name="deal_ws_stage_amount"
+            ),
             models.Index(fields=["workspace", "contact"], name="deal_ws_contact"),
             models.Index(fields=["workspace", "-created_at", "-id"], name="deal_ws_newest"),
         ]

@@ -14,6 +14,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     CharField,
     Count,
@@ -24,9 +26,8 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import Coalesce, Concat, Lower, RowNumber
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 
 from crmcore.models import (
@@ -62,7 +63,7 @@ def contact_list(
 
     ``q`` is split into words; every word must match the first name, last
     name, email or account name (case-insensitive), so "ada lovelace" finds
-    Ada Lovelace and "ada acme" finds Ada at Acme.
+    Ada Lovelace and "ada acme" finds Ada at Acme (:func:`contact_search`).
 
     On PostgreSQL each word is looked up in two trigram indexes (migration
     ``0010_search_trigram_indexes``): one on the contact's names and email
@@ -71,18 +72,10 @@ def contact_list(
     indexed conditions on one table, not a join that must scan every
     contact.
     """
-    contacts = Contact.objects.in_workspace(workspace).select_related("account", "team", "owner")
-    words = q.split()
-    if words:
-        contacts = contacts.alias(search_text=contact_search_text())
-    for word in words:
-        account_ids = account_ids_matching(workspace=workspace, word=word)
-        by_account = (
-            Q(account__name__icontains=word)
-            if account_ids is None
-            else Q(account_id__in=account_ids)
-        )
-        contacts = contacts.filter(Q(search_text__icontains=word) | by_account)
+    contacts: QuerySet[Contact] = Contact.objects.in_workspace(workspace).select_related(
+        "account", "team", "owner"
+    )
+    contacts = contact_search(contacts, workspace=workspace, words=q.split())
     if stage:
         contacts = contacts.filter(lifecycle_stage=stage)
     if team_id is not None:
@@ -92,20 +85,54 @@ def contact_list(
     return contacts
 
 
+def contact_search(
+    contacts: QuerySet[Contact], *, workspace: Workspace, words: list[str]
+) -> QuerySet[Contact]:
+    """``contacts`` narrowed to those matching every word of ``words``.
+
+    A word matches the contact's first name, last name, email, phone or
+    external id (:func:`contact_search_text`, one trigram index on
+    PostgreSQL) or its account's name (the ids of the matching accounts,
+    read first through their own trigram index). The web search and the
+    API's ``?search=`` both ask here, so both are answered from the indexes.
+    """
+    if not words:
+        return contacts
+    contacts = contacts.alias(search_text=contact_search_text())
+    for word in words:
+        account_ids = account_ids_matching(workspace=workspace, word=word)
+        by_account = (
+            Q(account__name__icontains=word)
+            if account_ids is None
+            else Q(account_id__in=account_ids)
+        )
+        contacts = contacts.filter(Q(search_text__icontains=word) | by_account)
+    return contacts
+
+
 #: Above this many accounts matching one word, contacts are joined to accounts
 #: instead of listing the accounts' ids (a word that common is not selective).
 SEARCH_ACCOUNTS_MAX = 500
 
 
 def contact_search_text() -> Concat:
-    """First name, last name and email in one text: the expression the search index holds.
+    """Names, email, phone and external id in one text: the expression the search index holds.
 
-    Migration ``0010_search_trigram_indexes`` indexes ``UPPER()`` of exactly
-    this expression, which is what ``icontains`` compares on PostgreSQL.
+    Migration ``0015_contact_search_phone_external_id`` indexes ``UPPER()`` of
+    exactly this expression, which is what ``icontains`` compares on
+    PostgreSQL. The parts are joined by a space and a search word has none,
+    so a word never matches across two parts.
     """
-    return Concat(
-        "first_name", Value(" "), "last_name", Value(" "), "email", output_field=CharField()
-    )
+    return Concat(*CONTACT_SEARCH_FIELDS_JOINED, output_field=CharField())
+
+
+#: The contact fields the search looks in, in the order of the indexed text.
+CONTACT_SEARCH_FIELDS = ("first_name", "last_name", "email", "phone", "external_id")
+CONTACT_SEARCH_FIELDS_JOINED: tuple[Any, ...] = tuple(
+    part
+    for index, field in enumerate(CONTACT_SEARCH_FIELDS)
+    for part in ((Value(" "), field) if index else (field,))
+)
 
 
 def account_ids_matching(*, workspace: Workspace, word: str) -> list[int] | None:
@@ -334,14 +361,19 @@ PIPELINE_DEALS_PER_STAGE = 50
 
 
 def deal_stage_totals(
-    *, workspace: Workspace, open_only: bool = False
+    *, workspace: Workspace, open_only: bool = False, owner_id: int | None = None
 ) -> dict[str, dict[str, Any]]:
-    """``{stage: {"count": n, "total": Decimal}}`` for every stage, in stage order."""
+    """``{stage: {"count": n, "total": Decimal}}`` for every stage, in stage order: one aggregate.
+
+    ``owner_id`` counts only that user's deals.
+    """
     totals = {stage: {"count": 0, "total": ZERO} for stage in Deal.Stage.values}
     deals = Deal.objects.in_workspace(workspace)
     if open_only:
         deals = deals.filter(stage__in=Deal.OPEN_STAGES)
         totals = {stage: totals[stage] for stage in Deal.OPEN_STAGES}
+    if owner_id is not None:
+        deals = deals.filter(owner_id=owner_id)
     rows = (
         deals.order_by()
         .values_list("stage")
@@ -353,30 +385,77 @@ def deal_stage_totals(
     return totals
 
 
+#: What a pipeline card shows: the deal, its contact's name and its account's name.
+PIPELINE_CARD_FIELDS = (
+    "id",
+    "workspace_id",
+    "name",
+    "stage",
+    "amount",
+    "expected_close",
+    "owner_id",
+    "contact_id",
+    "account_id",
+    "contact__first_name",
+    "contact__last_name",
+    "account__name",
+)
+
+
+def _pipeline_top_ids(*, workspace: Workspace, per_stage: int, owner_id: int | None) -> list[int]:
+    """Ids of the ``per_stage`` largest deals of every stage, in one query.
+
+    One ``ORDER BY amount DESC, id DESC LIMIT n`` per stage, each read from
+    the index ``deal_ws_stage_amount`` (workspace, stage, amount, id), joined
+    by ``UNION ALL``. Each part is wrapped in its own ``SELECT`` because
+    SQLite allows no ``LIMIT`` directly in the parts of a compound query.
+    """
+    parts: list[str] = []
+    params: list[Any] = []
+    for index, stage in enumerate(Deal.Stage.values):
+        top = Deal.objects.in_workspace(workspace).filter(stage=stage)
+        if owner_id is not None:
+            top = top.filter(owner_id=owner_id)
+        sql, part_params = (
+            top.order_by("-amount", "-id").values_list("id")[:per_stage].query.sql_with_params()
+        )
+        parts.append(f"SELECT * FROM ({sql}) AS top_{index}")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def deal_pipeline(
-    *, workspace: Workspace, per_stage: int = PIPELINE_DEALS_PER_STAGE
+    *,
+    workspace: Workspace,
+    per_stage: int = PIPELINE_DEALS_PER_STAGE,
+    owner_id: int | None = None,
 ) -> list[PipelineColumn]:
     """A column per deal stage: its count and sum, and its ``per_stage`` largest deals.
 
-    Two queries: the totals per stage, and the top deals of every stage at
-    once (a window function ranks them within their stage).
+    Three queries whatever the number of deals: the totals per stage (one
+    aggregate), the ids of the top deals of every stage (one index range per
+    stage, :func:`_pipeline_top_ids`), and those deals with their contact's
+    and account's names (joins for the rows shown only, the card's columns
+    only). ``owner_id`` keeps that user's deals ("my deals").
     """
-    totals = deal_stage_totals(workspace=workspace)
-    ranked = (
-        Deal.objects.in_workspace(workspace)
-        .select_related("contact", "account")
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("stage")],
-                order_by=[F("amount").desc(), F("id").desc()],
-            )
+    totals = deal_stage_totals(workspace=workspace, owner_id=owner_id)
+    ids = _pipeline_top_ids(workspace=workspace, per_stage=per_stage, owner_id=owner_id)
+    deals = (
+        list(
+            Deal.objects.in_workspace(workspace)
+            .filter(pk__in=ids)
+            .select_related("contact", "account")
+            .only(*PIPELINE_CARD_FIELDS)
+            .order_by()
         )
-        .filter(rank__lte=per_stage)
-        .order_by("stage", "rank")
+        if ids
+        else []
     )
+    deals.sort(key=lambda deal: (-deal.amount, -deal.pk))
     by_stage: dict[str, list[Deal]] = {stage: [] for stage in Deal.Stage.values}
-    for deal in ranked:
+    for deal in deals:
         by_stage[deal.stage].append(deal)
     return [
         PipelineColumn(
@@ -425,6 +504,25 @@ def dashboard_summary(*, workspace: Workspace, now: dt.datetime | None = None) -
         open_deal_value=sum((row["total"] for row in open_by_stage.values()), ZERO),
         recent_interaction_count=recent,
     )
+
+
+DASHBOARD_SUMMARY_KEY = "crmcore:dashboard_summary:{workspace_id}"
+
+
+def dashboard_summary_cached(*, workspace: Workspace, seconds: int) -> DashboardSummary:
+    """:func:`dashboard_summary`, kept ``seconds`` in the cache per workspace (0: not kept).
+
+    The three aggregates read every contact, open deal and recent interaction
+    of the workspace; with the cache a dashboard view costs one cache read,
+    and its counts are at most ``seconds`` old.
+    """
+    key = DASHBOARD_SUMMARY_KEY.format(workspace_id=workspace.pk)
+    summary: DashboardSummary | None = cache.get(key) if seconds > 0 else None
+    if summary is None:
+        summary = dashboard_summary(workspace=workspace)
+        if seconds > 0:
+            cache.set(key, summary, seconds)
+    return summary
 
 
 def interaction_recent(*, workspace: Workspace, limit: int = 10) -> list[Interaction]:

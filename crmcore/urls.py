@@ -3,12 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from crmcore import extensions, health
+from crmcore import extensions, health, perf
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
+    # The load benchmark's baseline; 404 unless PERF_RAW_VIEW is on (crmcore.perf).
+    path("perf/raw/<int:pk>/", perf.raw_contact, name="perf-raw"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crmcore.api.urls")),
     path("api/", include("crmcore.api.docs_urls")),

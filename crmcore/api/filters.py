@@ -18,6 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
 
+from crmcore import selectors
 from crmcore.models import Account, Campaign, Contact, Deal, Interaction, Order, Product, Team
 
 # Ids are 64-bit signed integers (BigAutoField); a larger value is an error, not a 500.
@@ -77,6 +78,22 @@ class SearchFilter(drf_filters.SearchFilter):
             return super().get_search_terms(request)
         except ValidationError as exc:
             raise ValidationError({self.search_param: exc.detail}) from None
+
+
+class ContactSearchFilter(SearchFilter):
+    """``?search=`` on contacts through the web search's selector (trigram indexes on PostgreSQL).
+
+    Every term must match the contact's names, email, phone or external id,
+    or its account's name (``crmcore.selectors.contact_search``): the same
+    rule as DRF's search over those fields, shaped so that each condition is
+    answered from an index instead of a scan of every contact.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        terms = self.get_search_terms(request)
+        if not terms:
+            return queryset
+        return selectors.contact_search(queryset, workspace=request.workspace, words=terms)
 
 
 class TeamFilter(filters.FilterSet):

@@ -18,7 +18,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers, viewsets
+from rest_framework.filters import OrderingFilter
 
 from crmcore import services
 from crmcore.api import filters
@@ -112,6 +114,12 @@ class ContactViewSet(WorkspaceModelViewSet):
     queryset = Contact.objects.all()
     serializer_class = api.ContactSerializer
     filterset_class = filters.ContactFilter
+    filter_backends = [
+        DjangoFilterBackend,
+        filters.ContactSearchFilter,
+        OrderingFilter,
+    ]
+    # What ?search= looks in (crmcore.selectors.contact_search; the schema lists them).
     search_fields = ["first_name", "last_name", "email", "phone", "external_id", "account__name"]
     ordering_fields = ["id", "last_name", "first_name", "email", "created_at", "updated_at"]
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import Http404
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.generic import TemplateView
 
 from crmcore import extensions, selectors
 from crmcore.models import Contact, Deal
+from crmcore.web.conf import web_settings
 from crmcore.web.forms import ContactFilterForm, InteractionForm
 from crmcore.web.paging import window_page
 
@@ -32,7 +35,10 @@ class DashboardView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         workspace = self.request.workspace
-        summary = selectors.dashboard_summary(workspace=workspace)
+        # Counts a few seconds old (CRMCORE_DASHBOARD_CACHE_SECONDS); the recent interactions live.
+        summary = selectors.dashboard_summary_cached(
+            workspace=workspace, seconds=web_settings.DASHBOARD_CACHE_SECONDS
+        )
         stage_labels = dict(Deal.Stage.choices)
         return super().get_context_data(
             summary=summary,
@@ -121,14 +127,42 @@ class DealPipelineView(LoginRequiredMixin, TemplateView):
     template_name = "crmcore/deal_pipeline.html"
 
     def get_context_data(self, **kwargs):
-        columns = selectors.deal_pipeline(workspace=self.request.workspace)
+        # "My deals": ?mine=1 keeps the deals the user owns (totals included).
+        mine = self.request.GET.get("mine") == "1"
+        columns = selectors.deal_pipeline(
+            workspace=self.request.workspace, owner_id=self.request.user.pk if mine else None
+        )
+        # Each card's stage menu: six variants built once, not a template loop per card.
+        options = stage_options_html()
+        for column in columns:
+            for deal in column.deals:
+                deal.stage_options = options[deal.stage]
         extensions.deal_badges_for(self.request, [d for column in columns for d in column.deals])
         return super().get_context_data(
             columns=columns,
+            mine=mine,
             per_stage=selectors.PIPELINE_DEALS_PER_STAGE,
             stage_choices=Deal.Stage.choices,
             **kwargs,
         )
+
+
+def stage_options_html() -> dict[str, str]:
+    """``{stage: "<option ...>..."}``: the deal stage menu with that stage selected."""
+    return {
+        current: mark_safe(
+            "".join(
+                format_html(
+                    '<option value="{}"{}>{}</option>',
+                    value,
+                    mark_safe(" selected") if value == current else "",
+                    label,
+                )
+                for value, label in Deal.Stage.choices
+            )
+        )
+        for current in Deal.Stage.values
+    }
 
 
 class CampaignListView(LoginRequiredMixin, TemplateView):

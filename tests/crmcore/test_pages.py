@@ -180,6 +180,30 @@ def test_dashboard__query_count__fixed(
         response = logged_in_client.get(reverse("dashboard"))
     assert response.status_code == 200
     assert len(response.context["recent_interactions"]) == 10
+    # The counts come from the cache for a while: only the recent interactions are read.
+    with django_assert_num_queries(REQUEST_QUERIES + 1):
+        response = logged_in_client.get(reverse("dashboard"))
+    assert response.context["summary"].contact_count == 12
+
+
+def test_dashboard__counts_cached_briefly__new_contact_counted_once_they_expire(
+    logged_in_client, workspace, core_only, settings
+):
+    from django.core.cache import cache
+
+    from crmcore.selectors import DASHBOARD_SUMMARY_KEY
+
+    factories.ContactFactory(workspace=workspace)
+    assert logged_in_client.get(reverse("dashboard")).context["summary"].contact_count == 1
+    factories.ContactFactory(workspace=workspace)
+    assert logged_in_client.get(reverse("dashboard")).context["summary"].contact_count == 1
+
+    cache.delete(DASHBOARD_SUMMARY_KEY.format(workspace_id=workspace.pk))  # as if expired
+    assert logged_in_client.get(reverse("dashboard")).context["summary"].contact_count == 2
+
+    settings.CRMCORE_DASHBOARD_CACHE_SECONDS = 0
+    factories.ContactFactory(workspace=workspace)
+    assert logged_in_client.get(reverse("dashboard")).context["summary"].contact_count == 3
 
 
 # Contact list ---------------------------------------------------------------
@@ -366,15 +390,16 @@ def test_deal_pipeline__deals__a_column_per_stage_with_sums(logged_in_client, wo
     assert '<strong class="sum">10,000</strong>' in _text(response)
 
 
+@pytest.mark.parametrize("per_stage", [1, 4])
 def test_deal_pipeline__query_count__fixed(
-    logged_in_client, workspace, core_only, django_assert_num_queries
+    logged_in_client, workspace, core_only, django_assert_num_queries, per_stage
 ):
     for stage in Deal.Stage.values:
-        factories.DealFactory.create_batch(3, workspace=workspace, stage=stage)
-    # totals per stage, ranked deals
-    with django_assert_num_queries(REQUEST_QUERIES + 2):
+        factories.DealFactory.create_batch(per_stage, workspace=workspace, stage=stage)
+    # totals per stage, the top ids of every stage, the cards shown
+    with django_assert_num_queries(REQUEST_QUERIES + 3):
         response = logged_in_client.get(reverse("deal-pipeline"))
-    assert sum(len(column.deals) for column in response.context["columns"]) == 18
+    assert sum(len(column.deals) for column in response.context["columns"]) == 6 * per_stage
 
 
 # Campaigns ------------------------------------------------------------------

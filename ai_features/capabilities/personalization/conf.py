@@ -22,6 +22,9 @@ class PersonalizationSettings(AppSettings):
     SEND_CHUNK_SIZE: int = 100
     #: An inbound interaction this many days after a send counts as a reply to it.
     REPLY_WINDOW_DAYS: int = 14
+    #: Seconds a suggested reply, once composed, is kept in the cache for the
+    #: same inbound message, user and access (0: composed on every view).
+    REPLY_CACHE_SECONDS: int = 60
 
 
 app_settings = PersonalizationSettings()

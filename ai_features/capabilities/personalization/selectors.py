@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import models
 from django.db.models import (
     Count,
@@ -263,7 +264,37 @@ def suggested_reply_decision(*, user, interaction: Interaction) -> SuggestedRepl
 def suggested_reply(
     *, workspace: Workspace, interaction: Interaction, user, access: Access
 ) -> Composed:
-    """The reply suggested to ``user`` for an inbound interaction (composed now)."""
+    """The reply suggested to ``user`` for an inbound interaction.
+
+    Composing reads the contact's facts (six queries); the result is kept
+    ``REPLY_CACHE_SECONDS`` for the same message, user and access, so a rep
+    going back and forth on a contact page reads it once. A new inbound
+    message is a new key; a new order or score shows within that delay.
+    """
+    seconds = app_settings.REPLY_CACHE_SECONDS
+    key = REPLY_CACHE_KEY.format(
+        interaction_id=interaction.pk,
+        user_id=getattr(user, "pk", None) or 0,
+        access=f"{access.personalization:d}{access.prediction:d}{access.sentiment:d}",
+    )
+    if seconds > 0:
+        cached: Composed | None = cache.get(key)
+        if cached is not None:
+            return cached
+    composed = _suggested_reply_composed(
+        workspace=workspace, interaction=interaction, user=user, access=access
+    )
+    if seconds > 0:
+        cache.set(key, composed, seconds)
+    return composed
+
+
+REPLY_CACHE_KEY = "personalization:reply:{interaction_id}:{user_id}:{access}"
+
+
+def _suggested_reply_composed(
+    *, workspace: Workspace, interaction: Interaction, user, access: Access
+) -> Composed:
     contact_id = interaction.contact_id
     rows = contact_rows(workspace=workspace, contact_ids=[contact_id])
     facts = facts_load(workspace=workspace, contact_ids=[contact_id], access=access)

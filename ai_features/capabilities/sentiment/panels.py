@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from ai_features.capabilities.sentiment import selectors
 from ai_features.capabilities.sentiment.analysis import TONES
 from ai_features.capabilities.sentiment.selectors import TrendPoint
-from ai_features.services import suggestion_event_record
+from ai_features.metrics import metric_record
 
 WIDTH, HEIGHT, PAD = 300, 120, 12
 #: Points on a contact's trend chart.
@@ -72,7 +72,7 @@ def render_contact_panel(request, contact) -> str | None:
     recent = selectors.contact_recent_sentiments(workspace=workspace, contact_id=contact.pk)
     alert = selectors.open_alert_for_contact(workspace=workspace, contact_id=contact.pk)
     if points:
-        suggestion_event_record(
+        metric_record(
             capability="sentiment",
             action="shown",
             user=request.user,

@@ -16,12 +16,18 @@ def _contact_page(client, contact):
 
 
 def test_contact_panel__flag_on__trend_chart_alert_and_correction_form(
-    logged_in_client, workspace, sentiment_on, contact_with_history
+    logged_in_client,
+    workspace,
+    sentiment_on,
+    contact_with_history,
+    django_capture_on_commit_callbacks,
 ):
     contact, interactions = contact_with_history(WARM + COLD)
     sentiment_analyze_interactions(workspace=workspace)
 
-    response = _contact_page(logged_in_client, contact)
+    # "shown" is written once the response is done, after the commit
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _contact_page(logged_in_client, contact)
 
     html = response.content.decode()
     assert response.status_code == 200
