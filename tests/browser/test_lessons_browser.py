@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from ai_features.capabilities.prediction.models import ContactScore
+from ai_features.capabilities.prediction.models import ContactScore, DealScore
 from ai_features.capabilities.sentiment.models import InteractionSentiment
 from crmcore import factories
 from crmcore.models import Workspace
@@ -75,6 +75,21 @@ def test_prediction_lesson__trainee_through_the_pages__passes(trainee_in_sandbox
     panel.locator("[data-testid=next-action-reason]").fill("Renewed by phone yesterday")
     panel.locator("button[value=dismissed]").first.click()
     page.wait_for_load_state()
+
+    # Step 3: an open deal's page shows its chance to win and the factors behind it
+    scored_deal = DealScore.objects.filter(workspace=sandbox).order_by("probability").first()
+    assert scored_deal is not None, "the sandbox's open deals were not scored"
+    page.goto(f"{live_server.url}/deals/{scored_deal.deal_id}/")
+    assert f"{round(scored_deal.probability * 100)}%" in page.content()
+
+    # Step 4: move an open deal along the pipeline, from its card's stage menu
+    page.goto(f"{live_server.url}/deals/")
+    card = page.locator("section[data-stage=qualified] article.deal-card").first
+    deal_id = card.get_attribute("data-deal")
+    card.locator("select[name=stage]").select_option("proposal")
+    card.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(f"section[data-stage=proposal] [data-deal='{deal_id}']").count() == 1
 
     _check_answer_and_pass(page, live_server, "prediction-basics")
 

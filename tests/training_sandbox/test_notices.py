@@ -9,7 +9,7 @@ import pytest
 from waffle.testutils import override_switch
 
 from ai_features import gate
-from ai_features.capabilities.prediction.models import ContactScore
+from ai_features.capabilities.prediction.models import ContactScore, DealScore
 from crmcore.models import Contact, Workspace
 from training_sandbox.lessons import get_lesson
 from training_sandbox.models import CapabilityNotice, LessonProgress
@@ -209,6 +209,14 @@ def test_training_required__end_to_end_through_the_pages(
         {"kind": "action", "item": "call", "action": "dismissed", "reason": "Renewed last week"},
     )
     assert feedback.status_code in (200, 302)
+
+    # Steps 3 and 4: read an open deal's chance to win; move an open deal on
+    deal = DealScore.objects.filter(workspace=sandbox).first().deal
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(f"/deals/{deal.pk}/").status_code == 200
+    next_stage = {"lead": "qualified", "qualified": "proposal", "proposal": "negotiation"}
+    moved = client.post(f"/deals/{deal.pk}/stage/", {"stage": next_stage.get(deal.stage, "won")})
+    assert moved.status_code in (200, 302)
 
     # The knowledge check, answered right, passes the lesson
     lesson = get_lesson("prediction-basics")
