@@ -17,6 +17,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=True)
+# With DEBUG on, error pages are still the styled ones users see in production;
+# a developer who wants Django's debug pages (tracebacks, URL patterns) sets this.
+DEBUG_ERROR_PAGES = env.bool("DEBUG_ERROR_PAGES", default=False)
 # The development key is only accepted while DEBUG is on.
 SECRET_KEY = env.str(
     "SECRET_KEY",
@@ -68,6 +71,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crmcore.middleware.WorkspaceMiddleware",
+    # With DEBUG on: the styled error pages, not Django's debug pages, unless
+    # DEBUG_ERROR_PAGES is on (crmcore.web.errors).
+    "crmcore.web.errors.FriendlyErrorsMiddleware",
     # Last: turns a locked-out login into the lockout response (crmcore.security).
     "axes.middleware.AxesMiddleware",
 ]
