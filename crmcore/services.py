@@ -692,3 +692,48 @@ def campaign_update(*, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
 @transaction.atomic
 def campaign_delete(*, campaign: Campaign) -> None:
     campaign.delete()
+
+
+# --------------------------------------------------------------------------- users
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    workspace: Workspace,
+    username: str,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    teams: Sequence[Team] = (),
+    is_staff: bool = False,
+) -> User:
+    """Create a user who sets their own password (none is usable until then).
+
+    The teams must belong to ``workspace``. A username or an email that a
+    user already has is refused (``ValidationError`` on that field).
+    """
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    errors = {}
+    if user_model.objects.filter(username__iexact=username).exists():
+        errors["username"] = ValidationError("A user with this username already exists.")
+    if email and user_model.objects.filter(email__iexact=email).exists():
+        errors["email"] = ValidationError("A user with this email already exists.")
+    if errors:
+        raise ValidationError(errors)
+    for team in teams:
+        _ensure_same_workspace(workspace.pk, team=team)
+    user = user_model(
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        is_staff=is_staff,
+    )
+    user.set_unusable_password()
+    user.save()
+    for team in teams:
+        team.members.add(user)
+    return user

@@ -377,6 +377,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {
+        # Django's own console handler (DEBUG only) would print its records a
+        # second time next to the root handler: they go through the root only.
+        # runserver's request lines (django.server, INFO) are printed once
+        # by the console handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "pilotcrm": {"level": env.str("REQUEST_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
         "crmcore": {"level": env.str("APP_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
     },

@@ -380,3 +380,29 @@ class CampaignForm(forms.Form):
             "body_template": self.cleaned_data["body_template"],
         }
         return data
+
+
+class UserInviteForm(forms.Form):
+    """Invite a user: they get an email with a link to set their password."""
+
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]+\Z",
+        max_length=150,
+        error_messages={"invalid": "Letters, digits and @ . + - _ only."},
+    )
+    email = forms.EmailField(help_text="The invitation with the set-password link goes here.")
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    teams = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave empty for a trainee who only practises in their sandbox.",
+    )
+    is_staff = forms.BooleanField(
+        label="Administrator", required=False, help_text="Can invite users and run the rollout."
+    )
+
+    def __init__(self, *args, teams, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["teams"].queryset = teams

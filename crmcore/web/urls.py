@@ -1,11 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from crmcore.web import form_views, template_check, views
+from crmcore.web import form_views, template_check, users, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("users/invite/", users.UserInviteView.as_view(), name="user-invite"),
+    path("invite/<uidb64>/<token>/", users.InviteAcceptView.as_view(), name="invite-accept"),
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("contacts/", views.ContactListView.as_view(), name="contact-list"),
     path("contacts/new/", form_views.ContactCreateView.as_view(), name="contact-create"),

@@ -10,12 +10,16 @@
    change. Later runs keep whatever the admins changed since.
 4. Runs the jobs other apps provide for a ready demo, when installed:
    ``analyze_sentiment``, ``train_models``, ``score_contacts`` (in that order).
-5. Prints the URL and a table of usernames, passwords and roles.
+5. Prints the URL (``--url``, by default built from the ``HOST`` and ``PORT``
+   environment variables that ``make run`` also gives the server) and a table
+   of usernames, passwords and roles; each role says whether the AI pilot is
+   on for that user, as the rollout actually stands (not as the demo planned).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -29,7 +33,15 @@ from crmcore.models import Contact
 from crmcore.workspaces import production_workspace
 
 DEMO_JOBS = ("analyze_sentiment", "train_models", "score_contacts")
-DEFAULT_URL = "http://127.0.0.1:8000/"
+
+
+def default_url() -> str:
+    """The URL ``make run`` serves: ``HOST`` and ``PORT`` from the environment."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    port = os.environ.get("PORT") or "8000"
+    return f"http://{host}:{port}/"
+
+
 DEMO_PILOT_TEAM = "EMEA Sales"
 
 
@@ -52,20 +64,39 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+def pilot_note(user, workspace) -> str:
+    """ ", AI pilot: sentiment, prediction" or ", not in the AI pilot", as the gate decides."""
+    from django.apps import apps
+
+    if not apps.is_installed("ai_features"):
+        return ""
+    from ai_features import gate
+    from ai_features.registry import registry
+
+    enabled = [cap.key for cap in registry if gate.is_enabled(cap, user, workspace)]
+    if not enabled:
+        return " · AI off (not in the pilot)"
+    return f" · AI pilot: {', '.join(enabled)}"
+
+
 class Command(BaseCommand):
     help = "Prepare the demo: data, users with fresh passwords, fixtures and AI jobs."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--contacts", type=int, default=1000, help="Contacts to seed.")
         parser.add_argument("--seed", type=int, default=42, help="Generator seed.")
-        parser.add_argument("--url", default=DEFAULT_URL, help="The URL printed for logins.")
+        parser.add_argument(
+            "--url", default=None, help="The URL printed for logins (default: from HOST and PORT)."
+        )
         parser.add_argument(
             "--fixtures-dir",
             default=str(Path(settings.BASE_DIR) / "fixtures"),
             help="Where the fixtures are (default: fixtures/).",
         )
 
-    def handle(self, *args, contacts: int, seed: int, url: str, fixtures_dir: str, **options):
+    def handle(
+        self, *args, contacts: int, seed: int, url: str | None, fixtures_dir: str, **options
+    ):
         from training_sandbox import generator
         from training_sandbox.generator import catalogue
 
@@ -127,6 +158,11 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name} did not run: {exc}")
 
         self.stdout.write("")
+        url = url or default_url()
+        roles = {
+            spec.username: f"{spec.description}{pilot_note(users[spec.username], workspace)}"
+            for spec in catalogue.DEMO_USERS
+        }
         self.stdout.write(self.style.SUCCESS(f"PilotCRM demo: {url}"))
         width = max(len("username"), *(len(spec.username) for spec in catalogue.DEMO_USERS))
         pw_width = max(len(p) for p in passwords.values())
@@ -134,7 +170,7 @@ class Command(BaseCommand):
         for spec in catalogue.DEMO_USERS:
             self.stdout.write(
                 f"  {spec.username:<{width}}  {passwords[spec.username]:<{pw_width}}  "
-                f"{spec.description}"
+                f"{roles[spec.username]}"
             )
         self.stdout.write("Passwords are new on every run of setup_demo (make run).")
 
