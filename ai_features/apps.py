@@ -21,7 +21,10 @@ class AiFeaturesConfig(AppConfig):
         # Wiring only: no database access, no heavy imports.
         from django.db.models.signals import post_migrate
 
-        from ai_features import signals  # noqa: F401  (cache invalidation receivers)
+        from ai_features import (
+            signals,  # noqa: F401  (cache invalidation receivers)
+            surfaces,
+        )
         from ai_features.conf import app_settings
         from ai_features.registry import registry
         from ai_features.scheduling import schedules_ensure
@@ -47,6 +50,7 @@ class AiFeaturesConfig(AppConfig):
                 url_name="ai:rollout-dashboard",
                 visible=_staff_only,
                 order=200,
+                group=surfaces.NAV_GROUP,
             )
         )
         extensions.api_routes.register(

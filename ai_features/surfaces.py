@@ -234,15 +234,26 @@ def gated_api_route(capability: str, route: extensions.ApiRoute) -> extensions.A
     return replace(route, viewset=viewset, urlpatterns=urlpatterns)
 
 
+#: The header menu every capability's pages sit under (one "AI" drop-down).
+NAV_GROUP = "AI"
+
+
 def gated_nav_item(
     capability: str, item: extensions.NavItem, audience: Audience = Audience.PILOT
 ) -> extensions.NavItem:
+    """The item shown where the gate says yes, in the header's "AI" menu.
+
+    A page for every signed-in user (``Audience.SIGNED_IN``, e.g. the campaign
+    builder, a plain mail merge where the capability is off) stays a
+    top-level link: it is not an AI page for most of the people who see it.
+    """
     inner = item.visible
 
     def visible(request: Any) -> bool:
         return denied_reason(capability, audience, request) is None and bool(inner(request))
 
-    return replace(item, visible=visible)
+    group = item.group or ("" if audience == Audience.SIGNED_IN else NAV_GROUP)
+    return replace(item, visible=visible, group=group)
 
 
 def gated_field_provider(

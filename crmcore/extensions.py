@@ -45,11 +45,15 @@ class ContactPanel:
 
 @dataclass(frozen=True)
 class NavItem:
+    """A header link. Items with the same ``group`` share one drop-down menu
+    named after it (the AI pages under "AI"), placed where its first item is."""
+
     key: str
     label: str
     url_name: str
     visible: Callable[[HttpRequest], bool] = lambda request: True
     order: int = 100
+    group: str = ""
 
 
 @dataclass(frozen=True)

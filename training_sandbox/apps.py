@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from django.apps import AppConfig
 
 
@@ -54,6 +56,6 @@ class TrainingSandboxConfig(AppConfig):
             extensions.NavItem("sandbox-lessons", "Lessons", "sandbox:lesson-list", _signed_in, 51),
             extensions.NavItem("sandbox-progress", "Training", "sandbox:progress", _staff, 52),
         ):
-            extensions.nav_items.register(item)
+            extensions.nav_items.register(replace(item, group="Training"))
         events.subscribe(_record_sandbox_event)
         gate.register_training_provider(_lesson_passed)
