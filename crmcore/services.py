@@ -33,6 +33,7 @@ from crmcore import json_limits, placeholders
 from crmcore.events import emit_on_commit
 from crmcore.models import (
     Account,
+    AuditEntry,
     Campaign,
     Contact,
     Deal,
@@ -40,11 +41,12 @@ from crmcore.models import (
     Order,
     OrderLine,
     Product,
+    Task,
     Team,
     Workspace,
     WorkspaceScoped,
 )
-from crmcore.selectors import contact_with_email
+from crmcore.selectors import contact_with_email, delete_impact
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -106,6 +108,78 @@ def _apply(instance: models.Model, data: Mapping[str, Any], allowed: frozenset[s
     return changed
 
 
+# --------------------------------------------------------------------------- audit
+
+
+def audit_record(
+    *,
+    workspace: Workspace | int,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    summary: str,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Write one audit entry (in the caller's transaction)."""
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    return AuditEntry.objects.create(
+        workspace_id=workspace_id,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary[:500],
+        details=dict(details or {}),
+    )
+
+
+def _delete_audited(obj: WorkspaceScoped, *, actor: User | None) -> None:
+    """Delete ``obj`` with what goes with it, and audit what went."""
+    impact = delete_impact([obj])
+    kind = str(obj._meta.verbose_name)
+    label = str(obj)
+    pk = obj.pk
+    workspace_id = obj.workspace_id
+    obj.delete()
+    with_it = "; ".join(impact.sentences())
+    audit_record(
+        workspace=workspace_id,
+        actor=actor,
+        action="delete",
+        object_type=obj._meta.model_name or kind,
+        object_id=pk,
+        summary=f"Deleted {kind} “{label}” (#{pk})" + (f": {with_it}." if with_it else "."),
+        details={"deleted": impact.deleted, "unlinked": impact.unlinked},
+    )
+
+
+@transaction.atomic
+def objects_delete(
+    *, workspace: Workspace, actor: User | None, objects: Sequence[WorkspaceScoped]
+) -> int:
+    """Delete several objects of one kind (a bulk delete), audited as one entry."""
+    objects = [obj for obj in objects if obj.workspace_id == workspace.pk]
+    if not objects:
+        return 0
+    impact = delete_impact(list(objects))
+    model = type(objects[0])
+    ids = [obj.pk for obj in objects]
+    model._default_manager.filter(pk__in=ids).delete()
+    plural = str(model._meta.verbose_name_plural)
+    with_it = "; ".join(impact.sentences())
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="bulk_delete",
+        object_type=model._meta.model_name or plural,
+        object_id=None,
+        summary=f"Deleted {len(ids)} {plural}" + (f": {with_it}." if with_it else "."),
+        details={"ids": ids, "deleted": impact.deleted, "unlinked": impact.unlinked},
+    )
+    return len(ids)
+
+
 # --------------------------------------------------------------------------- accounts
 
 ACCOUNT_UPDATABLE = frozenset({"name", "domain", "industry", "region", "external_id"})
@@ -145,9 +219,9 @@ def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
 
 
 @transaction.atomic
-def account_delete(*, account: Account) -> None:
+def account_delete(*, account: Account, actor: User | None = None) -> None:
     """Delete an account; its contacts and deals keep existing without it."""
-    account.delete()
+    _delete_audited(account, actor=actor)
 
 
 # --------------------------------------------------------------------------- contacts
@@ -298,9 +372,9 @@ def contact_update(*, contact: Contact, data: Mapping[str, Any]) -> Contact:
 
 
 @transaction.atomic
-def contact_delete(*, contact: Contact) -> None:
+def contact_delete(*, contact: Contact, actor: User | None = None) -> None:
     """Delete a contact with its interactions and orders."""
-    contact.delete()
+    _delete_audited(contact, actor=actor)
 
 
 # --------------------------------------------------------------------------- interactions
@@ -375,8 +449,8 @@ def interaction_update(*, interaction: Interaction, data: Mapping[str, Any]) -> 
 
 
 @transaction.atomic
-def interaction_delete(*, interaction: Interaction) -> None:
-    interaction.delete()
+def interaction_delete(*, interaction: Interaction, actor: User | None = None) -> None:
+    _delete_audited(interaction, actor=actor)
 
 
 # --------------------------------------------------------------------------- deals
@@ -475,8 +549,8 @@ def deal_update(*, deal: Deal, data: Mapping[str, Any]) -> Deal:
 
 
 @transaction.atomic
-def deal_delete(*, deal: Deal) -> None:
-    deal.delete()
+def deal_delete(*, deal: Deal, actor: User | None = None) -> None:
+    _delete_audited(deal, actor=actor)
 
 
 # --------------------------------------------------------------------------- products
@@ -690,8 +764,8 @@ def campaign_update(*, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
 
 
 @transaction.atomic
-def campaign_delete(*, campaign: Campaign) -> None:
-    campaign.delete()
+def campaign_delete(*, campaign: Campaign, actor: User | None = None) -> None:
+    _delete_audited(campaign, actor=actor)
 
 
 # --------------------------------------------------------------------------- users
@@ -737,3 +811,128 @@ def user_invite(
     for team in teams:
         team.members.add(user)
     return user
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@transaction.atomic
+def task_create(
+    *,
+    workspace: Workspace,
+    owner: User,
+    title: str,
+    due_date: dt.date,
+    contact: Contact | None = None,
+    deal: Deal | None = None,
+    interaction: Interaction | None = None,
+    source: str = Task.Source.MANUAL,
+    reason: str = "",
+) -> Task:
+    """Create an open task for ``owner`` about a contact and/or a deal.
+
+    The capabilities create tasks through this service too (accepting a next
+    best action, with its reason).
+    """
+    _ensure_same_workspace(workspace.pk, contact=contact, deal=deal, interaction=interaction)
+    if contact is None and deal is not None:
+        contact = deal.contact
+    task = Task(
+        workspace=workspace,
+        owner=owner,
+        title=title.strip(),
+        due_date=due_date,
+        contact=contact,
+        deal=deal,
+        interaction=interaction,
+        source=source,
+        reason=reason.strip()[:500],
+    )
+    _validate(task)
+    task.save()
+    return task
+
+
+TASK_UPDATABLE = frozenset({"title", "due_date", "contact", "deal"})
+
+
+@transaction.atomic
+def task_update(*, task: Task, data: Mapping[str, Any]) -> Task:
+    _ensure_same_workspace(task.workspace_id, contact=data.get("contact"), deal=data.get("deal"))
+    changed = _apply(task, data, TASK_UPDATABLE)
+    if changed:
+        _validate(task)
+        task.save(update_fields=changed)
+    return task
+
+
+@transaction.atomic
+def task_set_done(*, task: Task, done: bool = True) -> Task:
+    """Mark a task done (with the time) or open again."""
+    task.done = done
+    task.done_at = timezone.now() if done else None
+    task.save(update_fields=["done", "done_at"])
+    return task
+
+
+@transaction.atomic
+def task_delete(*, task: Task, actor: User | None = None) -> None:
+    _delete_audited(task, actor=actor)
+
+
+def task_digest_send(*, workspace: Workspace, day: dt.date | None = None) -> int:
+    """Email each rep their open tasks due today or overdue (one email each).
+
+    Sent through ``crmcore.outbound``: a sandbox records them ("would have
+    sent"). Returns the number of emails.
+    """
+    from crmcore import outbound
+    from crmcore.selectors import tasks_due_by_owner
+
+    day = day or timezone.localdate()
+    emails = []
+    for tasks in tasks_due_by_owner(workspace=workspace, day=day).values():
+        owner = tasks[0].owner
+        if not owner.email or not owner.is_active:
+            continue
+        emails.append(
+            outbound.Email(
+                to=(owner.email,),
+                subject=task_digest_subject(tasks, day=day),
+                body=task_digest_body(owner=owner, tasks=tasks, day=day),
+                payload={"task_ids": [t.pk for t in tasks]},
+            )
+        )
+    if emails:
+        outbound.emails_send(workspace=workspace, emails=emails, source="task-digest")
+    return len(emails)
+
+
+def task_digest_subject(tasks: Sequence[Task], *, day: dt.date) -> str:
+    overdue = sum(1 for t in tasks if t.due_date < day)
+    due = len(tasks) - overdue
+    parts = []
+    if due:
+        parts.append(f"{due} due today")
+    if overdue:
+        parts.append(f"{overdue} overdue")
+    return f"Your tasks: {' and '.join(parts)}"
+
+
+def task_digest_body(*, owner: User, tasks: Sequence[Task], day: dt.date) -> str:
+    lines = [f"Hello {owner.first_name or owner.get_username()},", ""]
+    overdue = [t for t in tasks if t.due_date < day]
+    today = [t for t in tasks if t.due_date >= day]
+
+    def line(task: Task) -> str:
+        about = task.contact.full_name if task.contact else (task.deal.name if task.deal else "")
+        suffix = f" ({about})" if about else ""
+        when = "" if task.due_date >= day else f", due {task.due_date:%-d %b}"
+        return f"- {task.title}{suffix}{when}"
+
+    if today:
+        lines += ["Due today:", *(line(t) for t in today), ""]
+    if overdue:
+        lines += ["Overdue:", *(line(t) for t in overdue), ""]
+    lines.append("Your tasks are under My tasks in PilotCRM.")
+    return "\n".join(lines) + "\n"

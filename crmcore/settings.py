@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -342,6 +343,13 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE["webhooks-catch-up"] = {
     "task": "crmcore.integrations.webhook_retry_due",
     "schedule": 60.0,
+}
+# Each rep's daily email of the tasks due today or overdue (crmcore.tasks.task_digest).
+CELERY_BEAT_SCHEDULE["crmcore-task-digest"] = {
+    "task": "crmcore.task_digest",
+    "schedule": crontab(
+        hour=env.int("TASK_DIGEST_HOUR", default=7), minute=env.int("TASK_DIGEST_MINUTE", default=0)
+    ),
 }
 # The worker logs through LOGGING below (JSON lines), not its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -24,3 +24,18 @@ def heartbeat() -> str:
     observability.heartbeat()
     logger.info("heartbeat", extra={"beat_at": now})
     return now
+
+
+@shared_task(name="crmcore.task_digest")
+def task_digest() -> int:
+    """Each rep's daily email of their tasks due today or overdue, in every workspace
+    (a sandbox records its emails instead of sending them)."""
+    from crmcore import services
+    from crmcore.models import Task, Workspace
+
+    sent = 0
+    workspace_ids = Task.objects.filter(done=False).values_list("workspace_id", flat=True)
+    for workspace in Workspace.objects.filter(pk__in=workspace_ids.distinct()):
+        sent += services.task_digest_send(workspace=workspace)
+    logger.info("task digest", extra={"emails": sent})
+    return sent

@@ -406,3 +406,21 @@ class UserInviteForm(forms.Form):
     def __init__(self, *args, teams, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["teams"].queryset = teams
+
+
+class TaskForm(forms.Form):
+    """A task by hand: from the task page, a contact, a deal or a timeline entry."""
+
+    title = forms.CharField(max_length=250)
+    due_date = forms.DateField(
+        label="Due", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    contact = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    deal = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    interaction = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("due_date", timezone.localdate())

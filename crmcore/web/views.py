@@ -49,6 +49,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
                 for stage, row in summary.open_deals_by_stage.items()
             ],
             recent_interactions=selectors.interaction_recent(workspace=workspace, limit=10),
+            my_tasks=selectors.tasks_open_for(workspace=workspace, user=self.request.user),
             **kwargs,
         )
 

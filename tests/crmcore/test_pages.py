@@ -169,14 +169,16 @@ def test_dashboard__data__shows_counts_recent_interactions_and_chart(
 
 
 def test_dashboard__query_count__fixed(
-    logged_in_client, workspace, core_only, django_assert_num_queries
+    logged_in_client, workspace, user, core_only, django_assert_num_queries
 ):
     for _ in range(12):
         contact = factories.ContactFactory(workspace=workspace)
         factories.InteractionFactory(workspace=workspace, contact=contact)
         factories.DealFactory(workspace=workspace, contact=contact)
-    # stage counts, open deals by stage, interactions in 30 days, recent interactions
-    with django_assert_num_queries(REQUEST_QUERIES + 4):
+        factories.TaskFactory(workspace=workspace, owner=user, contact=contact)
+    # stage counts, open deals by stage, interactions in 30 days, recent
+    # interactions, my open tasks (with their contacts and deals)
+    with django_assert_num_queries(REQUEST_QUERIES + 5):
         response = logged_in_client.get(reverse("dashboard"))
     assert response.status_code == 200
     assert len(response.context["recent_interactions"]) == 10

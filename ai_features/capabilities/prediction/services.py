@@ -476,6 +476,32 @@ def contact_scores_write(
 
 
 @transaction.atomic
+def next_best_action_task_create(*, user, workspace: Workspace, contact: Contact, note: str = ""):
+    """Accepting a contact's next best action makes it a task for today, with its
+    reason: the churn risk behind it and the rep's own note. The task is
+    crmcore's (``crmcore.services.task_create``); ``None`` without a current
+    suggestion for the contact."""
+    from crmcore import services as crm_services
+    from crmcore.models import Task
+
+    score = ContactScore.objects.filter(workspace=workspace, contact=contact).first()
+    if score is None or not score.next_action:
+        return None
+    percent = round(score.probability * 100)
+    reason = f"Suggested by the churn model: {percent}% churn risk ({score.band})."
+    if note.strip():
+        reason += f" Your note: {note.strip()}"
+    return crm_services.task_create(
+        workspace=workspace,
+        owner=user,
+        title=score.next_action.get("text") or "Next best action",
+        due_date=timezone.localdate(),
+        contact=contact,
+        source=Task.Source.NEXT_BEST_ACTION,
+        reason=reason,
+    )
+
+
 def suggestion_feedback_record(
     *,
     user,
@@ -497,6 +523,8 @@ def suggestion_feedback_record(
         raise ValueError("kind must be 'product' or 'action'.")
     if action not in ("accepted", "dismissed"):
         raise ValueError("action must be 'accepted' or 'dismissed'.")
+    if kind == "action" and action == "accepted":
+        next_best_action_task_create(user=user, workspace=workspace, contact=contact, note=reason)
     return suggestion_event_record(
         capability="prediction",
         action=action,
