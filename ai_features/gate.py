@@ -89,6 +89,30 @@ def kill_switch_active() -> bool:
     return active
 
 
+def may_profile(contact: Any) -> bool:
+    """May any capability score, analyse or personalize for this contact?
+
+    No when the person objected to profiling (``Contact.do_not_profile``).
+    Every surface about one contact (panels, API fields) and every job asks it,
+    per contact or through :func:`profiled`.
+    """
+    return not getattr(contact, "do_not_profile", False)
+
+
+def profiled(queryset: Any, contact_path: str = "") -> Any:
+    """``queryset`` without the rows about contacts who object to profiling.
+
+    ``contact_path`` leads from the queryset's model to the contact
+    (``"contact__"`` for interactions, ``""`` for contacts).
+    """
+    return queryset.exclude(**{f"{contact_path}do_not_profile": True})
+
+
+def is_enabled_for_contact(capability: Any, user: Any, workspace: Any, contact: Any) -> bool:
+    """The capability is on for ``user`` and ``contact`` may be profiled."""
+    return may_profile(contact) and is_enabled(capability, user, workspace)
+
+
 def _flag(cap: Any) -> Any:
     return get_waffle_flag_model().get(cap.flag_name)
 

@@ -266,7 +266,10 @@ def gated_field_provider(
             capability, request.user, getattr(request, "workspace", None)
         ):
             return {}
-        return inner(request, objects)
+        # Contacts who object to profiling get no AI field (items about them,
+        # e.g. interactions, carry their contact on ``.contact``).
+        objects = [o for o in objects if gate.may_profile(getattr(o, "contact", o))]
+        return inner(request, objects) if objects else {}
 
     return replace(provider, provide=provide)
 
@@ -276,7 +279,7 @@ def gated_panel(capability: str, panel: extensions.ContactPanel) -> extensions.C
     inner = panel.render
 
     def render(request: Any, contact: Any) -> str | None:
-        if not gate.is_enabled(capability, request.user, request.workspace):
+        if not gate.is_enabled_for_contact(capability, request.user, request.workspace, contact):
             return None
         return inner(request, contact)
 

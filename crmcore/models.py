@@ -136,6 +136,13 @@ class Contact(WorkspaceScoped):
     segment = models.CharField(max_length=50, blank=True)
     external_id = models.CharField(max_length=100, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
+    do_not_profile = models.BooleanField(
+        default=False,
+        help_text=(
+            "The person objects to profiling: no AI scoring, sentiment or "
+            "personalization about them (every capability and job honours it)."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

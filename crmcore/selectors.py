@@ -92,6 +92,32 @@ def contact_list(
     return contacts
 
 
+#: The contact list's sortable columns: ``?sort=<key>`` or ``?sort=-<key>``.
+#: Anything else is ignored (the list keeps its default order, by name).
+CONTACT_SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("last_name", "first_name", "id"),
+    "company": ("account__name", "last_name", "id"),
+    "email": ("email", "id"),
+    "stage": ("lifecycle_stage", "last_name", "id"),
+    "team": ("team__name", "last_name", "id"),
+    "owner": ("owner__last_name", "owner__first_name", "last_name", "id"),
+    "created": ("created_at", "id"),
+}
+
+
+def contact_sort(raw: str | None) -> tuple[str, tuple[str, ...]] | None:
+    """``(sort key as given, order_by fields)`` for a whitelisted sort, else ``None``."""
+    if not raw or len(raw) > 20:
+        return None
+    descending = raw.startswith("-")
+    fields = CONTACT_SORTS.get(raw[1:] if descending else raw)
+    if fields is None:
+        return None
+    if descending:
+        fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
+    return raw, fields
+
+
 #: Above this many accounts matching one word, contacts are joined to accounts
 #: instead of listing the accounts' ids (a word that common is not selective).
 SEARCH_ACCOUNTS_MAX = 500
@@ -696,3 +722,43 @@ def tasks_due_by_owner(*, workspace: Workspace, day: dt.date) -> dict[int, list[
     ):
         grouped.setdefault(task.owner_id, []).append(task)
     return grouped
+
+
+# --------------------------------------------------------------------------- personal data
+
+
+def contact_personal_data(contact: Contact) -> dict[str, Any]:
+    """Everything stored about a person, as JSON-able data (a data subject's copy).
+
+    The contact's own row, then every row of any app that hangs off it through
+    a foreign key (interactions, orders and their lines, tasks, scores,
+    sentiment, messages...), grouped by model label; deals that name the
+    contact are listed too (they are kept on erasure, without the link).
+    """
+    from django.core import serializers
+    from django.db.models.deletion import Collector
+
+    collector = Collector(using="default")
+    collector.collect([contact])
+    related: dict[str, list[dict[str, Any]]] = {}
+    for model, instances in collector.data.items():
+        if model is Contact:
+            continue
+        rows = serializers.serialize("python", sorted(instances, key=lambda o: o.pk))
+        related.setdefault(model._meta.label, []).extend(
+            {"id": row["pk"], **row["fields"]} for row in rows
+        )
+    for qs in collector.fast_deletes:
+        rows = serializers.serialize("python", qs.order_by("pk"))
+        related.setdefault(qs.model._meta.label, []).extend(
+            {"id": row["pk"], **row["fields"]} for row in rows
+        )
+    deals = serializers.serialize("python", Deal.objects.filter(contact=contact).order_by("pk"))
+    if deals:
+        related["crmcore.Deal"] = [{"id": row["pk"], **row["fields"]} for row in deals]
+    own = serializers.serialize("python", [contact])[0]
+    return {
+        "contact": {"id": own["pk"], **own["fields"]},
+        "related": dict(sorted(related.items())),
+        "exported_at": timezone.now().isoformat(),
+    }

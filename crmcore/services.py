@@ -240,6 +240,7 @@ CONTACT_UPDATABLE = frozenset(
         "segment",
         "external_id",
         "attributes",
+        "do_not_profile",
     }
 )
 
@@ -250,6 +251,7 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
     Keys: ``id``, ``workspace_id``, ``first_name``, ``last_name``, ``email``,
     ``phone``, ``account_id``, ``owner_id``, ``team_id``, ``lifecycle_stage``,
     ``region``, ``segment``, ``external_id``, ``attributes`` (a dict),
+    ``do_not_profile`` (the person objects to profiling),
     ``created_at`` and ``updated_at`` (ISO 8601). ``contact.updated`` adds
     ``changed``: the sorted names of the fields that changed (foreign keys by
     their field name, e.g. ``"account"``).
@@ -269,6 +271,7 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
         "segment": contact.segment,
         "external_id": contact.external_id,
         "attributes": dict(contact.attributes or {}),
+        "do_not_profile": contact.do_not_profile,
         "created_at": _iso(contact.created_at),
         "updated_at": _iso(contact.updated_at),
     }
@@ -328,6 +331,7 @@ def contact_create(
     segment: str = "",
     external_id: str = "",
     attributes: dict[str, Any] | None = None,
+    do_not_profile: bool = False,
 ) -> Contact:
     """Create a contact and emit ``contact.created`` after commit."""
     _ensure_same_workspace(workspace.pk, account=account, team=team)
@@ -345,6 +349,7 @@ def contact_create(
         segment=segment,
         external_id=external_id,
         attributes=_json_object_copy(attributes),
+        do_not_profile=do_not_profile,
     )
     _validate(contact)
     _save_contact(contact)
@@ -768,6 +773,48 @@ def campaign_delete(*, campaign: Campaign, actor: User | None = None) -> None:
     _delete_audited(campaign, actor=actor)
 
 
+@transaction.atomic
+def contacts_assign(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    contacts: Sequence[Contact],
+    owner: User | None = None,
+    team: Team | None = None,
+) -> int:
+    """Give several contacts an owner or a team (a bulk action): one UPDATE,
+    ``contact.updated`` for each, one audit entry."""
+    data: dict[str, Any] = {}
+    if owner is not None:
+        data["owner"] = owner
+    if team is not None:
+        _ensure_same_workspace(workspace.pk, team=team)
+        data["team"] = team
+    contacts = [c for c in contacts if c.workspace_id == workspace.pk]
+    if not data or not contacts:
+        return 0
+    now = timezone.now()
+    ids = [c.pk for c in contacts]
+    Contact.objects.filter(pk__in=ids).update(**data, updated_at=now)
+    for contact in contacts:
+        for name, value in data.items():
+            setattr(contact, name, value)
+        contact.updated_at = now
+        payload = contact_payload(contact) | {"changed": sorted(data)}
+        emit_on_commit("contact.updated", workspace=workspace, payload=payload)
+    what = ", ".join(f"{name} {value}" for name, value in data.items())
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="bulk_assign",
+        object_type="contact",
+        object_id=None,
+        summary=f"Gave {len(ids)} contacts the {what}.",
+        details={"ids": ids, **{f"{name}_id": value.pk for name, value in data.items()}},
+    )
+    return len(ids)
+
+
 # --------------------------------------------------------------------------- users
 
 
@@ -936,3 +983,47 @@ def task_digest_body(*, owner: User, tasks: Sequence[Task], day: dt.date) -> str
         lines += ["Overdue:", *(line(t) for t in overdue), ""]
     lines.append("Your tasks are under My tasks in PilotCRM.")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- erasure
+
+
+@transaction.atomic
+def contact_erase(*, contact: Contact, actor: User | None) -> AuditEntry:
+    """Erase a person: the contact and everything derived from them (interactions,
+    orders, tasks, and any app's rows about them: scores, sentiment, messages),
+    their events waiting for delivery, and what a sandbox recorded for their
+    address. Deals stay, without the link. The audit entry keeps no personal
+    data: the former id and what was removed, counted.
+    """
+    from crmcore.models import OutboundRecord, OutboxEvent
+
+    impact = delete_impact([contact])
+    pk, workspace_id, email = contact.pk, contact.workspace_id, contact.email
+    contact.delete()
+    pending = OutboxEvent.objects.filter(
+        workspace_id=workspace_id, dispatched_at__isnull=True, payload__id=pk
+    ).delete()[0]
+    recorded = (
+        OutboundRecord.objects.filter(workspace_id=workspace_id, recipient__iexact=email).delete()[
+            0
+        ]
+        if email
+        else 0
+    )
+    removed = dict(impact.deleted)
+    if pending:
+        removed["pending events"] = pending
+    if recorded:
+        removed["recorded emails"] = recorded
+    counts = "; ".join(f"{n} {label}" for label, n in removed.items())
+    return audit_record(
+        workspace=workspace_id,
+        actor=actor,
+        action="erase",
+        object_type="contact",
+        object_id=pk,
+        summary=f"Erased contact #{pk} and everything derived from them"
+        + (f" ({counts})." if counts else "."),
+        details={"deleted": removed, "unlinked": impact.unlinked},
+    )

@@ -188,6 +188,7 @@ class ContactSerializer(ProvidedFieldsMixin, serializers.ModelSerializer):
             "segment",
             "external_id",
             "attributes",
+            "do_not_profile",
             "created_at",
             "updated_at",
         ]

@@ -68,10 +68,14 @@ class ImportInputError(ValueError):
 # Field specs -----------------------------------------------------------------
 
 
+BOOLEAN_TRUE = frozenset({"yes", "y", "true", "1", "x"})
+BOOLEAN_FALSE = frozenset({"no", "n", "false", "0", ""})
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    type: str = "text"  # text, multiline, email, phone, date, datetime, decimal, choice
+    type: str = "text"  # text, multiline, email, phone, date, datetime, decimal, choice, boolean
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()
     max_length: int | None = None
@@ -119,6 +123,7 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("region", max_length=50),
             FieldSpec("segment", max_length=50),
             FieldSpec("external_id", max_length=100),
+            FieldSpec("do_not_profile", type="boolean"),
             FieldSpec("account_external_id", reference=True),
             FieldSpec("account_name", reference=True),
         ),
@@ -680,6 +685,13 @@ class _Converter:
         table = self.mapping.values.get(spec.name)
         if table and text:
             text = table.get(text.casefold(), text)
+        if spec.type == "boolean":
+            folded = text.casefold()
+            if folded in BOOLEAN_TRUE:
+                return True
+            if folded in BOOLEAN_FALSE:
+                return False
+            raise _Rejected(f"invalid {spec.name} {text!r} (expected yes or no)")
         if not text:
             return ""
         if spec.type == "email":
@@ -887,6 +899,7 @@ class _ContactWriter(_Writer):
         "segment",
         "external_id",
         "account_id",
+        "do_not_profile",
     )
 
     def payload(self, obj: Any) -> dict[str, Any]:

@@ -148,6 +148,11 @@ class ContactForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5, "class": "mono"}),
         help_text="One per line, as “key = value”. Remove a line to remove the attribute.",
     )
+    do_not_profile = forms.BooleanField(
+        label="Do not profile",
+        required=False,
+        help_text="The person objects to profiling: no AI scoring, sentiment or personalization.",
+    )
 
     FIELDS = (
         "first_name",
@@ -161,6 +166,7 @@ class ContactForm(forms.Form):
         "region",
         "segment",
         "attributes",
+        "do_not_profile",
     )
 
     def __init__(self, *args, accounts, teams, owners, previous_attributes=None, **kwargs):
@@ -184,6 +190,7 @@ class ContactForm(forms.Form):
             "region": contact.region,
             "segment": contact.segment,
             "attributes": attributes_to_text(contact.attributes or {}),
+            "do_not_profile": contact.do_not_profile,
         }
 
     def clean_attributes(self) -> dict:

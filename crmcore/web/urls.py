@@ -5,6 +5,7 @@ from crmcore.web import (
     bulk_views,
     edit_views,
     form_views,
+    privacy_views,
     task_views,
     template_check,
     users,
@@ -21,10 +22,19 @@ urlpatterns = [
     path("tasks/", task_views.TaskListView.as_view(), name="task-list"),
     path("tasks/new/", task_views.TaskCreateView.as_view(), name="task-create"),
     path("tasks/<int:pk>/done/", task_views.TaskDoneView.as_view(), name="task-done"),
+    path("contacts/export.csv", views.ContactExportView.as_view(), name="contact-export"),
     path("contacts/bulk/", bulk_views.ContactBulkView.as_view(), name="contact-bulk"),
     path("contacts/new/", form_views.ContactCreateView.as_view(), name="contact-create"),
     path("contacts/<int:pk>/", views.ContactDetailView.as_view(), name="contact-detail"),
     path("contacts/<int:pk>/edit/", form_views.ContactUpdateView.as_view(), name="contact-edit"),
+    path(
+        "contacts/<int:pk>/personal-data.json",
+        privacy_views.ContactPersonalDataView.as_view(),
+        name="contact-personal-data",
+    ),
+    path(
+        "contacts/<int:pk>/erase/", privacy_views.ContactEraseView.as_view(), name="contact-erase"
+    ),
     path("contacts/<int:pk>/delete/", edit_views.delete_view("contact"), name="contact-delete"),
     path(
         "interactions/<int:pk>/edit/",

@@ -14,9 +14,10 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
+from ai_features import gate
 from ai_features.capabilities.prediction import bias
 from ai_features.capabilities.prediction.conf import app_settings
 from ai_features.capabilities.prediction.explain import describe
@@ -261,7 +262,9 @@ class ScoringResult:
 def _id_ranges(*, workspace: Workspace, chunk_size: int):
     """Contiguous id ranges of at most ``chunk_size`` current customers each."""
     last = 0
-    base = Contact.objects.in_workspace(workspace).filter(lifecycle_stage=Contact.Stage.CUSTOMER)
+    base = gate.profiled(
+        Contact.objects.in_workspace(workspace).filter(lifecycle_stage=Contact.Stage.CUSTOMER)
+    )
     while True:
         ids = list(
             base.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]
@@ -305,10 +308,13 @@ def contacts_score(
 
 @transaction.atomic
 def contact_scores_prune(*, workspace: Workspace) -> int:
-    """Drop the scores of contacts that are no longer current customers (one query)."""
+    """Drop the scores of contacts that are no longer current customers, or that
+    object to profiling (one query)."""
     deleted, _ = (
         ContactScore.objects.filter(workspace=workspace)
-        .exclude(contact__lifecycle_stage=Contact.Stage.CUSTOMER)
+        .filter(
+            ~Q(contact__lifecycle_stage=Contact.Stage.CUSTOMER) | Q(contact__do_not_profile=True)
+        )
         .delete()
     )
     return deleted

@@ -368,3 +368,16 @@ def test_feedback_page__accept_when_off__403_and_no_task(scored, logged_in_clien
     )
     assert response.status_code == 403
     assert not Task.objects.exists()
+
+
+def test_scoring_job__do_not_profile_contact__not_scored_and_old_score_dropped(scored, workspace):
+    score = _scored_contact()
+    contact = score.contact
+    contact.do_not_profile = True
+    contact.save(update_fields=["do_not_profile"])
+    others = ContactScore.objects.exclude(contact=contact).count()
+
+    services.contacts_score(workspace=workspace)
+
+    assert not ContactScore.objects.filter(contact=contact).exists()
+    assert ContactScore.objects.count() == others
