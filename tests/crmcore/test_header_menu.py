@@ -44,8 +44,8 @@ def test_pilot_user__every_ai_page_in_the_ai_menu(client, user, enable_capabilit
     top_level = re.sub(r"<details.*?</details>", "", top_level, flags=re.S)
     assert re.findall(r'data-nav="([\w-]+)"', menu) == ["prediction", "sentiment-alerts"]
     assert "Churn models" not in top_level
-    # Dashboard, Contacts, Deals, Campaigns, Campaign builder (for everyone), Import
-    assert top_level.count("<a ") == 6
+    # Dashboard, Contacts, Tasks, Deals, Campaigns, Campaign builder (for everyone), Import
+    assert top_level.count("<a ") == 7
 
 
 def test_rep_outside_the_pilot__no_ai_menu(logged_in_client):
