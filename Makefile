@@ -23,7 +23,8 @@ migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py setup_demo --contacts $(DEMO_CONTACTS) --seed $(DEMO_SEED)
+	$(BIN)/python manage.py setup_demo --contacts $(DEMO_CONTACTS) --seed $(DEMO_SEED) \
+		--url http://$(HOST):$(PORT)/
 
 # The webhook delivery loop runs next to the web server (no request sends a
 # webhook) and stops with it.

@@ -28,6 +28,7 @@ class AiFeaturesConfig(AppConfig):
         from ai_features import (
             per_request,
             signals,  # noqa: F401  (cache invalidation receivers)
+            surfaces,
         )
         from ai_features.metrics import suggestion_events_queue
         from ai_features.registry import registry
@@ -56,6 +57,7 @@ class AiFeaturesConfig(AppConfig):
                 url_name="ai:rollout-dashboard",
                 visible=_staff_only,
                 order=200,
+                group=surfaces.NAV_GROUP,
             )
         )
         extensions.api_routes.register(

@@ -127,6 +127,32 @@ def _flag(cap: Capability) -> Flag:
     return _flag_model().get(cap.flag_name)
 
 
+def may_profile(contact: Any) -> bool:
+    """May any capability score, analyse or personalize for this contact?
+
+    No when the person objected to profiling (``Contact.do_not_profile``).
+    Every surface about one contact (panels, API fields) and every job asks it,
+    per contact or through :func:`profiled`.
+    """
+    return not getattr(contact, "do_not_profile", False)
+
+
+def profiled(queryset: Any, contact_path: str = "") -> Any:
+    """``queryset`` without the rows about contacts who object to profiling.
+
+    ``contact_path`` leads from the queryset's model to the contact
+    (``"contact__"`` for interactions, ``""`` for contacts).
+    """
+    return queryset.exclude(**{f"{contact_path}do_not_profile": True})
+
+
+def is_enabled_for_contact(
+    capability: CapabilityRef, user: AnyUser | None, workspace: Workspace | None, contact: Any
+) -> bool:
+    """The capability is on for ``user`` and ``contact`` may be profiled."""
+    return may_profile(contact) and is_enabled(capability, user, workspace)
+
+
 @dataclass(frozen=True)
 class JobDecision:
     """May a capability's background job run for a workspace, and why (not)."""

@@ -234,15 +234,26 @@ def gated_api_route(capability: str, route: extensions.ApiRoute) -> extensions.A
     return replace(route, viewset=viewset, urlpatterns=urlpatterns)
 
 
+#: The header menu every capability's pages sit under (one "AI" drop-down).
+NAV_GROUP = "AI"
+
+
 def gated_nav_item(
     capability: str, item: extensions.NavItem, audience: Audience = Audience.PILOT
 ) -> extensions.NavItem:
+    """The item shown where the gate says yes, in the header's "AI" menu.
+
+    A page for every signed-in user (``Audience.SIGNED_IN``, e.g. the campaign
+    builder, a plain mail merge where the capability is off) stays a
+    top-level link: it is not an AI page for most of the people who see it.
+    """
     inner = item.visible
 
     def visible(request: Any) -> bool:
         return denied_reason(capability, audience, request) is None and bool(inner(request))
 
-    return replace(item, visible=visible)
+    group = item.group or ("" if audience == Audience.SIGNED_IN else NAV_GROUP)
+    return replace(item, visible=visible, group=group)
 
 
 def gated_field_provider(
@@ -255,7 +266,10 @@ def gated_field_provider(
             capability, request.user, getattr(request, "workspace", None)
         ):
             return {}
-        return inner(request, objects)
+        # Contacts who object to profiling get no AI field (items about them,
+        # e.g. interactions, carry their contact on ``.contact``).
+        objects = [o for o in objects if gate.may_profile(getattr(o, "contact", o))]
+        return inner(request, objects) if objects else {}
 
     return replace(provider, provide=provide)
 
@@ -270,6 +284,8 @@ def gated_panel(capability: str, panel: extensions.ContactPanel) -> extensions.C
     inner = panel.render
 
     def render(request: Any, contact: Any) -> str | None:
+        if not gate.may_profile(contact):
+            return None
         if not gate.is_enabled(capability, request.user, request.workspace):
             return switched_off_notice(capability, request.user, request.workspace)
         return inner(request, contact)

@@ -81,6 +81,9 @@ class DealBadgeProvider:
 
 @dataclass(frozen=True)
 class NavItem:
+    """A header link. Items with the same ``group`` share one drop-down menu
+    named after it (the AI pages under "AI"), placed where its first item is."""
+
     key: str
     label: str
     url_name: str
@@ -89,6 +92,8 @@ class NavItem:
     #: The core section whose header link this item takes over ("campaigns"): one
     #: link, pointing here, lit on every page of the section. "" adds a link.
     replaces: str = ""
+    #: A drop-down menu of the header this item goes in ("AI", "Training"); "": a plain link.
+    group: str = ""
 
 
 @dataclass(frozen=True)

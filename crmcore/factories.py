@@ -175,3 +175,12 @@ class CampaignFactory(WorkspaceScopedFactory):
     audience = factory.LazyFunction(lambda: {"lifecycle_stage": "customer"})
     subject_template = "Hello {first_name}"
     body_template = "Hi {first_name}, just checking in."
+
+
+class TaskFactory(WorkspaceScopedFactory):
+    class Meta:
+        model = models.Task
+
+    title = factory.Sequence(lambda n: f"Task {n}")
+    due_date = factory.LazyFunction(timezone.localdate)
+    owner = factory.SubFactory(UserFactory)

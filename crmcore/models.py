@@ -143,6 +143,13 @@ class Contact(WorkspaceScoped):
         default=False,
         help_text="Campaign emails are never sent to this contact.",
     )
+    do_not_profile = models.BooleanField(
+        default=False,
+        help_text=(
+            "The person objects to profiling: no AI scoring, sentiment or "
+            "personalization about them (every capability and job honours it)."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -400,6 +407,81 @@ class Campaign(WorkspaceScoped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Task(WorkspaceScoped):
+    """Something a rep has to do by a date, about a contact or a deal.
+
+    Made by hand, from a timeline entry (``interaction``), or by accepting a
+    next best action (``source`` says which; ``reason`` keeps why).
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "By hand"
+        TIMELINE = "timeline", "From the timeline"
+        NEXT_BEST_ACTION = "next_best_action", "Next best action"
+
+    title = models.CharField(max_length=250)
+    due_date = models.DateField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crm_tasks"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    source = models.CharField(max_length=30, choices=Source.choices, default=Source.MANUAL)
+    reason = models.CharField(max_length=500, blank=True)
+    done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        indexes = [
+            models.Index(
+                fields=["workspace", "owner", "done", "due_date"], name="task_ws_owner_due"
+            ),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="task_ws_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AuditEntry(WorkspaceScoped):
+    """Who changed what, when: deletions, merges, erasures and bulk changes.
+
+    ``summary`` is a sentence for people; ``details`` holds ids and counts.
+    An erasure's entry keeps no personal data of the person erased (only
+    their former id and what was removed, counted).
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="crm_audit_entries",
+    )
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    summary = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="audit_ws_created")]
+
+    def __str__(self) -> str:
+        return self.summary
 
 
 class OutboxEvent(models.Model):

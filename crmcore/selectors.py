@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+from django.core import serializers
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
@@ -27,17 +28,20 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.deletion import Collector
 from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 
 from crmcore.models import (
     Account,
+    AuditEntry,
     Campaign,
     Contact,
     Deal,
     Interaction,
     Order,
     OrderLine,
+    Task,
     Team,
     Workspace,
 )
@@ -108,6 +112,32 @@ def contact_search(
         )
         contacts = contacts.filter(Q(search_text__icontains=word) | by_account)
     return contacts
+
+
+#: The contact list's sortable columns: ``?sort=<key>`` or ``?sort=-<key>``.
+#: Anything else is ignored (the list keeps its default order, by name).
+CONTACT_SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("last_name", "first_name", "id"),
+    "company": ("account__name", "last_name", "id"),
+    "email": ("email", "id"),
+    "stage": ("lifecycle_stage", "last_name", "id"),
+    "team": ("team__name", "last_name", "id"),
+    "owner": ("owner__last_name", "owner__first_name", "last_name", "id"),
+    "created": ("created_at", "id"),
+}
+
+
+def contact_sort(raw: str | None) -> tuple[str, tuple[str, ...]] | None:
+    """``(sort key as given, order_by fields)`` for a whitelisted sort, else ``None``."""
+    if not raw or len(raw) > 20:
+        return None
+    descending = raw.startswith("-")
+    fields = CONTACT_SORTS.get(raw[1:] if descending else raw)
+    if fields is None:
+        return None
+    if descending:
+        fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
+    return raw, fields
 
 
 #: Above this many accounts matching one word, contacts are joined to accounts
@@ -619,3 +649,205 @@ def deal_get(*, workspace: Workspace, pk: int) -> Deal | None:
 def campaign_get(*, workspace: Workspace, pk: int) -> Campaign | None:
     """One campaign of ``workspace``, or ``None``."""
     return Campaign.objects.in_workspace(workspace).filter(pk=pk).first()
+
+
+# --------------------------------------------------------------------------- ownership
+
+
+def owner_field_of(obj: Any) -> str | None:
+    """The field naming who owns ``obj`` (a rep may change what they own)."""
+    return {
+        "contact": "owner_id",
+        "deal": "owner_id",
+        "interaction": "author_id",
+        "campaign": "created_by_id",
+    }.get(obj._meta.model_name)
+
+
+def may_change(user: Any, obj: Any) -> bool:
+    """May ``user`` edit or delete ``obj``? Admins (staff): everything. A rep:
+    what they own, and what nobody owns. Accounts have no owner: a rep edits
+    them, only admins delete them (see :func:`may_delete`). No query."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    field = owner_field_of(obj)
+    if field is None:
+        return True
+    owner_id = getattr(obj, field)
+    if obj._meta.model_name == "interaction" and owner_id is None:
+        # A logged email or an imported call: whoever owns the contact.
+        return obj.contact.owner_id in (None, user.pk)
+    return owner_id in (None, user.pk)
+
+
+def may_delete(user: Any, obj: Any) -> bool:
+    if obj._meta.model_name == "account":
+        return bool(getattr(user, "is_staff", False))
+    return may_change(user, obj)
+
+
+def change_refusal(obj: Any, *, deleting: bool = False) -> str:
+    """Why a rep may not change ``obj``: a sentence for the 403 page."""
+    kind = obj._meta.verbose_name
+    if deleting and obj._meta.model_name == "account":
+        return "Only administrators can delete an account."
+    verb = "delete" if deleting else "edit"
+    return f"Only the owner of this {kind} or an administrator can {verb} it."
+
+
+@dataclass(frozen=True)
+class DeleteImpact:
+    """What goes with a deletion: rows deleted with it, rows that lose a link."""
+
+    deleted: dict[str, int]
+    unlinked: dict[str, int]
+
+    def sentences(self) -> list[str]:
+        lines = [f"{count} {label} deleted with it" for label, count in self.deleted.items()]
+        lines += [
+            f"{count} {label} kept, without the link to it"
+            for label, count in self.unlinked.items()
+        ]
+        return lines
+
+
+def delete_impact(objs: list[Any]) -> DeleteImpact:
+    """Count what deleting ``objs`` removes with them (any app's rows, through
+    the foreign keys: interactions, orders, scores...) and what it unlinks."""
+    if not objs:
+        return DeleteImpact(deleted={}, unlinked={})
+    collector = Collector(using="default")
+    collector.collect(objs)
+    top = type(objs[0])
+    deleted: dict[str, int] = {}
+    for model, instances in collector.data.items():
+        count = len(instances) - (len(objs) if model is top else 0)
+        if count > 0:
+            label = str(model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural)
+            deleted[label] = deleted.get(label, 0) + count
+    for qs in collector.fast_deletes:
+        count = qs.count()
+        if count:
+            model = qs.model
+            label = str(model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural)
+            deleted[label] = deleted.get(label, 0) + count
+    unlinked: dict[str, int] = {}
+    for (field, _value), batches in collector.field_updates.items():
+        model = field.model
+        count = 0
+        for batch in batches:
+            count += batch.count() if isinstance(batch, QuerySet) else len(batch)  # type: ignore[arg-type]
+        if count:
+            label = str(model._meta.verbose_name if count == 1 else model._meta.verbose_name_plural)
+            unlinked[label] = unlinked.get(label, 0) + count
+    return DeleteImpact(deleted=deleted, unlinked=unlinked)
+
+
+def audit_entries(*, workspace: Workspace, limit: int = 100) -> list[Any]:
+    return list(
+        AuditEntry.objects.in_workspace(workspace)
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def interaction_get(*, workspace: Workspace, pk: int) -> Interaction | None:
+    """One interaction of ``workspace`` with its contact, or ``None``."""
+    return (
+        Interaction.objects.in_workspace(workspace)
+        .select_related("contact", "author")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True)
+class MyTasks:
+    """A user's open tasks, split by due date: overdue, today, upcoming."""
+
+    overdue: list[Any]
+    today: list[Any]
+    upcoming: list[Any]
+
+    @property
+    def count(self) -> int:
+        return len(self.overdue) + len(self.today) + len(self.upcoming)
+
+
+def tasks_open_for(
+    *, workspace: Workspace, user: Any, today: dt.date | None = None, limit: int = 200
+) -> MyTasks:
+    """``user``'s open tasks in ``workspace`` (one query), soonest first."""
+    today = today or timezone.localdate()
+    tasks = list(
+        Task.objects.in_workspace(workspace)
+        .filter(owner=user, done=False)
+        .select_related("contact", "deal")
+        .order_by("due_date", "id")[:limit]
+    )
+    return MyTasks(
+        overdue=[t for t in tasks if t.due_date < today],
+        today=[t for t in tasks if t.due_date == today],
+        upcoming=[t for t in tasks if t.due_date > today],
+    )
+
+
+def task_get(*, workspace: Workspace, pk: int) -> Any:
+    return (
+        Task.objects.in_workspace(workspace).select_related("contact", "deal").filter(pk=pk).first()
+    )
+
+
+def tasks_due_by_owner(*, workspace: Workspace, day: dt.date) -> dict[int, list[Any]]:
+    """Open tasks due on or before ``day``, grouped by owner id (the daily digest)."""
+    grouped: dict[int, list[Any]] = {}
+    for task in (
+        Task.objects.in_workspace(workspace)
+        .filter(done=False, due_date__lte=day)
+        .select_related("owner", "contact", "deal")
+        .order_by("owner_id", "due_date", "id")
+    ):
+        grouped.setdefault(task.owner_id, []).append(task)
+    return grouped
+
+
+# --------------------------------------------------------------------------- personal data
+
+
+def contact_personal_data(contact: Contact) -> dict[str, Any]:
+    """Everything stored about a person, as JSON-able data (a data subject's copy).
+
+    The contact's own row, then every row of any app that hangs off it through
+    a foreign key (interactions, orders and their lines, tasks, scores,
+    sentiment, messages...), grouped by model label; deals that name the
+    contact are listed too (they are kept on erasure, without the link).
+    """
+    collector = Collector(using="default")
+    collector.collect([contact])
+    related: dict[str, list[dict[str, Any]]] = {}
+    for model, instances in collector.data.items():
+        if model is Contact:
+            continue
+        rows = serializers.serialize("python", sorted(instances, key=lambda o: o.pk))
+        related.setdefault(model._meta.label, []).extend(
+            {"id": row["pk"], **row["fields"]} for row in rows
+        )
+    for qs in collector.fast_deletes:
+        rows = serializers.serialize("python", qs.order_by("pk"))
+        related.setdefault(qs.model._meta.label, []).extend(
+            {"id": row["pk"], **row["fields"]} for row in rows
+        )
+    deals = serializers.serialize("python", Deal.objects.filter(contact=contact).order_by("pk"))
+    if deals:
+        related["crmcore.Deal"] = [{"id": row["pk"], **row["fields"]} for row in deals]
+    own = serializers.serialize("python", [contact])[0]
+    return {
+        "contact": {"id": own["pk"], **own["fields"]},
+        "related": dict(sorted(related.items())),
+        "exported_at": timezone.now().isoformat(),
+    }

@@ -25,14 +25,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from crmcore import json_limits, placeholders
+from crmcore import json_limits, outbound, placeholders
 from crmcore.events import emit_many_on_commit, emit_on_commit
 from crmcore.models import (
     Account,
+    AuditEntry,
     Campaign,
     Contact,
     Deal,
@@ -40,12 +42,15 @@ from crmcore.models import (
     Interaction,
     Order,
     OrderLine,
+    OutboundRecord,
+    OutboxEvent,
     Product,
+    Task,
     Team,
     Workspace,
     WorkspaceScoped,
 )
-from crmcore.selectors import contact_with_email
+from crmcore.selectors import contact_with_email, delete_impact, tasks_due_by_owner
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -107,6 +112,78 @@ def _apply(instance: models.Model, data: Mapping[str, Any], allowed: frozenset[s
     return changed
 
 
+# --------------------------------------------------------------------------- audit
+
+
+def audit_record(
+    *,
+    workspace: Workspace | int,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    summary: str,
+    details: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Write one audit entry (in the caller's transaction)."""
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    return AuditEntry.objects.create(
+        workspace_id=workspace_id,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary[:500],
+        details=dict(details or {}),
+    )
+
+
+def _delete_audited(obj: WorkspaceScoped, *, actor: User | None) -> None:
+    """Delete ``obj`` with what goes with it, and audit what went."""
+    impact = delete_impact([obj])
+    kind = str(obj._meta.verbose_name)
+    label = str(obj)
+    pk = obj.pk
+    workspace_id = obj.workspace_id
+    obj.delete()
+    with_it = "; ".join(impact.sentences())
+    audit_record(
+        workspace=workspace_id,
+        actor=actor,
+        action="delete",
+        object_type=obj._meta.model_name or kind,
+        object_id=pk,
+        summary=f"Deleted {kind} “{label}” (#{pk})" + (f": {with_it}." if with_it else "."),
+        details={"deleted": impact.deleted, "unlinked": impact.unlinked},
+    )
+
+
+@transaction.atomic
+def objects_delete(
+    *, workspace: Workspace, actor: User | None, objects: Sequence[WorkspaceScoped]
+) -> int:
+    """Delete several objects of one kind (a bulk delete), audited as one entry."""
+    objects = [obj for obj in objects if obj.workspace_id == workspace.pk]
+    if not objects:
+        return 0
+    impact = delete_impact(list(objects))
+    model = type(objects[0])
+    ids = [obj.pk for obj in objects]
+    model._default_manager.filter(pk__in=ids).delete()
+    plural = str(model._meta.verbose_name_plural)
+    with_it = "; ".join(impact.sentences())
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="bulk_delete",
+        object_type=model._meta.model_name or plural,
+        object_id=None,
+        summary=f"Deleted {len(ids)} {plural}" + (f": {with_it}." if with_it else "."),
+        details={"ids": ids, "deleted": impact.deleted, "unlinked": impact.unlinked},
+    )
+    return len(ids)
+
+
 # --------------------------------------------------------------------------- accounts
 
 ACCOUNT_UPDATABLE = frozenset({"name", "domain", "industry", "region", "external_id"})
@@ -146,9 +223,9 @@ def account_update(*, account: Account, data: Mapping[str, Any]) -> Account:
 
 
 @transaction.atomic
-def account_delete(*, account: Account) -> None:
+def account_delete(*, account: Account, actor: User | None = None) -> None:
     """Delete an account; its contacts and deals keep existing without it."""
-    account.delete()
+    _delete_audited(account, actor=actor)
 
 
 # --------------------------------------------------------------------------- contacts
@@ -168,6 +245,7 @@ CONTACT_UPDATABLE = frozenset(
         "external_id",
         "attributes",
         "marketing_opt_out",
+        "do_not_profile",
     }
 )
 
@@ -179,6 +257,7 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
     ``phone``, ``account_id``, ``owner_id``, ``team_id``, ``lifecycle_stage``,
     ``region``, ``segment``, ``external_id``, ``attributes`` (a dict),
     ``marketing_opt_out``,
+    ``do_not_profile`` (the person objects to profiling),
     ``created_at`` and ``updated_at`` (ISO 8601). ``contact.updated`` adds
     ``changed``: the sorted names of the fields that changed (foreign keys by
     their field name, e.g. ``"account"``).
@@ -199,6 +278,7 @@ def contact_payload(contact: Contact) -> dict[str, Any]:
         "external_id": contact.external_id,
         "attributes": dict(contact.attributes or {}),
         "marketing_opt_out": contact.marketing_opt_out,
+        "do_not_profile": contact.do_not_profile,
         "created_at": _iso(contact.created_at),
         "updated_at": _iso(contact.updated_at),
     }
@@ -259,6 +339,7 @@ def contact_create(
     external_id: str = "",
     attributes: dict[str, Any] | None = None,
     marketing_opt_out: bool = False,
+    do_not_profile: bool = False,
 ) -> Contact:
     """Create a contact and emit ``contact.created`` after commit."""
     _ensure_same_workspace(workspace.pk, account=account, team=team)
@@ -277,6 +358,7 @@ def contact_create(
         external_id=external_id,
         attributes=_json_object_copy(attributes),
         marketing_opt_out=marketing_opt_out,
+        do_not_profile=do_not_profile,
     )
     _validate(contact)
     _save_contact(contact)
@@ -304,9 +386,9 @@ def contact_update(*, contact: Contact, data: Mapping[str, Any]) -> Contact:
 
 
 @transaction.atomic
-def contact_delete(*, contact: Contact) -> None:
+def contact_delete(*, contact: Contact, actor: User | None = None) -> None:
     """Delete a contact with its interactions and orders."""
-    contact.delete()
+    _delete_audited(contact, actor=actor)
 
 
 # --------------------------------------------------------------------------- interactions
@@ -424,8 +506,8 @@ def interaction_update(*, interaction: Interaction, data: Mapping[str, Any]) -> 
 
 
 @transaction.atomic
-def interaction_delete(*, interaction: Interaction) -> None:
-    interaction.delete()
+def interaction_delete(*, interaction: Interaction, actor: User | None = None) -> None:
+    _delete_audited(interaction, actor=actor)
 
 
 # --------------------------------------------------------------------------- deals
@@ -539,8 +621,8 @@ def deal_update(*, deal: Deal, data: Mapping[str, Any]) -> Deal:
 
 
 @transaction.atomic
-def deal_delete(*, deal: Deal) -> None:
-    deal.delete()
+def deal_delete(*, deal: Deal, actor: User | None = None) -> None:
+    _delete_audited(deal, actor=actor)
 
 
 # --------------------------------------------------------------------------- products
@@ -754,5 +836,254 @@ def campaign_update(*, campaign: Campaign, data: Mapping[str, Any]) -> Campaign:
 
 
 @transaction.atomic
-def campaign_delete(*, campaign: Campaign) -> None:
-    campaign.delete()
+def campaign_delete(*, campaign: Campaign, actor: User | None = None) -> None:
+    _delete_audited(campaign, actor=actor)
+
+
+@transaction.atomic
+def contacts_assign(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    contacts: Sequence[Contact],
+    owner: User | None = None,
+    team: Team | None = None,
+) -> int:
+    """Give several contacts an owner or a team (a bulk action): one UPDATE,
+    ``contact.updated`` for each, one audit entry."""
+    data: dict[str, Any] = {}
+    if owner is not None:
+        data["owner"] = owner
+    if team is not None:
+        _ensure_same_workspace(workspace.pk, team=team)
+        data["team"] = team
+    contacts = [c for c in contacts if c.workspace_id == workspace.pk]
+    if not data or not contacts:
+        return 0
+    now = timezone.now()
+    ids = [c.pk for c in contacts]
+    Contact.objects.filter(pk__in=ids).update(**data, updated_at=now)
+    for contact in contacts:
+        for name, value in data.items():
+            setattr(contact, name, value)
+        contact.updated_at = now
+        payload = contact_payload(contact) | {"changed": sorted(data)}
+        emit_on_commit("contact.updated", workspace=workspace, payload=payload)
+    what = ", ".join(f"{name} {value}" for name, value in data.items())
+    audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="bulk_assign",
+        object_type="contact",
+        object_id=None,
+        summary=f"Gave {len(ids)} contacts the {what}.",
+        details={"ids": ids, **{f"{name}_id": value.pk for name, value in data.items()}},
+    )
+    return len(ids)
+
+
+# --------------------------------------------------------------------------- users
+
+
+@transaction.atomic
+def user_invite(
+    *,
+    workspace: Workspace,
+    username: str,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    teams: Sequence[Team] = (),
+    is_staff: bool = False,
+) -> User:
+    """Create a user who sets their own password (none is usable until then).
+
+    The teams must belong to ``workspace``. A username or an email that a
+    user already has is refused (``ValidationError`` on that field).
+    """
+    user_model = get_user_model()
+    errors = {}
+    if user_model.objects.filter(username__iexact=username).exists():
+        errors["username"] = ValidationError("A user with this username already exists.")
+    if email and user_model.objects.filter(email__iexact=email).exists():
+        errors["email"] = ValidationError("A user with this email already exists.")
+    if errors:
+        raise ValidationError(errors)
+    for team in teams:
+        _ensure_same_workspace(workspace.pk, team=team)
+    user = user_model(
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        is_staff=is_staff,
+    )
+    user.set_unusable_password()
+    user.save()
+    for team in teams:
+        team.members.add(user)
+    return user
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@transaction.atomic
+def task_create(
+    *,
+    workspace: Workspace,
+    owner: User,
+    title: str,
+    due_date: dt.date,
+    contact: Contact | None = None,
+    deal: Deal | None = None,
+    interaction: Interaction | None = None,
+    source: str = Task.Source.MANUAL,
+    reason: str = "",
+) -> Task:
+    """Create an open task for ``owner`` about a contact and/or a deal.
+
+    The capabilities create tasks through this service too (accepting a next
+    best action, with its reason).
+    """
+    _ensure_same_workspace(workspace.pk, contact=contact, deal=deal, interaction=interaction)
+    if contact is None and deal is not None:
+        contact = deal.contact
+    task = Task(
+        workspace=workspace,
+        owner=owner,
+        title=title.strip(),
+        due_date=due_date,
+        contact=contact,
+        deal=deal,
+        interaction=interaction,
+        source=source,
+        reason=reason.strip()[:500],
+    )
+    _validate(task)
+    task.save()
+    return task
+
+
+TASK_UPDATABLE = frozenset({"title", "due_date", "contact", "deal"})
+
+
+@transaction.atomic
+def task_update(*, task: Task, data: Mapping[str, Any]) -> Task:
+    _ensure_same_workspace(task.workspace_id, contact=data.get("contact"), deal=data.get("deal"))
+    changed = _apply(task, data, TASK_UPDATABLE)
+    if changed:
+        _validate(task)
+        task.save(update_fields=changed)
+    return task
+
+
+@transaction.atomic
+def task_set_done(*, task: Task, done: bool = True) -> Task:
+    """Mark a task done (with the time) or open again."""
+    task.done = done
+    task.done_at = timezone.now() if done else None
+    task.save(update_fields=["done", "done_at"])
+    return task
+
+
+@transaction.atomic
+def task_delete(*, task: Task, actor: User | None = None) -> None:
+    _delete_audited(task, actor=actor)
+
+
+def task_digest_send(*, workspace: Workspace, day: dt.date | None = None) -> int:
+    """Email each rep their open tasks due today or overdue (one email each).
+
+    Sent through ``crmcore.outbound``: a sandbox records them ("would have
+    sent"). Returns the number of emails.
+    """
+    day = day or timezone.localdate()
+    emails = []
+    for tasks in tasks_due_by_owner(workspace=workspace, day=day).values():
+        owner = tasks[0].owner
+        if not owner.email or not owner.is_active:
+            continue
+        emails.append(
+            outbound.Email(
+                to=(owner.email,),
+                subject=task_digest_subject(tasks, day=day),
+                body=task_digest_body(owner=owner, tasks=tasks, day=day),
+                payload={"task_ids": [t.pk for t in tasks]},
+            )
+        )
+    if emails:
+        outbound.emails_send(workspace=workspace, emails=emails, source="task-digest")
+    return len(emails)
+
+
+def task_digest_subject(tasks: Sequence[Task], *, day: dt.date) -> str:
+    overdue = sum(1 for t in tasks if t.due_date < day)
+    due = len(tasks) - overdue
+    parts = []
+    if due:
+        parts.append(f"{due} due today")
+    if overdue:
+        parts.append(f"{overdue} overdue")
+    return f"Your tasks: {' and '.join(parts)}"
+
+
+def task_digest_body(*, owner: User, tasks: Sequence[Task], day: dt.date) -> str:
+    lines = [f"Hello {owner.first_name or owner.get_username()},", ""]
+    overdue = [t for t in tasks if t.due_date < day]
+    today = [t for t in tasks if t.due_date >= day]
+
+    def line(task: Task) -> str:
+        about = task.contact.full_name if task.contact else (task.deal.name if task.deal else "")
+        suffix = f" ({about})" if about else ""
+        when = "" if task.due_date >= day else f", due {task.due_date:%-d %b}"
+        return f"- {task.title}{suffix}{when}"
+
+    if today:
+        lines += ["Due today:", *(line(t) for t in today), ""]
+    if overdue:
+        lines += ["Overdue:", *(line(t) for t in overdue), ""]
+    lines.append("Your tasks are under My tasks in PilotCRM.")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- erasure
+
+
+@transaction.atomic
+def contact_erase(*, contact: Contact, actor: User | None) -> AuditEntry:
+    """Erase a person: the contact and everything derived from them (interactions,
+    orders, tasks, and any app's rows about them: scores, sentiment, messages),
+    their events waiting for delivery, and what a sandbox recorded for their
+    address. Deals stay, without the link. The audit entry keeps no personal
+    data: the former id and what was removed, counted.
+    """
+    impact = delete_impact([contact])
+    pk, workspace_id, email = contact.pk, contact.workspace_id, contact.email
+    contact.delete()
+    pending = OutboxEvent.objects.filter(
+        workspace_id=workspace_id, dispatched_at__isnull=True, payload__id=pk
+    ).delete()[0]
+    recorded = (
+        OutboundRecord.objects.filter(workspace_id=workspace_id, recipient__iexact=email).delete()[
+            0
+        ]
+        if email
+        else 0
+    )
+    removed = dict(impact.deleted)
+    if pending:
+        removed["pending events"] = pending
+    if recorded:
+        removed["recorded emails"] = recorded
+    counts = "; ".join(f"{n} {label}" for label, n in removed.items())
+    return audit_record(
+        workspace=workspace_id,
+        actor=actor,
+        action="erase",
+        object_type="contact",
+        object_id=pk,
+        summary=f"Erased contact #{pk} and everything derived from them"
+        + (f" ({counts})." if counts else "."),
+        details={"deleted": removed, "unlinked": impact.unlinked},
+    )

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -17,6 +18,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=True)
+# With DEBUG on, error pages are still the styled ones users see in production;
+# a developer who wants Django's debug pages (tracebacks, URL patterns) sets this.
+DEBUG_ERROR_PAGES = env.bool("DEBUG_ERROR_PAGES", default=False)
 # The development key is only accepted while DEBUG is on.
 SECRET_KEY = env.str(
     "SECRET_KEY",
@@ -68,6 +72,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "crmcore.middleware.WorkspaceMiddleware",
+    # With DEBUG on: the styled error pages, not Django's debug pages, unless
+    # DEBUG_ERROR_PAGES is on (crmcore.web.errors).
+    "crmcore.web.errors.FriendlyErrorsMiddleware",
     # Last: turns a locked-out login into the lockout response (crmcore.security).
     "axes.middleware.AxesMiddleware",
 ]
@@ -337,6 +344,13 @@ CELERY_BEAT_SCHEDULE["webhooks-catch-up"] = {
     "task": "crmcore.integrations.webhook_retry_due",
     "schedule": 60.0,
 }
+# Each rep's daily email of the tasks due today or overdue (crmcore.tasks.task_digest).
+CELERY_BEAT_SCHEDULE["crmcore-task-digest"] = {
+    "task": "crmcore.task_digest",
+    "schedule": crontab(
+        hour=env.int("TASK_DIGEST_HOUR", default=7), minute=env.int("TASK_DIGEST_MINUTE", default=0)
+    ),
+}
 # The worker logs through LOGGING below (JSON lines), not its own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -371,6 +385,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {
+        # Django's own console handler (DEBUG only) would print its records a
+        # second time next to the root handler: they go through the root only.
+        # runserver's request lines (django.server, INFO) are printed once
+        # by the console handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "pilotcrm": {"level": env.str("REQUEST_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
         "crmcore": {"level": env.str("APP_LOG_LEVEL", default="WARNING" if DEBUG else "INFO")},
     },

@@ -8,7 +8,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-from crmcore import observability
+from crmcore import observability, services
+from crmcore.models import Task, Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +25,15 @@ def heartbeat() -> str:
     observability.heartbeat()
     logger.info("heartbeat", extra={"beat_at": now})
     return now
+
+
+@shared_task(name="crmcore.task_digest")
+def task_digest() -> int:
+    """Each rep's daily email of their tasks due today or overdue, in every workspace
+    (a sandbox records its emails instead of sending them)."""
+    sent = 0
+    workspace_ids = Task.objects.filter(done=False).values_list("workspace_id", flat=True)
+    for workspace in Workspace.objects.filter(pk__in=workspace_ids.distinct()):
+        sent += services.task_digest_send(workspace=workspace)
+    logger.info("task digest", extra={"emails": sent})
+    return sent

@@ -22,6 +22,7 @@ urlpatterns += [
     for page in extensions.page_urls
 ]
 
-handler400 = "crmcore.api.errors.bad_request"
-handler404 = "crmcore.api.errors.page_not_found"
-handler500 = "crmcore.api.errors.server_error"
+handler400 = "crmcore.web.errors.bad_request"
+handler403 = "crmcore.web.errors.permission_denied"
+handler404 = "crmcore.web.errors.page_not_found"
+handler500 = "crmcore.web.errors.server_error"

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from django.apps import AppConfig
 
 from crmcore import extensions
@@ -47,7 +49,7 @@ class TrainingSandboxConfig(AppConfig):
             extensions.NavItem("sandbox-lessons", "Lessons", "sandbox:lesson-list", _signed_in, 51),
             extensions.NavItem("sandbox-progress", "Training", "sandbox:progress", _staff, 52),
         ):
-            extensions.nav_items.register(item)
+            extensions.nav_items.register(replace(item, group="Training"))
         extensions.notice_providers.register(
             extensions.NoticeProvider("training", capability_notices, order=10)
         )

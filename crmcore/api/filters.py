@@ -19,7 +19,7 @@ from rest_framework import filters as drf_filters
 from rest_framework.exceptions import ValidationError
 
 from crmcore import selectors
-from crmcore.models import Account, Campaign, Contact, Deal, Interaction, Order, Product, Team
+from crmcore.models import Account, Campaign, Contact, Deal, Interaction, Order, Product, Task, Team
 
 # Ids are 64-bit signed integers (BigAutoField); a larger value is an error, not a 500.
 MAX_ID = 2**63 - 1
@@ -195,3 +195,16 @@ class CampaignFilter(filters.FilterSet):
     class Meta:
         model = Campaign
         fields = ["status", "goal"]
+
+
+class TaskFilter(filters.FilterSet):
+    contact = _id("contact_id", "Contact id.")
+    deal = _id("deal_id", "Deal id.")
+    done = filters.BooleanFilter(field_name="done", help_text="Done (true) or open (false).")
+    due_before = filters.DateFilter(
+        field_name="due_date", lookup_expr="lte", help_text="Due on or before this date."
+    )
+
+    class Meta:
+        model = Task
+        fields: list[str] = []

@@ -13,3 +13,4 @@ def register_core_routes(router) -> None:
     router.register("orders", views.OrderViewSet, basename="order")
     router.register("campaigns", views.CampaignViewSet, basename="campaign")
     router.register("teams", views.TeamViewSet, basename="team")
+    router.register("tasks", views.TaskViewSet, basename="task")

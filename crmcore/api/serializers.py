@@ -33,6 +33,7 @@ from crmcore.models import (
     Order,
     OrderLine,
     Product,
+    Task,
     Team,
 )
 
@@ -188,6 +189,7 @@ class ContactSerializer(ProvidedFieldsMixin, serializers.ModelSerializer):
             "external_id",
             "attributes",
             "marketing_opt_out",
+            "do_not_profile",
             "created_at",
             "updated_at",
         ]
@@ -246,6 +248,31 @@ class DealSerializer(ProvidedFieldsMixin, serializers.ModelSerializer):
         ]
         read_only_fields = ["closed_at"]
         list_serializer_class = ProvidedFieldsListSerializer
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    contact = WorkspaceRelatedField(queryset=Contact.objects.all(), allow_null=True, required=False)
+    deal = WorkspaceRelatedField(queryset=Deal.objects.all(), allow_null=True, required=False)
+    owner = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The caller, for a new task."
+    )
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "title",
+            "due_date",
+            "owner",
+            "contact",
+            "deal",
+            "source",
+            "reason",
+            "done",
+            "done_at",
+            "created_at",
+        ]
+        read_only_fields = ["source", "reason", "done_at", "created_at"]
 
 
 class ProductSerializer(serializers.ModelSerializer):

@@ -34,6 +34,7 @@ from crmcore.models import (
     Interaction,
     Order,
     Product,
+    Task,
     Team,
     Workspace,
 )
@@ -107,7 +108,7 @@ class AccountViewSet(WorkspaceModelViewSet):
             services.account_update(account=serializer.instance, data=serializer.validated_data)
 
     def perform_destroy(self, instance: Account) -> None:
-        services.account_delete(account=instance)
+        services.account_delete(account=instance, actor=self.request.user)
 
 
 class ContactViewSet(WorkspaceModelViewSet):
@@ -134,7 +135,7 @@ class ContactViewSet(WorkspaceModelViewSet):
             services.contact_update(contact=serializer.instance, data=serializer.validated_data)
 
     def perform_destroy(self, instance: Contact) -> None:
-        services.contact_delete(contact=instance)
+        services.contact_delete(contact=instance, actor=self.request.user)
 
 
 class InteractionViewSet(WorkspaceModelViewSet):
@@ -159,7 +160,7 @@ class InteractionViewSet(WorkspaceModelViewSet):
             )
 
     def perform_destroy(self, instance: Interaction) -> None:
-        services.interaction_delete(interaction=instance)
+        services.interaction_delete(interaction=instance, actor=self.request.user)
 
 
 class DealViewSet(WorkspaceModelViewSet):
@@ -182,7 +183,7 @@ class DealViewSet(WorkspaceModelViewSet):
             services.deal_update(deal=serializer.instance, data=serializer.validated_data)
 
     def perform_destroy(self, instance: Deal) -> None:
-        services.deal_delete(deal=instance)
+        services.deal_delete(deal=instance, actor=self.request.user)
 
 
 class ProductViewSet(WorkspaceModelViewSet):
@@ -272,4 +273,37 @@ class CampaignViewSet(WorkspaceModelViewSet):
             services.campaign_update(campaign=serializer.instance, data=serializer.validated_data)
 
     def perform_destroy(self, instance: Campaign) -> None:
-        services.campaign_delete(campaign=instance)
+        services.campaign_delete(campaign=instance, actor=self.request.user)
+
+
+class TaskViewSet(WorkspaceModelViewSet):
+    """The caller's own tasks (an admin's too: tasks are personal); ``done`` ticks one off."""
+
+    queryset = Task.objects.all()
+    serializer_class = api.TaskSerializer
+    filterset_class = filters.TaskFilter
+    search_fields = ["title"]
+    ordering_fields = ["id", "due_date", "created_at"]
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(owner_id=self.request.user.pk)
+
+    def perform_create(self, serializer: api.TaskSerializer) -> None:
+        data = dict(serializer.validated_data)
+        done = data.pop("done", False)
+        with service_errors():
+            task = services.task_create(workspace=self.workspace, owner=self.request.user, **data)
+            if done:
+                services.task_set_done(task=task)
+        serializer.instance = task
+
+    def perform_update(self, serializer: api.TaskSerializer) -> None:
+        data = dict(serializer.validated_data)
+        task = serializer.instance
+        with service_errors():
+            if "done" in data:
+                services.task_set_done(task=task, done=data.pop("done"))
+            services.task_update(task=task, data=data)
+
+    def perform_destroy(self, instance: Task) -> None:
+        services.task_delete(task=instance, actor=self.request.user)

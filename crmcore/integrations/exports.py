@@ -67,12 +67,17 @@ def _base(contact: Contact) -> dict[str, Any]:
 
 
 def contact_records(
-    *, request, workspace: Workspace, chunk_size: int | None = None
+    *, request, workspace: Workspace, chunk_size: int | None = None, contacts=None
 ) -> Iterator[list[dict[str, Any]]]:
-    """Lists of contact dicts, one per chunk, with the providers' fields merged in."""
+    """Lists of contact dicts, one per chunk, with the providers' fields merged in.
+
+    ``contacts``: a filtered queryset (the contact list's filter or selection).
+    """
     providers = extensions.providers_for("crmcore.contact")
     size = chunk_size or app_settings.EXPORT_CHUNK_SIZE
-    for chunk in selectors.contact_export_chunks(workspace=workspace, chunk_size=size):
+    for chunk in selectors.contact_export_chunks(
+        workspace=workspace, chunk_size=size, contacts=contacts
+    ):
         records = {contact.pk: _base(contact) for contact in chunk}
         for provider in providers:
             for pk, fields in (provider.provide(request, chunk) or {}).items():
@@ -95,9 +100,13 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def contacts_csv(*, request, workspace: Workspace, chunk_size: int | None = None) -> Iterator[str]:
+def contacts_csv(
+    *, request, workspace: Workspace, chunk_size: int | None = None, contacts=None
+) -> Iterator[str]:
     columns: list[str] | None = None
-    for records in contact_records(request=request, workspace=workspace, chunk_size=chunk_size):
+    for records in contact_records(
+        request=request, workspace=workspace, chunk_size=chunk_size, contacts=contacts
+    ):
         if columns is None:
             extra = sorted({key for record in records for key in record} - set(BASE_COLUMNS))
             columns = BASE_COLUMNS + extra

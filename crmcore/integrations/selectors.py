@@ -51,14 +51,16 @@ def import_mapping_get(*, workspace: Workspace, name: str) -> ImportMapping | No
     return ImportMapping.objects.in_workspace(workspace).filter(name=name).first()
 
 
-def contact_export_chunks(*, workspace: Workspace, chunk_size: int) -> Iterator[list[Contact]]:
-    """Every contact of ``workspace`` in id order, a list of ``chunk_size`` at a time.
+def contact_export_chunks(
+    *, workspace: Workspace, chunk_size: int, contacts=None
+) -> Iterator[list[Contact]]:
+    """Every contact of ``workspace`` (or of ``contacts``, a filtered queryset of
+    it: the contact list's current filter) in id order, ``chunk_size`` at a time.
 
     Keyset pagination (``id > last``): one query per chunk, whatever the size.
     """
-    contacts = (
-        Contact.objects.in_workspace(workspace).select_related("account", "team").order_by("id")
-    )
+    base = contacts if contacts is not None else Contact.objects.all()
+    contacts = base.in_workspace(workspace).select_related("account", "team").order_by("id")
     last_id = 0
     while True:
         chunk = list(contacts.filter(id__gt=last_id)[:chunk_size])

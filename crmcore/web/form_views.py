@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,6 +45,17 @@ def add_service_errors(form, error: ValidationError) -> None:
             form.add_error(name, field_errors)
         else:
             form.add_error(None, [f"{name}: {message}" for e in field_errors for message in e])
+
+
+def ensure_may_change(request, obj, *, deleting: bool = False) -> None:
+    """403 with the reason unless the user may edit (or delete) ``obj``."""
+    allowed = (
+        selectors.may_delete(request.user, obj)
+        if deleting
+        else selectors.may_change(request.user, obj)
+    )
+    if not allowed:
+        raise PermissionDenied(selectors.change_refusal(obj, deleting=deleting))
 
 
 def _safe_next(request, url: str) -> str | None:
@@ -136,6 +147,7 @@ class ContactUpdateView(ContactFormMixin, ServiceFormView):
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             self.contact = contact_or_404(request, kwargs["pk"])
+            ensure_may_change(request, self.contact)
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
@@ -364,6 +376,7 @@ class CampaignUpdateView(CampaignFormMixin, ServiceFormView):
             self.campaign = selectors.campaign_get(workspace=request.workspace, pk=kwargs["pk"])
             if self.campaign is None:
                 raise Http404("No such campaign")
+            ensure_may_change(request, self.campaign)
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):

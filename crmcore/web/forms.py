@@ -153,6 +153,11 @@ class ContactForm(forms.Form):
         required=False,
         help_text="Campaign emails are never sent to this contact.",
     )
+    do_not_profile = forms.BooleanField(
+        label="Do not profile",
+        required=False,
+        help_text="The person objects to profiling: no AI scoring, sentiment or personalization.",
+    )
 
     FIELDS = (
         "first_name",
@@ -167,6 +172,7 @@ class ContactForm(forms.Form):
         "segment",
         "attributes",
         "marketing_opt_out",
+        "do_not_profile",
     )
 
     def __init__(self, *args, accounts, teams, owners, previous_attributes=None, **kwargs):
@@ -191,6 +197,7 @@ class ContactForm(forms.Form):
             "segment": contact.segment,
             "attributes": attributes_to_text(contact.attributes or {}),
             "marketing_opt_out": contact.marketing_opt_out,
+            "do_not_profile": contact.do_not_profile,
         }
 
     def clean_attributes(self) -> dict:
@@ -398,3 +405,47 @@ class CampaignForm(forms.Form):
             "body_template": self.cleaned_data["body_template"],
         }
         return data
+
+
+class UserInviteForm(forms.Form):
+    """Invite a user: they get an email with a link to set their password."""
+
+    username = forms.RegexField(
+        regex=r"^[\w.@+-]+\Z",
+        max_length=150,
+        error_messages={"invalid": "Letters, digits and @ . + - _ only."},
+    )
+    email = forms.EmailField(help_text="The invitation with the set-password link goes here.")
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    teams = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave empty for a trainee who only practises in their sandbox.",
+    )
+    is_staff = forms.BooleanField(
+        label="Administrator", required=False, help_text="Can invite users and run the rollout."
+    )
+
+    def __init__(self, *args, teams, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["teams"].queryset = teams
+
+
+class TaskForm(forms.Form):
+    """A task by hand: from the task page, a contact, a deal or a timeline entry."""
+
+    title = forms.CharField(max_length=250)
+    due_date = forms.DateField(
+        label="Due", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    contact = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    deal = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    interaction = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=500)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("due_date", timezone.localdate())

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.views import View
 from django.views.generic import TemplateView
 
 from crmcore import extensions, selectors
+from crmcore.integrations import exports
 from crmcore.models import Contact, Deal
 from crmcore.web.conf import web_settings
 from crmcore.web.forms import ContactFilterForm, InteractionForm
@@ -21,6 +23,7 @@ from crmcore.web.paging import window_page
 
 CONTACTS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 50
+BULK_EXPORT_MAX = 500
 
 
 def _page_number(request) -> int:
@@ -54,6 +57,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
                 for stage, row in summary.open_deals_by_stage.items()
             ],
             recent_interactions=selectors.interaction_recent(workspace=workspace, limit=10),
+            my_tasks=selectors.tasks_open_for(workspace=workspace, user=self.request.user),
             **kwargs,
         )
 
@@ -69,10 +73,64 @@ class ContactListView(LoginRequiredMixin, TemplateView):
             owners=list(selectors.contact_owner_list(workspace=workspace)),
         )
         contacts = selectors.contact_list(workspace=workspace, **form.filters())
+        sort = selectors.contact_sort(self.request.GET.get("sort"))
+        if sort is not None:
+            contacts = contacts.order_by(*sort[1])
         page = window_page(
             contacts, number=self.request.GET.get("page"), per_page=CONTACTS_PER_PAGE
         )
-        return super().get_context_data(form=form, page=page, **kwargs)
+        user = self.request.user
+        return super().get_context_data(
+            form=form,
+            page=page,
+            sort=sort[0] if sort else "",
+            columns=[
+                # key, label, the sort a click asks for (the other way round when sorted)
+                (key, label, f"-{key}" if sort and sort[0] == key else key)
+                for key, label in [
+                    ("name", "Name"),
+                    ("company", "Company"),
+                    ("email", "Email"),
+                    ("stage", "Stage"),
+                    ("team", "Team"),
+                    ("owner", "Owner"),
+                ]
+            ],
+            saved_filters=[
+                ("My contacts", f"?owner={user.pk}"),
+                ("My customers", f"?owner={user.pk}&stage=customer"),
+                ("My leads", f"?owner={user.pk}&stage=lead"),
+                ("Churned customers", "?stage=churned"),
+            ],
+            teams=form.fields["team"].choices[1:],
+            owners=[
+                (u.pk, u.get_full_name() or u.get_username())
+                for u in selectors.workspace_user_list(workspace=workspace, include_ids=(user.pk,))
+            ],
+            **kwargs,
+        )
+
+
+class ContactExportView(LoginRequiredMixin, View):
+    """The contact list's current filter (or the selected ``ids``), streamed as CSV."""
+
+    def get(self, request):
+        workspace = request.workspace
+        form = ContactFilterForm(
+            request.GET or None,
+            teams=list(selectors.team_list(workspace=workspace)),
+            owners=list(selectors.contact_owner_list(workspace=workspace)),
+        )
+        contacts = selectors.contact_list(workspace=workspace, **form.filters())
+        ids = [int(v) for v in request.GET.getlist("ids") if v.isdigit()][:BULK_EXPORT_MAX]
+        if request.GET.getlist("ids"):
+            contacts = contacts.filter(pk__in=ids)
+        response = StreamingHttpResponse(
+            exports.contacts_csv(request=request, workspace=workspace, contacts=contacts),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
+        return response
 
 
 class ContactDetailView(LoginRequiredMixin, TemplateView):

@@ -122,3 +122,55 @@ def test_matrix__covers_fake_and_every_registered_capability(fake_capability):
     keys = {case.values[0] for case in _cases()}
     assert keys == set(registry.keys())
     assert {"prediction", "personalization", "sentiment", FAKE_KEY} <= keys
+
+
+# Do not profile: a contact who objects gets nothing from any capability ----------
+
+
+def _panel_cases():
+    for key in [*registry.keys(), FAKE_KEY]:
+        for panel_key in _panel_keys(key):
+            for objects in (False, True):
+                yield pytest.param(key, panel_key, objects, id=f"{key}-{panel_key}-dnp{objects}")
+
+
+@pytest.mark.parametrize(("key", "panel_key", "objects"), list(_panel_cases()))
+def test_panel__do_not_profile_contact__not_rendered_even_when_on(
+    arrange, workspace, enable_capability, key, panel_key, objects
+):
+    user = factories.UserFactory()
+    enable_capability(key, everyone=True)
+    contact = factories.ContactFactory(workspace=workspace, do_not_profile=objects)
+    request = RequestFactory().get(f"/contacts/{contact.pk}/")
+    request.user, request.workspace = user, workspace
+    html = extensions.contact_panels.get(panel_key).render(request, contact)
+    assert (html is None) is objects
+    assert gate.may_profile(contact) is (not objects)
+    assert gate.is_enabled_for_contact(key, user, workspace, contact) is (not objects)
+
+
+@pytest.mark.parametrize("provider_key", [p.key for p in extensions.api_field_providers])
+def test_api_fields__do_not_profile_contact__left_out(workspace, enable_capability, provider_key):
+    for capability in registry:
+        enable_capability(capability.key, everyone=True)
+    provider = extensions.api_field_providers.get(provider_key)
+    user = factories.UserFactory()
+    objector = factories.ContactFactory(workspace=workspace, do_not_profile=True)
+    interaction = factories.InteractionFactory(workspace=workspace, contact=objector)
+    request = RequestFactory().get("/api/v1/contacts/")
+    request.user, request.workspace = user, workspace
+    objects = [interaction] if provider.model_label == "crmcore.interaction" else [objector]
+    assert provider.provide(request, objects) == {}
+
+
+def test_profiled__excludes_objectors_from_job_querysets(workspace):
+    from crmcore.models import Contact, Interaction
+
+    keep = factories.ContactFactory(workspace=workspace)
+    objector = factories.ContactFactory(workspace=workspace, do_not_profile=True)
+    factories.InteractionFactory(workspace=workspace, contact=keep)
+    factories.InteractionFactory(workspace=workspace, contact=objector)
+    assert list(gate.profiled(Contact.objects.all())) == [keep]
+    assert [i.contact_id for i in gate.profiled(Interaction.objects.all(), "contact__")] == [
+        keep.pk
+    ]

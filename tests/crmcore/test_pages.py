@@ -169,14 +169,16 @@ def test_dashboard__data__shows_counts_recent_interactions_and_chart(
 
 
 def test_dashboard__query_count__fixed(
-    logged_in_client, workspace, core_only, django_assert_num_queries
+    logged_in_client, workspace, user, core_only, django_assert_num_queries
 ):
     for _ in range(12):
         contact = factories.ContactFactory(workspace=workspace)
         factories.InteractionFactory(workspace=workspace, contact=contact)
         factories.DealFactory(workspace=workspace, contact=contact)
-    # stage counts, open deals by stage, interactions in 30 days, recent interactions
-    with django_assert_num_queries(REQUEST_QUERIES + 4):
+        factories.TaskFactory(workspace=workspace, owner=user, contact=contact)
+    # stage counts, open deals by stage, interactions in 30 days, recent
+    # interactions, my open tasks (with their contacts and deals)
+    with django_assert_num_queries(REQUEST_QUERIES + 5):
         response = logged_in_client.get(reverse("dashboard"))
     assert response.status_code == 200
     assert len(response.context["recent_interactions"]) == 10
@@ -313,14 +315,15 @@ def test_contact_list__odd_page_numbers__first_page_or_empty(
 
 @pytest.mark.parametrize(
     ("filters", "queries"),
-    [({}, 3), ({"q": "a", "stage": "customer"}, 4), ({"q": "ann AN"}, 5)],
+    [({}, 4), ({"q": "a", "stage": "customer"}, 5), ({"q": "ann AN"}, 6)],
 )
 def test_contact_list__50_contacts__fixed_query_count(
     logged_in_client, workspace, user, team, core_only, django_assert_num_queries, filters, queries
 ):
     for _ in range(50):
         factories.ContactFactory(workspace=workspace, first_name="Ann", owner=user, team=team)
-    # teams, owners, the accounts matching each word, page (no count of the whole list)
+    # teams, owners, the accounts matching each word, page (no count of the whole
+    # list), the workspace's users (the bulk bar's owner choices)
     with django_assert_num_queries(REQUEST_QUERIES + queries):
         response = logged_in_client.get(reverse("contact-list"), filters)
     assert len(response.context["page"].object_list) == 50

@@ -233,7 +233,8 @@ def test_contact_edit__get__form_filled_with_contact(logged_in_client, workspace
     assert "plan = Pro\nseats = 12\ntags = [&quot;vip&quot;, &quot;beta&quot;]</textarea>" in html
 
 
-def test_contact_edit__valid__updated_attribute_types_kept(logged_in_client, workspace, user):
+def test_contact_edit__valid__updated_attribute_types_kept(staff_client, workspace):
+    # Someone else's contact: an administrator edits it (a rep edits their own).
     other_owner = factories.UserFactory(username="former")
     contact = factories.ContactFactory(
         workspace=workspace,
@@ -243,7 +244,7 @@ def test_contact_edit__valid__updated_attribute_types_kept(logged_in_client, wor
         attributes={"seats": 12, "plan": "Pro", "tags": ["vip"], "trial": True, "gone": "x"},
     )
 
-    response = logged_in_client.post(
+    response = staff_client.post(
         reverse("contact-edit", args=[contact.pk]),
         _contact_post(
             first_name="Augusta",

@@ -101,7 +101,7 @@ def test_setup_demo__fresh_database__seeds_users_fixtures_and_prints_logins(
     for username, password in passwords.items():
         assert authenticate(username=username, password=password).username == username
     dave = next(line for line in output.splitlines() if line.startswith("  dave "))
-    assert dave.endswith("pilot user: EMEA Sales + Support")
+    assert "sales and support rep: EMEA Sales + Support · AI pilot: " in dave
     assert Team.objects.in_workspace(workspace).get(name="Support").members.count() == 2
 
 
@@ -179,6 +179,20 @@ def test_setup_demo__fresh_database__emea_sales_pilots_every_capability(
         reason="Demo: EMEA Sales pilots every capability"
     ).count() == len(registry)
     assert "Demo pilot: every AI capability is on for EMEA Sales." in output
+    # and the printed roles say so: bob is not called a pilot user
+    lines = {line.split()[0]: line for line in output.splitlines() if line.startswith("  ")}
+    capabilities = ", ".join(cap.key for cap in registry)
+    assert lines["alice"].endswith(f"sales rep: EMEA Sales · AI pilot: {capabilities}")
+    assert lines["bob"].endswith("sales rep: AMER Sales · AI off (not in the pilot)")
+    assert "pilot" not in lines["bob"].replace("not in the pilot", "")
+
+
+def test_setup_demo__url__follows_host_and_port(workspace, no_demo_jobs, fixtures_dir, monkeypatch):
+    monkeypatch.setenv("PORT", "8862")
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    output = _run("setup_demo", "--contacts", "10", "--fixtures-dir", str(fixtures_dir))
+    assert "PilotCRM demo: http://0.0.0.0:8862/" in output
+    assert "8000" not in output
 
 
 def test_setup_demo__second_run__keeps_the_admins_rollout_changes(

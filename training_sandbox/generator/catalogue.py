@@ -77,10 +77,10 @@ class DemoUser:
 # Global users (auth users); their team memberships are made in each workspace.
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("admin", "Ada", "Admin", "admin (staff, superuser)", (), True, True),
-    DemoUser("alice", "Alice", "Andersen", "pilot user", ("EMEA Sales",)),
-    DemoUser("bob", "Bob", "Baker", "pilot user", ("AMER Sales",)),
-    DemoUser("carol", "Carol", "Chen", "pilot user", ("Support",)),
-    DemoUser("dave", "Dave", "Dubois", "pilot user", ("EMEA Sales", "Support")),
+    DemoUser("alice", "Alice", "Andersen", "sales rep", ("EMEA Sales",)),
+    DemoUser("bob", "Bob", "Baker", "sales rep", ("AMER Sales",)),
+    DemoUser("carol", "Carol", "Chen", "support rep", ("Support",)),
+    DemoUser("dave", "Dave", "Dubois", "sales and support rep", ("EMEA Sales", "Support")),
 )
 
 REGIONS: tuple[tuple[str, float], ...] = (("EMEA", 0.45), ("AMER", 0.4), ("APAC", 0.15))

@@ -41,7 +41,9 @@ class PredictionFacade:
             return {}
         wanted = set(contact_ids)
         rows = ContactScore.objects.filter(
-            workspace_id=workspace_id, **id_filter("contact_id", contact_ids)
+            contact__do_not_profile=False,
+            workspace_id=workspace_id,
+            **id_filter("contact_id", contact_ids),
         ).values_list("contact_id", "band", "next_products")
         return {
             contact_id: ContactOutlook(

@@ -15,9 +15,10 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
+from ai_features import gate
 from ai_features.capabilities.prediction import bias
 from ai_features.capabilities.prediction.conf import app_settings
 from ai_features.capabilities.prediction.explain import describe
@@ -37,9 +38,10 @@ from ai_features.capabilities.prediction.selectors import (
 from ai_features.capabilities.prediction.training import InsufficientHistory, train
 from ai_features.scheduling import job_queue
 from ai_features.services import suggestion_event_record
+from crmcore import services as crm_services
 from crmcore.db import adapt_datetime, planner_statistics_refresh, upsert
 from crmcore.events import emit_on_commit
-from crmcore.models import Contact, Deal, Product, Team, Workspace
+from crmcore.models import Contact, Deal, Product, Task, Team, Workspace
 
 HIGH_RISK_EVENT = "contact.churn_risk_high"
 TOP_FACTORS = 3
@@ -314,7 +316,7 @@ class ScoringResult:
 def _id_ranges(*, workspace: Workspace, chunk_size: int, customers_only: bool = True):
     """Contiguous id ranges of at most ``chunk_size`` current customers (or contacts) each."""
     last = 0
-    base = Contact.objects.in_workspace(workspace)
+    base = gate.profiled(Contact.objects.in_workspace(workspace))
     if customers_only:
         base = base.filter(lifecycle_stage=Contact.Stage.CUSTOMER)
     while True:
@@ -360,10 +362,13 @@ def contacts_score(
 
 @transaction.atomic
 def contact_scores_prune(*, workspace: Workspace) -> int:
-    """Drop the scores of contacts that are no longer current customers (one query)."""
+    """Drop the scores of contacts that are no longer current customers, or that
+    object to profiling (one query)."""
     deleted, _ = (
         ContactScore.objects.filter(workspace=workspace)
-        .exclude(contact__lifecycle_stage=Contact.Stage.CUSTOMER)
+        .filter(
+            ~Q(contact__lifecycle_stage=Contact.Stage.CUSTOMER) | Q(contact__do_not_profile=True)
+        )
         .delete()
     )
     return deleted
@@ -603,6 +608,29 @@ def _needs_json(model: NextNeedModel, history, today: int) -> tuple[str, list[st
 
 
 @transaction.atomic
+def next_best_action_task_create(*, user, workspace: Workspace, contact: Contact, note: str = ""):
+    """Accepting a contact's next best action makes it a task for today, with its
+    reason: the churn risk behind it and the rep's own note. The task is
+    crmcore's (``crmcore.services.task_create``); ``None`` without a current
+    suggestion for the contact."""
+    score = ContactScore.objects.filter(workspace=workspace, contact=contact).first()
+    if score is None or not score.next_action:
+        return None
+    percent = round(score.probability * 100)
+    reason = f"Suggested by the churn model: {percent}% churn risk ({score.band})."
+    if note.strip():
+        reason += f" Your note: {note.strip()}"
+    return crm_services.task_create(
+        workspace=workspace,
+        owner=user,
+        title=score.next_action.get("text") or "Next best action",
+        due_date=timezone.localdate(),
+        contact=contact,
+        source=Task.Source.NEXT_BEST_ACTION,
+        reason=reason,
+    )
+
+
 def suggestion_feedback_record(
     *,
     user,
@@ -622,6 +650,8 @@ def suggestion_feedback_record(
         raise ValueError("kind must be 'product' or 'action'.")
     if action not in ("accepted", "dismissed"):
         raise ValueError("action must be 'accepted' or 'dismissed'.")
+    if kind == "action" and action == "accepted":
+        next_best_action_task_create(user=user, workspace=workspace, contact=contact, note=reason)
     return suggestion_event_record(
         capability="prediction",
         action=action,

@@ -164,5 +164,10 @@ class ContactFeedbackView(PredictionPage, View):
         except ValueError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, "Thanks, noted.")
+            if request.POST.get("kind") == "action" and request.POST.get("action") == "accepted":
+                messages.success(
+                    request, "Added to your tasks for today, with the reason. See My tasks."
+                )
+            else:
+                messages.success(request, "Thanks, noted.")
         return redirect(reverse("contact-detail", args=[contact.pk]))

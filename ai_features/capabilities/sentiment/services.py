@@ -205,7 +205,7 @@ def _analyse_rows_in_worker(
 
 
 def _rows(workspace: Workspace, interaction_ids: list[int] | None, max_length: int) -> Iterator:
-    qs = Interaction.objects.in_workspace(workspace)
+    qs = gate.profiled(Interaction.objects.in_workspace(workspace), "contact__")
     if interaction_ids is not None:
         qs = qs.filter(pk__in=interaction_ids)
     # Only what is analysed leaves the database (a huge body costs no memory),
@@ -262,7 +262,7 @@ def sentiment_analyze_interactions(
     chunk_size = app_settings.CHUNK_SIZE
     workers = int(workers or app_settings.WORKERS)
     model, version = tone_model_for(workspace_id=workspace.pk)
-    qs = Interaction.objects.in_workspace(workspace)
+    qs = gate.profiled(Interaction.objects.in_workspace(workspace), "contact__")
     if interaction_ids is not None:
         qs = qs.filter(pk__in=interaction_ids)
     total = qs.count()

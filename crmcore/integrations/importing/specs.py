@@ -69,6 +69,7 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("segment", max_length=50),
             FieldSpec("external_id", max_length=100),
             FieldSpec("marketing_opt_out", type="boolean"),
+            FieldSpec("do_not_profile", type="boolean"),
             FieldSpec("account_external_id", reference=True),
             FieldSpec("account_name", reference=True),
         ),

@@ -196,6 +196,7 @@ class ContactWriter(Writer):
         "external_id",
         "account_id",
         "marketing_opt_out",
+        "do_not_profile",
     )
 
     def payload(self, obj: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from waffle.testutils import override_switch
 
 from ai_features.capabilities.prediction import services
@@ -341,3 +342,75 @@ def test_model_card_page__trained_metrics__next_need_section_filled(scored, staf
     section = html[html.index('data-testid="next-need-metrics"') :]
     assert "The customer's own most frequent products" in section
     assert f"{round(100 * version.metrics['frequent_hit_at_3'])}%" in section
+
+
+def _scored_contact():
+    from ai_features.capabilities.prediction.models import ContactScore
+
+    return ContactScore.objects.select_related("contact").first()
+
+
+def test_feedback_page__accept_next_action__makes_a_task_with_its_reason(
+    scored, logged_in_client, user, prediction_on
+):
+    from crmcore.models import Task
+
+    score = _scored_contact()
+    response = logged_in_client.post(
+        f"/ai/prediction/contacts/{score.contact_id}/feedback/",
+        {"kind": "action", "action": "accepted", "item": "call", "reason": "they asked"},
+        follow=True,
+    )
+
+    task = Task.objects.get()
+    assert (task.owner, task.contact_id, task.source) == (
+        user,
+        score.contact_id,
+        "next_best_action",
+    )
+    assert task.title == score.next_action["text"]
+    assert task.due_date == timezone.localdate()
+    percent = round(score.probability * 100)
+    assert task.reason == (
+        f"Suggested by the churn model: {percent}% churn risk ({score.band}). Your note: they asked"
+    )
+    assert "Added to your tasks for today" in response.content.decode()
+
+
+def test_feedback_page__dismiss_or_product__no_task(scored, logged_in_client, prediction_on):
+    from crmcore.models import Task
+
+    score = _scored_contact()
+    url = f"/ai/prediction/contacts/{score.contact_id}/feedback/"
+    logged_in_client.post(url, {"kind": "action", "action": "dismissed"})
+    logged_in_client.post(url, {"kind": "product", "action": "accepted", "item": "1"})
+    assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize("state", ["flag_off", "kill_switch"])
+def test_feedback_page__accept_when_off__403_and_no_task(scored, logged_in_client, request, state):
+    from crmcore.models import Task
+
+    if state == "kill_switch":
+        request.getfixturevalue("prediction_on")
+        request.getfixturevalue("kill_switch_on")
+    score = _scored_contact()
+    response = logged_in_client.post(
+        f"/ai/prediction/contacts/{score.contact_id}/feedback/",
+        {"kind": "action", "action": "accepted"},
+    )
+    assert response.status_code == 403
+    assert not Task.objects.exists()
+
+
+def test_scoring_job__do_not_profile_contact__not_scored_and_old_score_dropped(scored, workspace):
+    score = _scored_contact()
+    contact = score.contact
+    contact.do_not_profile = True
+    contact.save(update_fields=["do_not_profile"])
+    others = ContactScore.objects.exclude(contact=contact).count()
+
+    services.contacts_score(workspace=workspace)
+
+    assert not ContactScore.objects.filter(contact=contact).exists()
+    assert ContactScore.objects.count() == others

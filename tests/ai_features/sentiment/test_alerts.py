@@ -93,3 +93,18 @@ def test_alert__threshold_setting__respected(
     sentiment_analyze_interactions(workspace=workspace)
 
     assert SentimentAlert.objects.count() == 0
+
+
+def test_analysis_job__do_not_profile_contact__no_sentiment_no_alert(
+    workspace, sentiment_on, contact_with_history
+):
+    from ai_features.capabilities.sentiment.models import InteractionSentiment
+
+    contact, _ = contact_with_history(WARM + COLD)
+    contact.do_not_profile = True
+    contact.save(update_fields=["do_not_profile"])
+
+    summary = sentiment_analyze_interactions(workspace=workspace)
+
+    assert summary.alerts == 0
+    assert not InteractionSentiment.objects.filter(interaction__contact=contact).exists()

@@ -11,12 +11,16 @@
 4. Runs the jobs other apps provide for a ready demo, when installed:
    ``analyze_sentiment``, ``train_models``, ``score_contacts`` and
    ``score_deals --train`` (in that order).
-5. Prints the URL and a table of usernames, passwords and roles.
+5. Prints the URL (``--url``, by default built from the ``HOST`` and ``PORT``
+   environment variables that ``make run`` also gives the server) and a table
+   of usernames, passwords and roles; each role says whether the AI pilot is
+   on for that user, as the rollout actually stands (not as the demo planned).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -27,6 +31,7 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from ai_features import gate
 from ai_features.models import RolloutAuditEntry
 from ai_features.registry import registry
 from ai_features.services import rollout_set_phase
@@ -36,7 +41,15 @@ from training_sandbox import generator
 from training_sandbox.generator import catalogue
 
 DEMO_JOBS = ("analyze_sentiment", "train_models", "score_contacts", "score_deals")
-DEFAULT_URL = "http://127.0.0.1:8000/"
+
+
+def default_url() -> str:
+    """The URL ``make run`` serves: ``HOST`` and ``PORT`` from the environment."""
+    host = os.environ.get("HOST") or "127.0.0.1"
+    port = os.environ.get("PORT") or "8000"
+    return f"http://{host}:{port}/"
+
+
 DEMO_PILOT_TEAM = "EMEA Sales"
 
 
@@ -59,20 +72,32 @@ def new_password() -> str:
     return secrets.token_urlsafe(12)
 
 
+def pilot_note(user, workspace) -> str:
+    """ ", AI pilot: sentiment, prediction" or ", not in the AI pilot", as the gate decides."""
+    enabled = [cap.key for cap in registry if gate.is_enabled(cap, user, workspace)]
+    if not enabled:
+        return " · AI off (not in the pilot)"
+    return f" · AI pilot: {', '.join(enabled)}"
+
+
 class Command(BaseCommand):
     help = "Prepare the demo: data, users with fresh passwords, fixtures and AI jobs."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--contacts", type=int, default=1000, help="Contacts to seed.")
         parser.add_argument("--seed", type=int, default=42, help="Generator seed.")
-        parser.add_argument("--url", default=DEFAULT_URL, help="The URL printed for logins.")
+        parser.add_argument(
+            "--url", default=None, help="The URL printed for logins (default: from HOST and PORT)."
+        )
         parser.add_argument(
             "--fixtures-dir",
             default=str(Path(settings.BASE_DIR) / "fixtures"),
             help="Where the fixtures are (default: fixtures/).",
         )
 
-    def handle(self, *args, contacts: int, seed: int, url: str, fixtures_dir: str, **options):
+    def handle(
+        self, *args, contacts: int, seed: int, url: str | None, fixtures_dir: str, **options
+    ):
         if contacts < 1:
             raise CommandError("--contacts must be at least 1")
         verbose = options["verbosity"] >= 1
@@ -133,6 +158,11 @@ class Command(BaseCommand):
                 self.stderr.write(f"{name} did not run: {exc}")
 
         self.stdout.write("")
+        url = url or default_url()
+        roles = {
+            spec.username: f"{spec.description}{pilot_note(users[spec.username], workspace)}"
+            for spec in catalogue.DEMO_USERS
+        }
         self.stdout.write(self.style.SUCCESS(f"PilotCRM demo: {url}"))
         width = max(len("username"), *(len(spec.username) for spec in catalogue.DEMO_USERS))
         pw_width = max(len(p) for p in passwords.values())
@@ -140,7 +170,7 @@ class Command(BaseCommand):
         for spec in catalogue.DEMO_USERS:
             self.stdout.write(
                 f"  {spec.username:<{width}}  {passwords[spec.username]:<{pw_width}}  "
-                f"{spec.description}"
+                f"{roles[spec.username]}"
             )
         self.stdout.write("Passwords are new on every run of setup_demo (make run).")
 
