@@ -228,6 +228,13 @@ def _decide(cap: Capability, user: AnyUser | None, workspace: Workspace | None) 
 
 
 def _exposure_note(key: str, user: Any, snapshot: Any, memberships: dict[str, Any] | None) -> None:
+    """Record the user's first exposure once; a request asks the cache once per capability."""
+    scope = per_request.current()
+    memo_key = ("exposed", key, user.pk)
+    if scope is not None:
+        if memo_key in scope.memo:
+            return
+        scope.memo[memo_key] = True
     if cache.get(exposure_key(key, user.pk)):
         return
     exposure_record_later(

@@ -31,6 +31,7 @@ def trainee_in_sandbox(browser_page, live_server, login, settings):
     factories.UserFactory(username="tess", password=PASSWORD, is_staff=False)
     page = browser_page
     login(page, live_server, "tess", PASSWORD)
+    page.click("[data-nav-group=Training] > summary")  # the header's Training menu
     page.click("[data-nav=sandbox-enter]")
     # Without a broker the AI is prepared before the page answers: allow for it
     page.click("[data-testid=create-sandbox]", no_wait_after=True)

@@ -29,11 +29,12 @@ def test_first_lesson__new_trainee__creates_sandbox_does_steps_and_passes(
     login(page, live_server, "tina", PASSWORD)
 
     # Create the sandbox from the header, in one click
+    page.click("[data-nav-group=Training] > summary")  # the header's Training menu
     page.click("[data-nav=sandbox-enter]")
     page.click("[data-testid=create-sandbox]")
     page.wait_for_url(f"{live_server.url}/sandbox/lessons/")
     assert "SANDBOX" in page.locator("[data-testid=sandbox-banner]").inner_text()
-    assert page.locator("[data-nav=sandbox-leave]").inner_text() == "Leave sandbox"
+    assert page.locator("[data-nav=sandbox-leave]").text_content() == "Leave sandbox"
 
     # Start the first lesson; Check says what is still missing
     page.click("tr[data-lesson=crm-basics] a")

@@ -227,6 +227,7 @@ def test_admin_deal_change__to_won__closed_at_set_and_event(
                 "stage": "won",
                 "amount": str(deal.amount),
                 "expected_close": "",
+                "discount_percent": "0",
                 "owner": "",
             },
         )

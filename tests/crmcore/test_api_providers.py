@@ -145,6 +145,8 @@ def test_contacts_list__no_provider__items_have_only_core_fields(api_client, wor
         "region",
         "segment",
         "external_id",
+        "marketing_opt_out",
+        "do_not_profile",
         "attributes",
         "created_at",
         "updated_at",

@@ -60,6 +60,8 @@ class ContactRow(NamedTuple):
     region: str
     segment: str
     external_id: str
+    marketing_opt_out: bool
+    do_not_profile: bool
     attributes: str  # JSON, encoded
     created_at: Any
     updated_at: Any
@@ -76,6 +78,8 @@ def _contact_row(workspace, first_name: str, **attributes: Any) -> ContactRow:
         region="EMEA",
         segment="SMB",
         external_id="",
+        marketing_opt_out=False,
+        do_not_profile=False,
         attributes=json.dumps(attributes),
         created_at=adapt_datetime(WHEN),
         updated_at=adapt_datetime(WHEN),

@@ -11,7 +11,7 @@ from crmcore.models import AuditEntry, Campaign, Contact, Deal, Interaction, Ord
 
 pytestmark = pytest.mark.django_db
 
-QUERIES_DELETE_CONFIRM = 20
+QUERIES_DELETE_CONFIRM = 21
 
 
 @pytest.fixture

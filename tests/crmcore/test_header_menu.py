@@ -42,16 +42,22 @@ def test_pilot_user__every_ai_page_in_the_ai_menu(client, user, enable_capabilit
     menu = html.split('data-nav-group="AI">')[1].split("</details>")[0]
     top_level = html.split('<nav class="main-nav"')[1].split("</nav>")[0]
     top_level = re.sub(r"<details.*?</details>", "", top_level, flags=re.S)
-    assert re.findall(r'data-nav="([\w-]+)"', menu) == ["prediction", "sentiment-alerts"]
+    assert re.findall(r'data-nav="([\w-]+)"', menu) == [
+        "prediction",
+        "prediction-forecast",
+        "sentiment-alerts",
+    ]
     assert "Churn models" not in top_level
-    # Dashboard, Contacts, Tasks, Deals, Campaigns, Campaign builder (for everyone), Import
-    assert top_level.count("<a ") == 7
+    # Dashboard, Contacts, Tasks, Deals, Campaigns (one area: the builder takes the link), Import
+    assert top_level.count("<a ") == 6
 
 
 def test_rep_outside_the_pilot__no_ai_menu(logged_in_client):
     html = logged_in_client.get(reverse("dashboard")).content.decode()
     assert 'data-nav-group="AI"' not in html
-    assert 'data-nav="campaign-builder"' in html
+    # One Campaigns link, for everyone: the campaign builder (plain mail merge when off)
+    assert html.count('data-nav="campaigns"') == 1
+    assert 'data-nav="campaign-builder"' not in html
 
 
 def test_staff__rollout_in_the_ai_menu(staff_client):

@@ -147,10 +147,12 @@ def test_setup_demo__demo_jobs__runs_those_installed_in_order(workspace, monkeyp
 
     installed = get_commands()
     expected = [
-        n for n in ("analyze_sentiment", "train_models", "score_contacts") if n in installed
+        n
+        for n in ("analyze_sentiment", "train_models", "score_contacts", "score_deals")
+        if n in installed
     ]
     assert ran == [(name, workspace.pk) for name in expected]
-    assert expected == ["analyze_sentiment", "train_models", "score_contacts"]
+    assert expected == ["analyze_sentiment", "train_models", "score_contacts", "score_deals"]
 
 
 def test_fixture_files__only_django_fixtures(fixtures_dir):

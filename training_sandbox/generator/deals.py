@@ -168,7 +168,8 @@ class _DealWriter:
                 direction=direction,
                 subject=subject.format(**ctx),
                 body=body.format(**ctx),
-                occurred_at=self.moment(at_days_ago),
+                # Never before the contact was captured (a lead's story starts then).
+                occurred_at=max(self.moment(at_days_ago), contact["created_at"]),
                 author_id=contact["owner_id"] if direction == "out" else None,
             )
         )
@@ -276,7 +277,9 @@ def add_deal_histories(*, workspace: Workspace, seed: int, anchor: datetime) -> 
         Contact.objects.in_workspace(workspace)
         .exclude(account_id=None)
         .order_by("pk")
-        .values("pk", "first_name", "account_id", "owner_id", "segment", "lifecycle_stage")
+        .values(
+            "pk", "first_name", "account_id", "owner_id", "segment", "lifecycle_stage", "created_at"
+        )
     )
     for contact in contacts:
         account = accounts[contact["account_id"]]

@@ -7,7 +7,11 @@ import hashlib
 
 from django.utils import timezone
 
-from ai_features.capabilities.prediction.models import ContactScore, ModelVersion
+from ai_features.capabilities.prediction.models import (
+    ContactNextNeeds,
+    ContactScore,
+    ModelVersion,
+)
 from ai_features.capabilities.sentiment.models import InteractionSentiment
 from crmcore import factories
 from crmcore.models import Interaction
@@ -66,6 +70,22 @@ def score_of(contact, *, band: str, next_product: str, probability: float = 0.5)
             is_live=True,
             as_of=timezone.now(),
         )
+    # Next needs are stored by prediction's next-needs job, for every contact.
+    ContactNextNeeds.objects.update_or_create(
+        workspace=contact.workspace,
+        contact=contact,
+        defaults={
+            "needs": [
+                {
+                    "product_id": 1,
+                    "product": next_product,
+                    "kind": "sequence",
+                    "reason": "bought next by customers with the same purchases",
+                    "score": 0.9,
+                }
+            ]
+        },
+    )
     return ContactScore.objects.create(
         workspace=contact.workspace,
         contact=contact,

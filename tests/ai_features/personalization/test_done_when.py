@@ -20,7 +20,7 @@ from ai_features.capabilities.personalization import selectors, services
 from ai_features.capabilities.personalization.facts import days_between
 from ai_features.capabilities.personalization.models import CampaignMessage
 from ai_features.capabilities.prediction import services as prediction
-from ai_features.capabilities.prediction.models import ContactScore
+from ai_features.capabilities.prediction.models import ContactNextNeeds
 from crmcore import factories
 from crmcore.models import Campaign, Contact, Interaction, OrderLine
 from training_sandbox.generator import generate_workspace_data
@@ -41,6 +41,7 @@ def demo(workspace, user, settings, all_on):
     settings.AI_PREDICTION_MIN_AUC = 0.5
     generate_workspace_data(workspace=workspace, contacts=SIZE, seed=11)
     prediction.model_version_train(workspace=workspace)
+    prediction.contact_next_needs_refresh(workspace=workspace)
     prediction.contacts_score(workspace=workspace)
     return workspace
 
@@ -102,12 +103,13 @@ def _fact_errors(
 def test_every_goal_every_filter__no_failing_message_and_facts_true(demo, user, goal):
     workspace = demo
     last_orders = _last_order(workspace)
+    # Every contact's stored next needs (leads and churned customers too), best first.
     next_products = {
-        contact_id: products[0]["name"]
-        for contact_id, products in ContactScore.objects.filter(workspace=workspace).values_list(
-            "contact_id", "next_products"
+        contact_id: needs[0]["product"]
+        for contact_id, needs in ContactNextNeeds.objects.filter(workspace=workspace).values_list(
+            "contact_id", "needs"
         )
-        if products
+        if needs
     }
     inbound: dict[int, list[str]] = {}
     rows = (

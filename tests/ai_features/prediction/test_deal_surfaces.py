@@ -137,9 +137,10 @@ def test_pipeline__prediction_on__badges_cost_one_query(
     logged_in_client.get(reverse("deal-pipeline"))  # warm the flag caches
     with CaptureQueriesContext(connection) as baseline:
         logged_in_client.get(reverse("deal-pipeline"))
-    # session, user, workspace, stage totals, top deals, and one for every badge
+    # session, user, workspace, stage totals, the top card ids, the cards shown,
+    # and one for every badge
     queries = len(baseline.captured_queries)
-    assert queries == 6
+    assert queries == 7
     assert sum("prediction_dealscore" in q["sql"] for q in baseline.captured_queries) == 1
     for k in range(20):
         factories.DealFactory(workspace=win_scored[0].workspace, name=f"More {k}")
