@@ -168,8 +168,7 @@ class _DealWriter:
                 direction=direction,
                 subject=subject.format(**ctx),
                 body=body.format(**ctx),
-                # Never before the contact was captured (a lead's story starts then).
-                occurred_at=max(self.moment(at_days_ago), contact["created_at"]),
+                occurred_at=self.moment(at_days_ago),
                 author_id=contact["owner_id"] if direction == "out" else None,
             )
         )
@@ -255,6 +254,9 @@ class DealHistories:
     interactions: int
 
 
+_ONE_DAY = timedelta(days=1)
+
+
 def add_deal_histories(*, workspace: Workspace, seed: int, anchor: datetime) -> DealHistories:
     """Add the workspace's deals with histories (see the module); say how many rows.
 
@@ -308,4 +310,18 @@ def add_deal_histories(*, workspace: Workspace, seed: int, anchor: datetime) -> 
     ]
     insert_instances(DealStageChange, history, returning=False)
     insert_instances(Interaction, writer.touches, returning=False)
+    # A lead whose deal began before the day it was captured was captured then: the
+    # story's first touch is never before the contact existed.
+    first_touch: dict[int, datetime] = {}
+    for touch in writer.touches:
+        if touch.occurred_at < first_touch.get(touch.contact_id, touch.occurred_at + _ONE_DAY):
+            first_touch[touch.contact_id] = touch.occurred_at
+    captured = [
+        Contact(pk=c["pk"], created_at=first_touch[c["pk"]])
+        for c in contacts
+        if c["lifecycle_stage"] == Contact.Stage.LEAD
+        and c["pk"] in first_touch
+        and first_touch[c["pk"]] < c["created_at"]
+    ]
+    Contact.objects.bulk_update(captured, ["created_at"], batch_size=500)
     return DealHistories(deals=len(writer.deals), interactions=len(writer.touches))
