@@ -45,6 +45,7 @@ from crmcore.models import (
     OutboundRecord,
     OutboxEvent,
     Product,
+    SavedFilter,
     Task,
     Team,
     Workspace,
@@ -1087,3 +1088,42 @@ def contact_erase(*, contact: Contact, actor: User | None) -> AuditEntry:
         + (f" ({counts})." if counts else "."),
         details={"deleted": removed, "unlinked": impact.unlinked},
     )
+
+
+# Saved filters --------------------------------------------------------------
+
+#: A user keeps at most this many saved filters per workspace.
+SAVED_FILTERS_MAX = 30
+
+
+def saved_filter_save(*, workspace: Workspace, owner: User, name: str, query: str) -> SavedFilter:
+    """Save the contact list's ``query`` under ``name`` for ``owner`` (a name saved
+    again gets the new query). ``query`` comes cleaned by the caller."""
+    name = " ".join(name.split())[:80]
+    if not name:
+        raise ValidationError({"name": "Give the filter a name."})
+    if not query or len(query) > 500:
+        raise ValidationError({"query": "Choose a filter to save (at most 500 characters)."})
+    with transaction.atomic():
+        existing = (
+            SavedFilter.objects.in_workspace(workspace)
+            .select_for_update()
+            .filter(owner=owner, name=name)
+            .first()
+        )
+        if existing is not None:
+            existing.query = query
+            existing.save(update_fields=["query"])
+            return existing
+        count = SavedFilter.objects.in_workspace(workspace).filter(owner=owner).count()
+        if count >= SAVED_FILTERS_MAX:
+            raise ValidationError(
+                {"name": f"You have {SAVED_FILTERS_MAX} saved filters: delete one first."}
+            )
+        return SavedFilter.objects.create(workspace=workspace, owner=owner, name=name, query=query)
+
+
+def saved_filter_delete(*, workspace: Workspace, owner: User, pk: int) -> bool:
+    """Delete one of ``owner``'s saved filters; False when there is no such filter."""
+    deleted, _ = SavedFilter.objects.in_workspace(workspace).filter(owner=owner, pk=pk).delete()
+    return bool(deleted)

@@ -20,6 +20,7 @@ from crmcore.models import Contact, Deal
 from crmcore.web.conf import web_settings
 from crmcore.web.forms import ContactFilterForm, InteractionForm
 from crmcore.web.paging import window_page
+from crmcore.web.saved_filters import list_query
 
 CONTACTS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 50
@@ -136,6 +137,8 @@ class ContactListView(LoginRequiredMixin, TemplateView):
                 ("Churned customers", "?stage=churned"),
                 *(saved for c in extra for saved in c.saved_filters),
             ],
+            my_filters=selectors.saved_filter_list(workspace=workspace, owner=user),
+            current_query=list_query(request, request.GET),
             teams=form.fields["team"].choices[1:],
             owners=[
                 (u.pk, u.get_full_name() or u.get_username())

@@ -158,7 +158,7 @@ def test_bulk_assign__team_of_another_workspace__400(logged_in_client, contacts,
 def test_contact_list__sorted__query_count(
     logged_in_client, contacts, core_only, django_assert_num_queries
 ):
-    # session, user, workspace, teams, owners, the page of contacts, the
-    # workspace's users (the bulk bar's owner choices)
-    with django_assert_num_queries(7):
+    # session, user, workspace, teams, owners, the page of contacts, the user's
+    # saved filters, the workspace's users (the bulk bar's owner choices)
+    with django_assert_num_queries(8):
         logged_in_client.get(reverse("contact-list"), {"sort": "-company"})

@@ -183,14 +183,14 @@ def test_contact_list__prediction_on__query_count(
     workspace = scored[0].workspace
     logged_in_client.get(reverse("contact-list"))  # warm the flag cache
 
-    # crmcore's 7 (session, user, workspace, teams, owners, the page of contacts
-    # ordered by the risk subquery, the workspace's users) and one for the
-    # page's scores, whether 4 or 34 contacts are scored.
-    with django_assert_num_queries(8):
+    # crmcore's 8 (session, user, workspace, teams, owners, the page of contacts
+    # ordered by the risk subquery, saved filters, the workspace's users) and one
+    # for the page's scores, whether 4 or 34 contacts are scored.
+    with django_assert_num_queries(9):
         logged_in_client.get(reverse("contact-list"), {"sort": "-churn_risk"})
     factories.ContactFactory.create_batch(30, workspace=workspace, lifecycle_stage="customer")
     services.contacts_score(workspace=workspace)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = logged_in_client.get(reverse("contact-list"), {"sort": "-churn_risk"})
 
     assert response.content.decode().count('data-column="churn_risk"') == 50
