@@ -138,6 +138,7 @@ class ContactListView(LoginRequiredMixin, TemplateView):
                 *(saved for c in extra for saved in c.saved_filters),
             ],
             my_filters=selectors.saved_filter_list(workspace=workspace, owner=user),
+            open_campaigns=selectors.campaigns_open_for_contacts(workspace=workspace),
             current_query=list_query(request, request.GET),
             teams=form.fields["team"].choices[1:],
             owners=[

@@ -183,14 +183,15 @@ def test_contact_list__prediction_on__query_count(
     workspace = scored[0].workspace
     logged_in_client.get(reverse("contact-list"))  # warm the flag cache
 
-    # crmcore's 8 (session, user, workspace, teams, owners, the page of contacts
-    # ordered by the risk subquery, saved filters, the workspace's users) and one
+    # crmcore's 9 (session, user, workspace, teams, owners, the page of contacts
+    # ordered by the risk subquery, saved filters, open campaigns, the
+    # workspace's users) and one
     # for the page's scores, whether 4 or 34 contacts are scored.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         logged_in_client.get(reverse("contact-list"), {"sort": "-churn_risk"})
     factories.ContactFactory.create_batch(30, workspace=workspace, lifecycle_stage="customer")
     services.contacts_score(workspace=workspace)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = logged_in_client.get(reverse("contact-list"), {"sort": "-churn_risk"})
 
     assert response.content.decode().count('data-column="churn_risk"') == 50
