@@ -10,11 +10,12 @@ would pick one from the list.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from ai_features.capabilities.prediction.models import ContactScore, DealScore
 from ai_features.capabilities.sentiment.models import InteractionSentiment
 from crmcore import factories
-from crmcore.models import Workspace
+from crmcore.models import Contact, Workspace
 from training_sandbox.lessons import get_lesson
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -121,3 +122,48 @@ def test_sentiment_lesson__trainee_through_the_pages__passes(trainee_in_sandbox,
         page.wait_for_load_state()
 
     _check_answer_and_pass(page, live_server, "sentiment-basics")
+
+
+def _new_campaign(page, live_server, *, name: str, goal: str, stage: str, body: str) -> None:
+    """Write a campaign in the one Campaigns area, from the header."""
+    page.click("[data-nav=campaigns]")
+    page.click("text=New campaign")
+    page.fill("input[name=name]", name)
+    page.select_option("select[name=goal]", goal)
+    page.select_option("select[name=lifecycle_stage]", stage)
+    page.fill("input[name=subject_template]", "{first_name}, we miss you")
+    page.fill("textarea[name=body_template]", body)
+    page.click("form.builder-form button[type=submit]")
+
+
+def _build_and_approve(page) -> None:
+    page.click("text=Build messages")
+    page.reload()  # without a broker the messages are built before the page answers
+    expect(page.locator("[data-testid=message-counts]")).to_contain_text(" drafts")
+    expect(page.locator("[data-testid=failing-count]")).to_have_count(0)
+    page.click("button:has-text('Approve')")
+    expect(page.locator("[data-testid=campaign-status]")).to_have_text("Approved")
+
+
+def test_personalization_lesson__trainee_through_the_pages__passes(trainee_in_sandbox, live_server):
+    page, sandbox = trainee_in_sandbox
+    _start(page, live_server, "personalization-basics")
+
+    # Step 1: a win-back campaign for the sandbox's churned customers
+    churned = Contact.objects.filter(workspace=sandbox, lifecycle_stage="churned").count()
+    assert churned > 0, "the sandbox has no churned customer to win back"
+    _new_campaign(
+        page,
+        live_server,
+        name="Come back",
+        goal="win_back",
+        stage="churned",
+        body="Hi {first_name},\n\nWe would love to see you again.\n\nAll the best",
+    )
+    assert page.locator("[data-testid=mode]").inner_text() == "Personalized"
+    assert page.locator("[data-testid=audience-size]").inner_text() == str(churned)
+
+    # Step 2: build the messages, read them with their facts, approve
+    _build_and_approve(page)
+
+    _check_answer_and_pass(page, live_server, "personalization-basics")
