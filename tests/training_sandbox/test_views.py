@@ -128,8 +128,14 @@ def test_lesson_list__every_lesson_listed(logged_in_client):
     assert [s.lesson.slug for s in response.context["statuses"]] == [
         "crm-basics",
         "prediction-basics",
+        "prediction-next-needs",
+        "prediction-win-forecast",
+        "prediction-tasks",
         "personalization-basics",
+        "personalization-campaign-send",
         "sentiment-basics",
+        "import-mapping",
+        "rollout-evidence",
     ]
 
 
