@@ -16,6 +16,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from ai_features.capabilities.prediction.explain import money
 from ai_features.capabilities.prediction.models import ContactNextNeeds, ContactScore, DealScore
 from ai_features.capabilities.sentiment.models import InteractionSentiment
 from crmcore import factories
@@ -286,8 +287,13 @@ def test_win_forecast_lesson__trainee_through_the_pages__passes(
 
     # Step 1: from the forecast to the open deals by chance, then to one deal
     _open_ai_menu_item(page, "prediction-forecast")
+    open_scores = DealScore.objects.filter(
+        workspace=sandbox, deal__stage__in=Deal.OPEN_STAGES
+    ).select_related("deal")
+    expected = sum(float(s.deal.amount) * s.probability for s in open_scores)
+    pipeline = sum(float(s.deal.amount) for s in open_scores)
     expect(page.locator("[data-testid=forecast-total]")).to_contain_text(
-        "Expected revenue of the open deals:"
+        f"Expected revenue of the open deals: {money(expected)} of {money(pipeline)}"
     )
     page.click("text=Open deals by chance to win")
     scored = (
