@@ -25,3 +25,23 @@ document.addEventListener("keydown", function (event) {
     closeNavGroups(null);
   }
 });
+
+// The contact list's bulk bar: each action's own choice (owner, team, campaign)
+// is shown only while that action is chosen. Without this script all are shown.
+function showBulkChoice(bar) {
+  var action = bar.querySelector("select[name=action]");
+  if (!action) {
+    return;
+  }
+  bar.querySelectorAll("[data-bulk-for]").forEach(function (choice) {
+    choice.hidden = choice.getAttribute("data-bulk-for") !== action.value;
+  });
+}
+document.querySelectorAll("[data-testid=bulk-bar]").forEach(function (bar) {
+  showBulkChoice(bar);
+  bar.addEventListener("change", function (event) {
+    if (event.target.name === "action") {
+      showBulkChoice(bar);
+    }
+  });
+});
