@@ -9,8 +9,8 @@
 2. privacy: the stricter choice wins: opted out of marketing if either was,
    no profiling if either objected;
 3. every row of any app pointing at the other contact (interactions, orders,
-   deals, tasks, scores, sentiment, messages...: every relation in
-   ``Contact._meta.related_objects``, found generically) moves to the kept
+   deals, tasks, scores, sentiment, messages...: every relation to Contact,
+   found generically by :func:`contact_relations`) moves to the kept
    contact. Where a unique constraint allows one such row per contact (one
    score per contact, one message per campaign and contact), the other's row
    that would collide is deleted and the kept contact's row stays;
@@ -115,11 +115,25 @@ def _label(model: type[models.Model], count: int) -> str:
     return str(meta.verbose_name if count == 1 else meta.verbose_name_plural)
 
 
+def contact_relations() -> list[Any]:
+    """Every relation pointing at Contact, from any app, hidden ones included.
+
+    ``Contact._meta.related_objects`` leaves out relations declared with
+    ``related_name="+"`` (sentiment, campaign messages, suggested replies):
+    their rows would be deleted with the merged-away contact instead of moved.
+    """
+    return [
+        field
+        for field in Contact._meta.get_fields(include_hidden=True)
+        if field.auto_created and not field.concrete and field.is_relation
+    ]
+
+
 def _move_related(keep: Contact, other: Contact) -> tuple[dict[str, int], dict[str, int]]:
     """Point every row referring to ``other`` at ``keep``: (moved, deleted) counts by label."""
     moved: dict[str, int] = {}
     deleted: dict[str, int] = {}
-    for relation in Contact._meta.related_objects:
+    for relation in contact_relations():
         if relation.many_to_many:
             through = relation.through
             field = next(
