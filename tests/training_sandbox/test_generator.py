@@ -391,3 +391,29 @@ def test_generate__campaigns__drafts_only_none_sent_without_messages(workspace):
     statuses = dict(Campaign.objects.in_workspace(workspace).values_list("name", "status"))
     assert statuses["Thank you, Enterprise customers"] == "draft"
     assert set(statuses.values()) == {"draft"}
+
+
+def test_generate__planted_duplicates__found_by_the_duplicates_finder(workspace):
+    from crmcore.selectors_duplicates import contact_duplicate_suggestions
+
+    generate_workspace_data(workspace=workspace, contacts=302, seed=7, now=NOW)
+    by_index = {
+        int(c.external_id.removeprefix("CRM-")) - 1: c
+        for c in Contact.objects.in_workspace(workspace)
+    }
+    found = {
+        (s.first_id, s.second_id): s.reasons
+        for s in contact_duplicate_suggestions(workspace=workspace)
+    }
+    for original, copy in ((0, 1), (150, 151), (300, 301)):
+        a, b = by_index[original], by_index[copy]
+        assert (a.full_name, a.account_id) == (b.full_name, b.account_id)
+        assert a.email != b.email and a.phone != b.phone
+        assert found[(a.pk, b.pk)] == ("Same phone", f"Similar name at {a.account.name}")
+
+
+def test_generate__two_contacts__already_one_duplicate(workspace):
+    from crmcore.selectors_duplicates import contact_duplicate_suggestions
+
+    generate_workspace_data(workspace=workspace, contacts=2, seed=3, now=NOW)
+    assert len(contact_duplicate_suggestions(workspace=workspace)) == 1

@@ -42,6 +42,10 @@ capabilities learn, and what lessons ask trainees to find):
   and out (outbound ones are authored by the contact's owner).
 * Deals: most contacts have a deal with a stage history whose outcome follows
   engagement, stalls, discounts, size and the owner (``generator.deals``).
+* Duplicates: the contact after every 150th (indices 1, 151, ...) is one
+  already there entered again: same name and account, the same phone written
+  another way, another email (``story.DUPLICATE_EVERY``). Any workspace of
+  two contacts or more has one to find and merge.
 * Leads: about 15% of contacts, recent, with prospecting interactions, at
   most one trial order, and most of the open deals.
 

@@ -44,6 +44,10 @@ NAME_POOL = 400
 CHURN_THRESHOLD = 0.86
 CHURN_NOISE = 1.0
 SEGMENT_RISK = {"SMB": 0.25, "Mid-market": 0.0, "Enterprise": -0.25}
+#: The contact after every ``DUPLICATE_EVERY``-th one (indices 1, 151, 301...) is
+#: the same person entered twice: the same name at the same account, the same
+#: phone written another way, another email (what the Duplicates page finds).
+DUPLICATE_EVERY = 150
 LEAD_SOURCES = ("website", "webinar", "referral", "trade fair", "partner")
 
 _fakers: dict[str, faker.Faker] = {}
@@ -117,6 +121,8 @@ class Story:
             for model in (Account, Contact, Order, OrderLine, Interaction, Deal)
         }
         self.order_seq = 0
+        #: Contacts that get a planted duplicate next (by index).
+        self.duplicate_sources: dict[int, Contact] = {}
 
     # -- names
     def names(self, locale: str) -> tuple[list[str], list[str]]:
@@ -169,9 +175,17 @@ class Story:
         totals: Totals,
     ) -> None:
         rng = self.rng
+        source = (
+            self.duplicate_sources.pop(index - 1, None) if index % DUPLICATE_EVERY == 1 else None
+        )
+        if source is not None:
+            account = self.accounts_by_pk[source.account_id]
+            segment = source.segment
         region = account.region
         firsts, lasts = self.names(rng.choice(catalogue.LOCALES[region]))
         first, last = rng.choice(firsts), rng.choice(lasts)
+        if source is not None:
+            first, last = source.first_name, source.last_name
         email = f"{_ascii(first)}.{_ascii(last)}@{account.domain}"
         if email in self.emails:
             email = f"{_ascii(first)}.{_ascii(last)}{index + 1}@{account.domain}"
@@ -189,7 +203,9 @@ class Story:
             first_name=first,
             last_name=last,
             email=email,
-            phone=f"+1555{rng.randrange(10**7):07d}",
+            phone=f"+1555{rng.randrange(10**7):07d}"
+            if source is None
+            else f"(555) {source.phone[5:8]}-{source.phone[8:]}",
             account_id=account.pk,
             owner_id=owner.pk,
             team_id=team.pk,
@@ -198,6 +214,8 @@ class Story:
             external_id=f"CRM-{index + 1:06d}",
         )
         chunk.contacts.append(contact)
+        if index % DUPLICATE_EVERY == 0:
+            self.duplicate_sources[index] = contact
         ctx = {"first": first, "owner": owner.first_name, "company": account.name}
         if rng.random() < LEAD_SHARE:
             self._lead(contact, segment, ctx, chunk, totals)
