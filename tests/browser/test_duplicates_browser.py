@@ -1,0 +1,88 @@
+"""Duplicates in a real browser, at 1366 and 390 px: from the contact list to a merged contact."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from crmcore import factories
+from crmcore.models import AuditEntry, Contact
+from crmcore.workspaces import production_workspace
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "pw-for-tests-only"
+WIDTHS = [1366, 390]
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
+def page_at(request, chromium_browser):
+    context = chromium_browser.new_context(viewport={"width": request.param, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def test_find_and_merge_a_duplicate__merged_contact_has_both_histories(page_at, live_server, login):
+    page = page_at
+    workspace = production_workspace()
+    rep = factories.UserFactory(username="rita", first_name="Rita", password=PASSWORD)
+    acme = factories.AccountFactory(workspace=workspace, name="Acme Tools")
+    jon = factories.ContactFactory(
+        workspace=workspace,
+        first_name="Jon",
+        last_name="Smith",
+        email="jon@acme.example",
+        phone="+1 555 010 0200",
+        account=acme,
+        owner=rep,
+    )
+    john = factories.ContactFactory(
+        workspace=workspace,
+        first_name="John",
+        last_name="Smith",
+        email="john.smith@acme.example",
+        phone="(555) 010-0200",
+        account=acme,
+        owner=rep,
+    )
+    factories.InteractionFactory(workspace=workspace, contact=jon, subject="Call about pricing")
+    factories.InteractionFactory(workspace=workspace, contact=john, subject="Demo follow-up")
+    login(page, live_server, "rita", PASSWORD)
+
+    # From the contact list to the suggested pair
+    page.goto(f"{live_server.url}/contacts/")
+    page.locator("[data-testid=find-duplicates]").click()
+    page.wait_for_load_state()
+    pair = page.locator("[data-testid=duplicate-pair]")
+    expect(pair).to_have_count(1)
+    expect(pair).to_contain_text("Same phone")
+    expect(pair).to_contain_text("Similar name at Acme Tools")
+    pair.locator("[data-testid=review-merge]").click()
+    page.wait_for_load_state()
+
+    # Side by side: keep Jon, but take John's email
+    form = page.locator("[data-testid=merge-form]")
+    expect(form.locator("input[name=email][value=keep]")).to_be_checked()
+    form.locator("label.merge-option", has_text="john.smith@acme.example").click()
+    expect(form.locator("input[name=email][value=other]")).to_be_checked()
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    form.locator("[data-testid=merge-submit]").click()
+    page.wait_for_load_state()
+    expect(page.locator("[data-testid=form-errors]")).to_contain_text("Please correct")
+    page.locator("[data-testid=merge-confirm]").check()
+    page.locator("[data-testid=merge-submit]").click()
+    page.wait_for_load_state()
+
+    # The merged contact, with both contacts' interactions
+    assert page.url == f"{live_server.url}/contacts/{jon.pk}/"
+    expect(page.locator(".messages")).to_contain_text(
+        f"Merged “John Smith” (#{john.pk}) into “Jon Smith”. Moved to it: 1 interaction."
+    )
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("Call about pricing")
+    expect(timeline).to_contain_text("Demo follow-up")
+    expect(page.locator(".profile")).to_contain_text("john.smith@acme.example")
+    assert list(Contact.objects.values_list("pk", flat=True)) == [jon.pk]
+    assert AuditEntry.objects.get().details["fields"]["email"] == john.pk
