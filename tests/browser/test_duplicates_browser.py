@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -86,3 +88,42 @@ def test_find_and_merge_a_duplicate__merged_contact_has_both_histories(page_at, 
     expect(page.locator(".profile")).to_contain_text("john.smith@acme.example")
     assert list(Contact.objects.values_list("pk", flat=True)) == [jon.pk]
     assert AuditEntry.objects.get().details["fields"]["email"] == john.pk
+
+
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_duplicates_and_merge_pages__no_serious_or_critical_violations(
+    chromium_browser, live_server, login, width
+):
+    workspace = production_workspace()
+    rep = factories.UserFactory(username="rita", password=PASSWORD)
+    acme = factories.AccountFactory(workspace=workspace, name="Acme Tools")
+    a, b = (
+        factories.ContactFactory(
+            workspace=workspace, first_name="Ada", last_name=last, account=acme, owner=rep
+        )
+        for last in ("King", "Kingg")
+    )
+    # The script is injected by the test, not served: the context bypasses the CSP for it.
+    context = chromium_browser.new_context(
+        viewport={"width": width, "height": 900}, bypass_csp=True
+    )
+    page = context.new_page()
+    try:
+        login(page, live_server, "rita", PASSWORD)
+        found = {}
+        for path in ["/contacts/duplicates/", f"/contacts/{a.pk}/merge/{b.pk}/"]:
+            page.goto(f"{live_server.url}{path}")
+            page.add_script_tag(content=AXE)
+            results = page.evaluate("async () => await axe.run(document)")
+            found[path] = [
+                f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}"
+                for v in results["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+        assert found == {"/contacts/duplicates/": [], f"/contacts/{a.pk}/merge/{b.pk}/": []}
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        context.close()
