@@ -112,6 +112,29 @@ def merge_rows(keep: Contact, other: Contact) -> list[MergeRow]:
     return rows
 
 
+def _field_label(name: str) -> str:
+    if name.startswith(services_merge.ATTRIBUTE_PREFIX):
+        return name.removeprefix(services_merge.ATTRIBUTE_PREFIX)
+    return FIELD_LABELS.get(name, name).lower()
+
+
+def merge_message(entry, *, other_name: str, keep_name: str) -> str:
+    """What a merge did, from its audit entry: the sentence shown after it."""
+    details = entry.details
+    kept_id, merged_id = details["kept_id"], details["merged_id"]
+    taken = [_field_label(name) for name, pk in details["fields"].items() if pk == merged_id]
+    moved = details.get("moved") or {}
+    parts = [f"Merged “{other_name}” (#{merged_id}) into “{keep_name}” (#{kept_id})."]
+    if taken:
+        parts.append(f"Taken from #{merged_id}: {', '.join(taken)}.")
+    parts.append(
+        "Moved to it: " + ", ".join(f"{n} {label}" for label, n in moved.items()) + "."
+        if moved
+        else "Nothing else was attached to it."
+    )
+    return " ".join(parts)
+
+
 class ContactMergeForm(forms.Form):
     """A keep/other choice for each field whose values differ, and a confirmation."""
 
@@ -193,7 +216,7 @@ class ContactMergeView(LoginRequiredMixin, View):
         defaults = services_merge.merge_defaults(keep, other)
         form = ContactMergeForm(request.POST, rows=rows, defaults=defaults)
         if form.is_valid():
-            other_name, other_id = other.full_name, other.pk
+            other_name = other.full_name
             try:
                 entry = services_merge.contact_merge(
                     keep=keep, other=other, choices=form.choices(), actor=request.user
@@ -202,15 +225,8 @@ class ContactMergeView(LoginRequiredMixin, View):
                 form.add_error(None, error)
                 keep, other = self.pair(request, pk, other_pk)  # as stored, not as half-merged
             else:
-                moved = entry.details.get("moved") or {}
-                note = (
-                    " Moved to it: " + ", ".join(f"{n} {label}" for label, n in moved.items()) + "."
-                    if moved
-                    else ""
-                )
                 messages.success(
-                    request,
-                    f"Merged “{other_name}” (#{other_id}) into “{keep.full_name}”.{note}",
+                    request, merge_message(entry, other_name=other_name, keep_name=keep.full_name)
                 )
                 return HttpResponseRedirect(reverse("contact-detail", args=[keep.pk]))
         return self.render_form(request, keep, other, form, rows, status=INVALID_STATUS)

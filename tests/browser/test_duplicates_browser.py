@@ -80,7 +80,8 @@ def test_find_and_merge_a_duplicate__merged_contact_has_both_histories(page_at, 
     # The merged contact, with both contacts' interactions
     assert page.url == f"{live_server.url}/contacts/{jon.pk}/"
     expect(page.locator(".messages")).to_contain_text(
-        f"Merged “John Smith” (#{john.pk}) into “Jon Smith”. Moved to it: 1 interaction."
+        f"Merged “John Smith” (#{john.pk}) into “Jon Smith” (#{jon.pk}). "
+        f"Taken from #{john.pk}: email. Moved to it: 1 interaction."
     )
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("Call about pricing")

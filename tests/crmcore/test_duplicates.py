@@ -385,11 +385,23 @@ def test_merge_page__post__merged_with_message(logged_in_client, workspace, user
     response = logged_in_client.post(url, {"first_name": "other", "confirm": "1"}, follow=True)
     assert response.redirect_chain == [(reverse("contact-detail", args=[keep.pk]), 302)]
     html = response.content.decode()
-    assert f"Merged “John Smith” (#{other.pk}) into “John Smith”. Moved to it: 1 interaction." in (
-        html
-    )
+    assert (
+        f"Merged “John Smith” (#{other.pk}) into “John Smith” (#{keep.pk}). "
+        f"Taken from #{other.pk}: first name, phone, language. Moved to it: 1 interaction."
+    ) in html
     assert not Contact.objects.filter(pk=other.pk).exists()
     assert AuditEntry.objects.get().action == "merge"
+
+
+def test_merge_page__nothing_taken_nothing_attached__says_so(logged_in_client, workspace):
+    keep, other = make(workspace), make(workspace, first_name="Zed")
+    response = logged_in_client.post(
+        reverse("contact-merge", args=[keep.pk, other.pk]), {"confirm": "1"}, follow=True
+    )
+    assert (
+        f"Merged “{other.full_name}” (#{other.pk}) into “{keep.full_name}” (#{keep.pk}). "
+        "Nothing else was attached to it."
+    ) in response.content.decode()
 
 
 def test_merge_page__not_confirmed__400_nothing_merged(logged_in_client, pair):
