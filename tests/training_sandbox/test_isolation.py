@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from ai_features import services as ai_services
 from ai_features.registry import registry
-from crmcore import factories
+from crmcore import factories, selectors_duplicates, services_merge
 from crmcore import services as crm
 from crmcore.models import Campaign, Contact, Deal, Interaction, Workspace
 from tests.training_sandbox.lesson_answers import answer_right
@@ -122,6 +122,12 @@ def _do_every_lesson(sandbox: Workspace, trainee, capture) -> None:
     ai_services.suggestion_event_record(
         capability="prediction", action="shown", user=trainee, workspace=sandbox, obj=deal
     )
+    # The duplicates lesson: merge a pair the generator planted, taking the other's email
+    pair = selectors_duplicates.contact_duplicate_suggestions(workspace=sandbox)[0]
+    keep, other = selectors_duplicates.contact_pair_get(
+        workspace=sandbox, keep_pk=pair.first_id, other_pk=pair.second_id
+    )
+    services_merge.contact_merge(keep=keep, other=other, choices={"email": "other"}, actor=trainee)
     for lesson in lessons():
         outcome = answer_right(user=trainee, lesson=lesson.slug, workspace=sandbox)
         assert outcome.missing == [], lesson.slug
