@@ -193,6 +193,8 @@ def contact_merge(
     values: dict[str, Any] = {}
     for name, attr in MERGE_FIELDS:
         values[attr] = getattr(other if chosen[name] == OTHER else keep, attr)
+    # An email found by the finder despite the unique constraint has spaces around it.
+    values["email"] = (values["email"] or "").strip()
     attributes: dict[str, Any] = {}
     for name, source in chosen.items():
         if name.startswith(ATTRIBUTE_PREFIX):

@@ -25,7 +25,7 @@ from django.views.generic import TemplateView
 
 from crmcore import selectors, selectors_duplicates, services_merge
 from crmcore.models import Contact
-from crmcore.web.form_views import INVALID_STATUS, ensure_may_change
+from crmcore.web.form_views import INVALID_STATUS, add_service_errors, ensure_may_change
 from crmcore.web.paging import WindowPage, page_number
 
 DUPLICATES_PER_PAGE = 25
@@ -222,7 +222,7 @@ class ContactMergeView(LoginRequiredMixin, View):
                     keep=keep, other=other, choices=form.choices(), actor=request.user
                 )
             except ValidationError as error:
-                form.add_error(None, error)
+                add_service_errors(form, error)
                 keep, other = self.pair(request, pk, other_pk)  # as stored, not as half-merged
             else:
                 messages.success(

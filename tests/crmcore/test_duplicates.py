@@ -264,6 +264,14 @@ def test_merge__email_of_the_other__taken_over(workspace, user, pair):
     assert event.payload["changed"] == ["attributes", "email", "marketing_opt_out", "phone"]
 
 
+def test_merge__email_with_spaces_taken__trimmed(workspace, user):
+    keep = make(workspace, email="ada@example.com")
+    other = make(workspace, email=" Ada@Example.org ")
+    services_merge.contact_merge(keep=keep, other=other, choices={"email": "other"}, actor=user)
+    keep.refresh_from_db()
+    assert keep.email == "Ada@Example.org"
+
+
 @pytest.mark.parametrize(
     ("keep_flags", "other_flags"),
     [
@@ -421,6 +429,21 @@ def test_merge_page__hostile_choice__400_nothing_merged(logged_in_client, pair):
         {"email": "<script>", "phone": "", "confirm": "1", "workspace": "other"},
     )
     assert response.status_code == 400
+    assert Contact.objects.count() == 2
+    assert not AuditEntry.objects.exists()
+
+
+def test_merge_page__invalid_stored_value__400_with_reason_not_500(logged_in_client, pair):
+    keep, other = pair
+    # The same on both: not one of the form's choices, so the error is the form's own
+    Contact.objects.update(lifecycle_stage="bogus")
+    response = logged_in_client.post(
+        reverse("contact-merge", args=[keep.pk, other.pk]), {"confirm": "1"}
+    )
+    assert response.status_code == 400
+    assert "lifecycle_stage: Value &#x27;bogus&#x27; is not a valid choice." in (
+        response.content.decode()
+    )
     assert Contact.objects.count() == 2
     assert not AuditEntry.objects.exists()
 
