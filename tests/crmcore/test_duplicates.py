@@ -479,6 +479,23 @@ def test_merge_page__someone_elses_contact__403(logged_in_client, workspace, pai
     assert not AuditEntry.objects.exists()
 
 
+def test_merge_page__trainee_in_own_sandbox__may_merge_generated_contacts(client, sandbox):
+    # Given a sandbox's contacts owned by the demo users, and its trainee entered in it
+    alice = factories.UserFactory(username="alice")
+    keep = make(sandbox, owner=alice, phone="555 404 404")
+    other = make(sandbox, owner=alice, phone="555-404-404")
+    client.force_login(sandbox.owner)
+    session = client.session
+    session["crm_workspace_id"] = sandbox.pk
+    session.save()
+    # When the trainee merges them, then it is done
+    listing = client.get(reverse("contact-duplicates")).content.decode()
+    response = client.post(reverse("contact-merge", args=[keep.pk, other.pk]), {"confirm": "1"})
+    assert response.status_code == 302
+    assert list(Contact.objects.values_list("pk", flat=True)) == [keep.pk]
+    assert 'data-testid="review-merge"' in listing
+
+
 def test_merge_page__admin__may_merge_anyones(staff_client, workspace):
     owner = factories.UserFactory(username="other")
     keep, other = make(workspace, owner=owner), make(workspace, owner=owner)

@@ -81,3 +81,20 @@ def test_lesson__merge_before_start_or_by_someone_else__not_counted(sandbox, tra
     )
 
     assert _steps_missing(trainee, sandbox) == ["merge-pair", "keep-other-value", "questions"]
+
+
+def test_lesson_page__links_to_duplicates_and_a_new_sandbox_has_a_pair(client):
+    from crmcore.models import Workspace
+    from crmcore.selectors_duplicates import contact_duplicate_suggestions
+
+    trainee = factories.UserFactory(username="newcomer")
+    services.sandbox_create(user=trainee, contacts=12)
+    client.force_login(trainee)
+    client.post("/sandbox/enter/")
+
+    html = client.get(f"/sandbox/lessons/{LESSON}/").content.decode()
+    assert 'href="/contacts/duplicates/">Go there →</a>' in html
+    sandbox = Workspace.objects.get(owner=trainee)
+    assert len(contact_duplicate_suggestions(workspace=sandbox)) >= 1
+    duplicates = client.get("/contacts/duplicates/").content.decode()
+    assert 'data-testid="review-merge"' in duplicates
