@@ -190,6 +190,10 @@ class Capability:
         """Badges on pipeline cards, given only where the gate says yes."""
         return []
 
+    def contact_columns(self) -> list[extensions.ContactColumn]:
+        """Contact list columns (with their filter and sort), only where the gate says yes."""
+        return []
+
     def pages(self) -> list[extensions.PageUrls]:
         """HTML URLconfs; every view in them is put behind the gate."""
         return []

@@ -51,6 +51,7 @@ _SURFACE_REGISTRIES = (
     extensions.contact_panels,
     extensions.deal_panels,
     extensions.deal_badges,
+    extensions.contact_columns,
     extensions.page_urls,
     extensions.nav_items,
     extensions.api_routes,
@@ -91,6 +92,8 @@ class CapabilityRegistry:
             extensions.deal_panels.unregister(deal_panel.key)
         for badges in capability.deal_badges():
             extensions.deal_badges.unregister(badges.key)
+        for column in capability.contact_columns():
+            extensions.contact_columns.unregister(column.key)
         for pages in capability.pages():
             extensions.page_urls.unregister(pages.prefix)
         for item in capability.nav_items():
@@ -163,6 +166,8 @@ class CapabilityRegistry:
             extensions.deal_panels.register(surfaces.gated_deal_panel(key, deal_panel))
         for badges in capability.deal_badges():
             extensions.deal_badges.register(surfaces.gated_deal_badges(key, badges))
+        for column in capability.contact_columns():
+            extensions.contact_columns.register(surfaces.gated_contact_column(key, column))
         for pages in capability.pages():
             extensions.page_urls.register(surfaces.gated_page_urls(key, pages))
         for item in capability.nav_items():
@@ -179,7 +184,8 @@ class CapabilityRegistry:
         if [len(r) for r in _SURFACE_REGISTRIES] != before:
             raise CapabilityError(
                 f"{capability!r}: ready() registered a surface directly; declare it in "
-                "panels(), deal_panels(), deal_badges(), pages(), nav_items(), api_routes() "
+                "panels(), deal_panels(), deal_badges(), contact_columns(), pages(), nav_items(), "
+                "api_routes() "
                 "or api_fields() so the gate is put in front of it"
             )
 

@@ -325,6 +325,44 @@ def gated_deal_panel(capability: str, panel: extensions.DealPanel) -> extensions
     return replace(panel, render=render)
 
 
+def gated_contact_column(
+    capability: str, column: extensions.ContactColumn
+) -> extensions.ContactColumn:
+    """A contact list column shown, filtered on and sorted by only where the gate
+    says yes; contacts who object to profiling get no value and match no filter."""
+    inner_visible, inner_provide = column.visible, column.provide
+    inner_filter, inner_sort = column.filter, column.sort
+
+    def visible(request: Any) -> bool:
+        return gate.is_enabled(
+            capability, request.user, getattr(request, "workspace", None)
+        ) and inner_visible(request)
+
+    def provide(request: Any, contacts: list[Any]) -> dict[int, extensions.ListCell]:
+        contacts = [c for c in contacts if gate.may_profile(c)]
+        if not contacts or not visible(request):
+            return {}
+        return inner_provide(request, contacts)
+
+    def filter_(request: Any, contacts: Any, value: str) -> Any:
+        if inner_filter is None or not visible(request):
+            return contacts
+        return inner_filter(request, gate.profiled(contacts), value)
+
+    def sort(request: Any, contacts: Any, descending: bool) -> Any:
+        if inner_sort is None or not visible(request):
+            return contacts
+        return inner_sort(request, contacts, descending)
+
+    return replace(
+        column,
+        visible=visible,
+        provide=provide,
+        filter=filter_ if inner_filter is not None else None,
+        sort=sort if inner_sort is not None else None,
+    )
+
+
 def gated_deal_badges(
     capability: str, provider: extensions.DealBadgeProvider
 ) -> extensions.DealBadgeProvider:

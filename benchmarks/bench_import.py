@@ -116,6 +116,8 @@ def main() -> None:
                 "",
                 external_id,
                 json.dumps({"signup_date": signed, "Plan": plan}),
+                False,
+                False,
                 now,
                 now,
             )
@@ -124,8 +126,9 @@ def main() -> None:
     table = Contact._meta.db_table
     insert = (
         f"INSERT INTO {table} (workspace_id, first_name, last_name, email, phone, "
-        "lifecycle_stage, region, segment, external_id, attributes, created_at, updated_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        "lifecycle_stage, region, segment, external_id, attributes, marketing_opt_out, "
+        "do_not_profile, created_at, updated_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     )
 
     def raw_insert() -> None:

@@ -73,6 +73,8 @@ def _seed_batch(workspace, start: int, count: int) -> None:
                     rng.choice(["SMB", "Enterprise"]),
                     "",
                     json.dumps({"seats": rng.randint(1, 90)}),
+                    False,
+                    False,
                     now,
                     now,
                 )
@@ -88,8 +90,9 @@ def _seed_batch(workspace, start: int, count: int) -> None:
                 tickets.append((workspace.pk, cid, "ticket", "in", "", "", when, now, now))
         cursor.executemany(
             "INSERT INTO crmcore_contact (id, workspace_id, first_name, last_name, email, phone,"
-            " lifecycle_stage, region, segment, external_id, attributes, created_at, updated_at)"
-            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+            " lifecycle_stage, region, segment, external_id, attributes, marketing_opt_out,"
+            " do_not_profile, created_at, updated_at)"
+            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
             contacts,
         )
         cursor.executemany(

@@ -7,6 +7,9 @@ small, explicit registries:
 * ``deal_panels``: panels rendered on the deal page.
 * ``deal_badges``: a small value on every pipeline card (a deal's win
   probability), computed in bulk for the deals shown.
+* ``contact_columns``: a column of the contact list (a contact's churn
+  risk), with its filter, sort and saved filters, computed in bulk for the
+  page shown.
 * ``api_routes``: DRF viewsets or URL patterns mounted under ``/api/v1/``.
 * ``page_urls``: HTML URL modules mounted under a prefix (``/ai/``, ...).
 * ``nav_items``: links in the page header, each shown only where its
@@ -76,6 +79,49 @@ class DealBadgeProvider:
     key: str
     label: str
     provide: Callable[[Any, list[Any]], dict[int, DealBadge]]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class ListCell:
+    """What a list column shows for one row: ``text`` ("72%"), its ``title`` (a
+    tooltip in words) and a ``level`` for its colour: "good", "warn" or "bad"."""
+
+    text: str
+    title: str = ""
+    level: str = ""
+
+
+def _always(request: HttpRequest) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class ContactColumn:
+    """A column an app adds to the contact list, with its filter and sort.
+
+    * ``provide(request, contacts)`` returns ``{contact.pk: ListCell}`` for the
+      contacts of the page shown, in one or two queries for all of them.
+    * ``visible(request)``: whether the column, its filter and its saved filters
+      are shown to this user at all.
+    * ``filter_choices``: the values of its filter (``?<key>=<value>`` on the
+      list and the export); ``filter(request, contacts, value)`` narrows a
+      queryset of contacts to them.
+    * ``sort(request, contacts, descending)`` orders a queryset by the column
+      (``None``: not sortable).
+    * ``saved_filters``: ``(label, query string)`` pairs offered with the list's
+      own saved filters (``"?stage=customer&churn_risk=high"``).
+    """
+
+    key: str
+    label: str
+    provide: Callable[[Any, list[Any]], dict[int, ListCell]]
+    visible: Callable[[HttpRequest], bool] = _always
+    filter_label: str = ""
+    filter_choices: tuple[tuple[str, str], ...] = ()
+    filter: Callable[[Any, Any, str], Any] | None = None
+    sort: Callable[[Any, Any, bool], Any] | None = None
+    saved_filters: tuple[tuple[str, str], ...] = ()
     order: int = 100
 
 
@@ -245,6 +291,7 @@ class Registry:
 contact_panels = Registry("contact_panels")
 deal_panels = Registry("deal_panels")
 deal_badges = Registry("deal_badges")
+contact_columns = Registry("contact_columns")
 nav_items = Registry("nav_items")
 api_routes = Registry("api_routes")
 page_urls = Registry("page_urls")
@@ -271,6 +318,38 @@ def deal_badges_for(request: HttpRequest, deals: list[Any]) -> None:
             badge = badges.get(deal.pk)
             if badge is not None:
                 deal.badges.append(badge)
+
+
+def contact_columns_for(request: HttpRequest) -> list[ContactColumn]:
+    """The contact list columns this user sees, in order."""
+    return [column for column in contact_columns if column.visible(request)]
+
+
+def contact_columns_filter(
+    request: HttpRequest, columns: list[ContactColumn], contacts: Any, params: Any
+) -> tuple[Any, dict[str, str]]:
+    """``contacts`` narrowed by each column filter given in ``params`` (a QueryDict)
+    with a valid value, and the filters applied (``{key: value}``)."""
+    applied: dict[str, str] = {}
+    for column in columns:
+        value = params.get(column.key, "")
+        if column.filter is None or value not in {v for v, _ in column.filter_choices}:
+            continue
+        contacts = column.filter(request, contacts, value)
+        applied[column.key] = value
+    return contacts, applied
+
+
+def contact_cells_for(
+    request: HttpRequest, columns: list[ContactColumn], contacts: list[Any]
+) -> None:
+    """Set ``contact.cells`` (``(column, ListCell or None)`` per column, in order) on
+    each contact."""
+    provided = [column.provide(request, contacts) if contacts else {} for column in columns]
+    for contact in contacts:
+        contact.cells = [
+            (column, cells.get(contact.pk)) for column, cells in zip(columns, provided, strict=True)
+        ]
 
 
 def rendered_panels(registry: Registry, request: HttpRequest, obj: Any) -> list[dict[str, Any]]:

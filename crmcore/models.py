@@ -454,6 +454,32 @@ class Task(WorkspaceScoped):
         return self.title
 
 
+class SavedFilter(WorkspaceScoped):
+    """A contact list filter a user saved under a name ("My Berlin leads").
+
+    ``query`` is the list's query string (``stage=lead&q=berlin``) with only the
+    list's own parameters kept; saving a name again replaces its query.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crm_saved_filters"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "owner", "name"], name="saved_filter_owner_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class AuditEntry(WorkspaceScoped):
     """Who changed what, when: deletions, merges, erasures and bulk changes.
 

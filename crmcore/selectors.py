@@ -41,6 +41,7 @@ from crmcore.models import (
     Interaction,
     Order,
     OrderLine,
+    SavedFilter,
     Task,
     Team,
     Workspace,
@@ -664,14 +665,28 @@ def owner_field_of(obj: Any) -> str | None:
     }.get(obj._meta.model_name)
 
 
-def may_change(user: Any, obj: Any) -> bool:
+def owns_sandbox(user: Any, workspace: Workspace | None) -> bool:
+    """Is ``workspace`` ``user``'s own training sandbox (practice data, all theirs)?"""
+    return (
+        workspace is not None
+        and workspace.kind == Workspace.Kind.SANDBOX
+        and workspace.owner_id is not None
+        and workspace.owner_id == getattr(user, "pk", None)
+    )
+
+
+def may_change(user: Any, obj: Any, *, workspace: Workspace | None = None) -> bool:
     """May ``user`` edit or delete ``obj``? Admins (staff): everything. A rep:
-    what they own, and what nobody owns. Accounts have no owner: a rep edits
-    them, only admins delete them (see :func:`may_delete`). No query."""
+    what they own, and what nobody owns; in their own training sandbox (given
+    as ``workspace``, the request's), everything in it. Accounts have no owner:
+    a rep edits them, only admins (and a sandbox's owner) delete them (see
+    :func:`may_delete`). No query."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.is_staff:
         return True
+    if workspace is not None and owns_sandbox(user, workspace):
+        return obj.workspace_id == workspace.pk
     field = owner_field_of(obj)
     if field is None:
         return True
@@ -682,7 +697,9 @@ def may_change(user: Any, obj: Any) -> bool:
     return owner_id in (None, user.pk)
 
 
-def may_delete(user: Any, obj: Any) -> bool:
+def may_delete(user: Any, obj: Any, *, workspace: Workspace | None = None) -> bool:
+    if workspace is not None and owns_sandbox(user, workspace):
+        return bool(getattr(user, "is_authenticated", False)) and obj.workspace_id == workspace.pk
     if obj._meta.model_name == "account":
         return bool(getattr(user, "is_staff", False))
     return may_change(user, obj)
@@ -851,3 +868,24 @@ def contact_personal_data(contact: Contact) -> dict[str, Any]:
         "related": dict(sorted(related.items())),
         "exported_at": timezone.now().isoformat(),
     }
+
+
+def saved_filter_list(*, workspace: Workspace, owner: Any) -> list[SavedFilter]:
+    """The contact list filters ``owner`` saved in ``workspace``, by name (one query)."""
+    return list(
+        SavedFilter.objects.in_workspace(workspace)
+        .filter(owner=owner)
+        .only("pk", "name", "query")
+        .order_by("name", "pk")
+    )
+
+
+def campaigns_open_for_contacts(*, workspace: Workspace) -> list[tuple[int, str]]:
+    """(id, name) of the campaigns contacts may still be added to (draft or
+    approved), newest first (one query)."""
+    return list(
+        Campaign.objects.in_workspace(workspace)
+        .filter(status__in=(Campaign.Status.DRAFT, Campaign.Status.APPROVED))
+        .order_by("-created_at", "-id")
+        .values_list("pk", "name")[:100]
+    )

@@ -27,10 +27,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from crmcore.models import Contact, Workspace
-from crmcore.selectors import may_change
 
 NAME_SIMILARITY = 0.85
 NAME_COMPARE_MAX = 200
@@ -220,15 +218,3 @@ def contact_pair_get(
     if keep_pk == other_pk or len(contacts) != 2:
         return None
     return contacts[keep_pk], contacts[other_pk]
-
-
-def may_merge(user: Any, contact: Contact, *, workspace: Workspace) -> bool:
-    """May ``user`` merge ``contact`` (keep it, or fold it into another) in ``workspace``?
-
-    As for editing and deleting (``selectors.may_change``: admins, or a rep
-    for what they own or what nobody owns), except in the user's own sandbox,
-    where every generated contact is theirs to practise on. No query.
-    """
-    if workspace.is_sandbox and workspace.owner_id == getattr(user, "pk", None):
-        return contact.workspace_id == workspace.pk
-    return may_change(user, contact)

@@ -14,6 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from django.utils.http import urlencode
 from django.views import View
 
 from crmcore import selectors, services
-from crmcore.models import Contact
+from crmcore.models import Campaign, Contact
 
 BULK_MAX = 500
 
@@ -32,6 +33,7 @@ class BulkForm(forms.Form):
         choices=[
             ("assign_owner", "Assign to owner"),
             ("assign_team", "Move to team"),
+            ("add_to_campaign", "Add to campaign"),
             ("export", "Export as CSV"),
             ("delete", "Delete"),
         ]
@@ -39,6 +41,7 @@ class BulkForm(forms.Form):
     confirm = forms.BooleanField(required=False)
     owner = forms.IntegerField(required=False, min_value=1)
     team = forms.IntegerField(required=False, min_value=1)
+    campaign = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -71,12 +74,20 @@ class ContactBulkView(LoginRequiredMixin, View):
             .select_related("owner")
             .filter(pk__in=ids)
         )
-        allowed = [c for c in selected if selectors.may_change(request.user, c)]
+        allowed = [
+            c
+            for c in selected
+            if selectors.may_change(request.user, c, workspace=request.workspace)
+        ]
         skipped = len(selected) - len(allowed)
         back = request.POST.get("next") or ""
         back = back if back.startswith("/contacts/") else reverse("contact-list")
         if action in ("assign_owner", "assign_team"):
             return self.assign(request, form, action, allowed, skipped, back)
+        if action == "add_to_campaign":
+            # Adding a person to a mailing changes nothing of theirs: every
+            # selected contact of the workspace counts, not only the user's own.
+            return self.add_to_campaign(request, form, selected, back)
         if not form.cleaned_data["confirm"]:
             return render(
                 request,
@@ -94,6 +105,32 @@ class ContactBulkView(LoginRequiredMixin, View):
         text = f"Deleted {deleted} contact{'s' if deleted != 1 else ''}."
         if skipped:
             text += f" {skipped} left alone: only their owner or an administrator can delete them."
+        messages.success(request, text)
+        return HttpResponseRedirect(back)
+
+    def add_to_campaign(self, request, form, contacts, back):
+        pk = form.cleaned_data["campaign"]
+        campaign = (
+            Campaign.objects.in_workspace(request.workspace).filter(pk=pk).first() if pk else None
+        )
+        if campaign is None:
+            return HttpResponseBadRequest(
+                "Bulk action refused: choose a campaign of this workspace."
+            )
+        try:
+            added = services.campaign_contacts_add(
+                workspace=request.workspace,
+                actor=request.user,
+                campaign=campaign,
+                contacts=contacts,
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return HttpResponseRedirect(back)
+        already = len(contacts) - added
+        text = f"Added {added} contact{'s' if added != 1 else ''} to the campaign {campaign.name}."
+        if already:
+            text += f" {already} {'was' if already == 1 else 'were'} in it already."
         messages.success(request, text)
         return HttpResponseRedirect(back)
 

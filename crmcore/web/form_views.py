@@ -50,9 +50,9 @@ def add_service_errors(form, error: ValidationError) -> None:
 def ensure_may_change(request, obj, *, deleting: bool = False) -> None:
     """403 with the reason unless the user may edit (or delete) ``obj``."""
     allowed = (
-        selectors.may_delete(request.user, obj)
+        selectors.may_delete(request.user, obj, workspace=request.workspace)
         if deleting
-        else selectors.may_change(request.user, obj)
+        else selectors.may_change(request.user, obj, workspace=request.workspace)
     )
     if not allowed:
         raise PermissionDenied(selectors.change_refusal(obj, deleting=deleting))
@@ -343,7 +343,7 @@ class CampaignFormMixin:
             campaign=campaign,
             editable=campaign is None or campaign.status in CampaignForm.EDITABLE_STATUSES,
             kept_filters=[
-                key.replace("_", " ")
+                "contacts added by hand" if key == "contacts" else key.replace("_", " ")
                 for key in sorted(audience or {})
                 if key not in CampaignForm.AUDIENCE_FIELDS
             ],

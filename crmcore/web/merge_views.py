@@ -3,9 +3,9 @@
 The list is read by ``crmcore.selectors_duplicates`` and the merge written by
 ``crmcore.services_merge``. Like the other pages: a contact of another
 workspace answers 404; merging needs the right to edit the kept contact and
-to delete the other (``selectors.may_change``: admins, or a rep for what they
-own or what nobody owns; in their own sandbox a trainee may merge any
-contact: ``selectors_duplicates.may_merge``), otherwise 403 with the reason. A contact merged with
+to delete the other (``selectors.may_change`` / ``may_delete``, the pages' one
+rule: admins, a rep for what they own or what nobody owns, anything in one's
+own training sandbox), otherwise 403 with the reason. A contact merged with
 itself is a bad request (400).
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,7 +26,7 @@ from django.views.generic import TemplateView
 
 from crmcore import selectors, selectors_duplicates, services_merge
 from crmcore.models import Contact
-from crmcore.web.form_views import INVALID_STATUS, add_service_errors
+from crmcore.web.form_views import INVALID_STATUS, add_service_errors, ensure_may_change
 from crmcore.web.paging import WindowPage, page_number
 
 DUPLICATES_PER_PAGE = 25
@@ -61,10 +61,8 @@ class ContactDuplicatesView(LoginRequiredMixin, TemplateView):
             {
                 "pair": pair,
                 "contacts": (pair.first, pair.second),
-                "can_merge": all(
-                    selectors_duplicates.may_merge(user, c, workspace=workspace)
-                    for c in (pair.first, pair.second)
-                ),
+                "can_merge": selectors.may_change(user, pair.first, workspace=workspace)
+                and selectors.may_delete(user, pair.second, workspace=workspace),
             }
             for pair in pairs
         ]
@@ -179,11 +177,8 @@ class ContactMergeView(LoginRequiredMixin, View):
         if pair is None:
             raise Http404("No such contact")
         keep, other = pair
-        for contact, deleting in ((keep, False), (other, True)):
-            if not selectors_duplicates.may_merge(
-                request.user, contact, workspace=request.workspace
-            ):
-                raise PermissionDenied(selectors.change_refusal(contact, deleting=deleting))
+        ensure_may_change(request, keep)
+        ensure_may_change(request, other, deleting=True)
         return keep, other
 
     def render_form(self, request, keep, other, form, rows, status=200):

@@ -7,6 +7,7 @@ from crmcore.web import (
     form_views,
     merge_views,
     privacy_views,
+    saved_filters,
     task_views,
     template_check,
     unsubscribe,
@@ -27,6 +28,16 @@ urlpatterns = [
     path("tasks/<int:pk>/done/", task_views.TaskDoneView.as_view(), name="task-done"),
     path("contacts/export.csv", views.ContactExportView.as_view(), name="contact-export"),
     path("contacts/bulk/", bulk_views.ContactBulkView.as_view(), name="contact-bulk"),
+    path(
+        "contacts/filters/",
+        saved_filters.SavedFilterCreateView.as_view(),
+        name="saved-filter-create",
+    ),
+    path(
+        "contacts/filters/<int:pk>/delete/",
+        saved_filters.SavedFilterDeleteView.as_view(),
+        name="saved-filter-delete",
+    ),
     path(
         "contacts/duplicates/",
         merge_views.ContactDuplicatesView.as_view(),

@@ -20,6 +20,7 @@ from crmcore.models import Contact, Deal
 from crmcore.web.conf import web_settings
 from crmcore.web.forms import ContactFilterForm, InteractionForm
 from crmcore.web.paging import window_page
+from crmcore.web.saved_filters import list_query
 
 CONTACTS_PER_PAGE = 50
 CAMPAIGNS_PER_PAGE = 50
@@ -62,30 +63,51 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         )
 
 
+def _filtered_contacts(request, form: ContactFilterForm, columns: list) -> tuple:
+    """The contacts the list's filters select (the form's and the app columns'),
+    and the column filters applied."""
+    contacts = selectors.contact_list(workspace=request.workspace, **form.filters())
+    return extensions.contact_columns_filter(request, columns, contacts, request.GET)
+
+
+def _contact_filter_form(request) -> ContactFilterForm:
+    workspace = request.workspace
+    return ContactFilterForm(
+        request.GET or None,
+        teams=list(selectors.team_list(workspace=workspace)),
+        owners=list(selectors.contact_owner_list(workspace=workspace)),
+    )
+
+
 class ContactListView(LoginRequiredMixin, TemplateView):
     template_name = "crmcore/contact_list.html"
 
     def get_context_data(self, **kwargs):
-        workspace = self.request.workspace
-        form = ContactFilterForm(
-            self.request.GET or None,
-            teams=list(selectors.team_list(workspace=workspace)),
-            owners=list(selectors.contact_owner_list(workspace=workspace)),
-        )
-        contacts = selectors.contact_list(workspace=workspace, **form.filters())
-        sort = selectors.contact_sort(self.request.GET.get("sort"))
+        request = self.request
+        workspace = request.workspace
+        form = _contact_filter_form(request)
+        extra = extensions.contact_columns_for(request)
+        contacts, applied = _filtered_contacts(request, form, extra)
+        raw_sort = request.GET.get("sort") or ""
+        sort = selectors.contact_sort(raw_sort)
         if sort is not None:
             contacts = contacts.order_by(*sort[1])
-        page = window_page(
-            contacts, number=self.request.GET.get("page"), per_page=CONTACTS_PER_PAGE
-        )
-        user = self.request.user
+        else:
+            by_column = {c.key: c for c in extra if c.sort is not None}
+            column = by_column.get(raw_sort.removeprefix("-"))
+            if column is not None:
+                contacts = column.sort(request, contacts, raw_sort.startswith("-"))
+                sort = (raw_sort, ())
+        page = window_page(contacts, number=request.GET.get("page"), per_page=CONTACTS_PER_PAGE)
+        extensions.contact_cells_for(request, extra, page.object_list)
+        user = request.user
         return super().get_context_data(
             form=form,
             page=page,
             sort=sort[0] if sort else "",
             columns=[
-                # key, label, the sort a click asks for (the other way round when sorted)
+                # key, label, the sort a click asks for (the other way round when
+                # sorted; "" when the column cannot be sorted)
                 (key, label, f"-{key}" if sort and sort[0] == key else key)
                 for key, label in [
                     ("name", "Name"),
@@ -95,13 +117,29 @@ class ContactListView(LoginRequiredMixin, TemplateView):
                     ("team", "Team"),
                     ("owner", "Owner"),
                 ]
+            ]
+            + [
+                (
+                    c.key,
+                    c.label,
+                    "" if c.sort is None else f"-{c.key}" if sort and sort[0] == c.key else c.key,
+                )
+                for c in extra
+            ],
+            extra_columns=extra,
+            column_filters=[
+                (c, applied.get(c.key, "")) for c in extra if c.filter and c.filter_choices
             ],
             saved_filters=[
                 ("My contacts", f"?owner={user.pk}"),
                 ("My customers", f"?owner={user.pk}&stage=customer"),
                 ("My leads", f"?owner={user.pk}&stage=lead"),
                 ("Churned customers", "?stage=churned"),
+                *(saved for c in extra for saved in c.saved_filters),
             ],
+            my_filters=selectors.saved_filter_list(workspace=workspace, owner=user),
+            open_campaigns=selectors.campaigns_open_for_contacts(workspace=workspace),
+            current_query=list_query(request, request.GET),
             teams=form.fields["team"].choices[1:],
             owners=[
                 (u.pk, u.get_full_name() or u.get_username())
@@ -116,12 +154,8 @@ class ContactExportView(LoginRequiredMixin, View):
 
     def get(self, request):
         workspace = request.workspace
-        form = ContactFilterForm(
-            request.GET or None,
-            teams=list(selectors.team_list(workspace=workspace)),
-            owners=list(selectors.contact_owner_list(workspace=workspace)),
-        )
-        contacts = selectors.contact_list(workspace=workspace, **form.filters())
+        form = _contact_filter_form(request)
+        contacts, _ = _filtered_contacts(request, form, extensions.contact_columns_for(request))
         ids = [int(v) for v in request.GET.getlist("ids") if v.isdigit()][:BULK_EXPORT_MAX]
         if request.GET.getlist("ids"):
             contacts = contacts.filter(pk__in=ids)

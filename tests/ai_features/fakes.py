@@ -63,6 +63,18 @@ def provide_fake_fields(request, objects) -> dict[int, dict]:
     return {obj.pk: {"fake_probe": f"probed {obj.pk}"} for obj in objects}
 
 
+def provide_fake_cells(request, contacts) -> dict[int, extensions.ListCell]:
+    return {c.pk: extensions.ListCell(text=f"probe {c.pk}") for c in contacts}
+
+
+def filter_fake(request, contacts, value: str):
+    """ "odd" or "even" ids: no gate of its own."""
+    remainder = 1 if value == "odd" else 0
+    return contacts.filter(
+        pk__in=[pk for pk in contacts.values_list("pk", flat=True) if pk % 2 == remainder]
+    )
+
+
 @capability_task(FAKE_KEY, "probe")
 def probe_task(*, workspace, note: str = "") -> dict:
     return {"note": note, "kind": workspace.kind}
@@ -79,6 +91,18 @@ class FakeProbeCapability(Capability):
         return [
             extensions.ContactPanel(
                 key="fake_probe_panel", title="Fake probe", render=render_fake_panel
+            )
+        ]
+
+    def contact_columns(self) -> list[extensions.ContactColumn]:
+        return [
+            extensions.ContactColumn(
+                key="fake_probe",
+                label="Fake probe",
+                provide=provide_fake_cells,
+                filter_choices=(("odd", "Odd"), ("even", "Even")),
+                filter=filter_fake,
+                saved_filters=(("Odd probes", "?fake_probe=odd"),),
             )
         ]
 

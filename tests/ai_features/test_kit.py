@@ -135,6 +135,29 @@ def test_fake_panel__shown_only_when_on(
     assert f"Probe for {probe_contact.full_name}" in logged_in_client.get(page).content.decode()
 
 
+def test_fake_contact_column__shown_and_filtering_only_when_on(
+    fake_capability, logged_in_client, user, workspace, enable_capability
+):
+    contacts = factories.ContactFactory.create_batch(4, workspace=workspace)
+    odd = sorted(c.pk for c in contacts if c.pk % 2)
+
+    def listed(**params):
+        html = logged_in_client.get("/contacts/", params).content.decode()
+        return html, sorted(c.pk for c in contacts if f'value="{c.pk}" aria-label' in html)
+
+    off, off_ids = listed(fake_probe="odd")
+    enable_capability(FAKE_KEY, users=[user])
+    on, on_ids = listed(fake_probe="odd")
+    with override_switch(gate.KILL_SWITCH, active=True):
+        killed, killed_ids = listed(fake_probe="odd")
+
+    assert "Fake probe" not in off and "Odd probes" not in off
+    assert off_ids == sorted(c.pk for c in contacts)  # the filter is not applied
+    assert f"probe {odd[0]}" in on and "Odd probes" in on
+    assert on_ids == odd
+    assert "Fake probe" not in killed and killed_ids == sorted(c.pk for c in contacts)
+
+
 def test_register__ready_registers_a_surface_directly__refused():
     class SneakyCapability(Capability):
         key = "sneaky"

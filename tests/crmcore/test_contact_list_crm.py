@@ -158,7 +158,116 @@ def test_bulk_assign__team_of_another_workspace__400(logged_in_client, contacts,
 def test_contact_list__sorted__query_count(
     logged_in_client, contacts, core_only, django_assert_num_queries
 ):
-    # session, user, workspace, teams, owners, the page of contacts, the
-    # workspace's users (the bulk bar's owner choices)
-    with django_assert_num_queries(7):
+    # session, user, workspace, teams, owners, the page of contacts, the user's
+    # saved filters, the open campaigns and the workspace's users (the bulk
+    # bar's choices)
+    with django_assert_num_queries(9):
         logged_in_client.get(reverse("contact-list"), {"sort": "-company"})
+
+
+# Add to campaign --------------------------------------------------------------
+
+
+def test_bulk_add_to_campaign__ids_in_audience_audited_and_told(
+    logged_in_client, contacts, workspace
+):
+    campaign = factories.CampaignFactory(workspace=workspace, status="draft", name="Spring")
+
+    response = logged_in_client.post(
+        reverse("contact-bulk"),
+        {
+            "action": "add_to_campaign",
+            "ids": [contacts[0].pk, contacts[1].pk],
+            "campaign": campaign.pk,
+        },
+        follow=True,
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.audience["contacts"] == sorted([contacts[0].pk, contacts[1].pk])
+    assert campaign.audience["lifecycle_stage"] == "customer"  # its filter kept
+    assert "Added 2 contacts to the campaign Spring." in response.content.decode()
+    entry = AuditEntry.objects.get(action="campaign_add")
+    assert entry.object_id == campaign.pk
+    assert sorted(entry.details["ids"]) == sorted([contacts[0].pk, contacts[1].pk])
+
+
+def test_bulk_add_to_campaign__again__only_new_ones_added(logged_in_client, contacts, workspace):
+    campaign = factories.CampaignFactory(workspace=workspace, status="draft", audience={})
+    data = {"action": "add_to_campaign", "campaign": campaign.pk}
+    logged_in_client.post(reverse("contact-bulk"), {**data, "ids": [contacts[0].pk]})
+
+    response = logged_in_client.post(
+        reverse("contact-bulk"), {**data, "ids": [contacts[0].pk, contacts[2].pk]}, follow=True
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.audience == {"contacts": sorted([contacts[0].pk, contacts[2].pk])}
+    assert "Added 1 contact to the campaign" in response.content.decode()
+    assert "1 was in it already." in response.content.decode()
+
+
+def test_bulk_add_to_campaign__approved__back_to_draft(logged_in_client, contacts, workspace):
+    campaign = factories.CampaignFactory(workspace=workspace, status="approved")
+
+    logged_in_client.post(
+        reverse("contact-bulk"),
+        {"action": "add_to_campaign", "ids": [contacts[0].pk], "campaign": campaign.pk},
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
+
+
+def test_bulk_add_to_campaign__sent_campaign__refused_with_message_and_unchanged(
+    logged_in_client, contacts, workspace
+):
+    campaign = factories.CampaignFactory(workspace=workspace, status="sent", audience={})
+
+    response = logged_in_client.post(
+        reverse("contact-bulk"),
+        {"action": "add_to_campaign", "ids": [contacts[0].pk], "campaign": campaign.pk},
+        follow=True,
+    )
+
+    campaign.refresh_from_db()
+    assert campaign.audience == {}
+    assert "A sent campaign cannot get new contacts." in response.content.decode()
+
+
+@pytest.mark.parametrize("campaign", ["", "0", "abc", "99999999", str(2**70)])
+def test_bulk_add_to_campaign__no_such_campaign__400(logged_in_client, contacts, campaign):
+    response = logged_in_client.post(
+        reverse("contact-bulk"),
+        {"action": "add_to_campaign", "ids": [contacts[0].pk], "campaign": campaign},
+    )
+
+    assert response.status_code == 400
+
+
+def test_bulk_add_to_campaign__campaign_of_another_workspace__400(
+    logged_in_client, contacts, sandbox
+):
+    foreign = factories.CampaignFactory(workspace=sandbox, status="draft", audience={})
+
+    response = logged_in_client.post(
+        reverse("contact-bulk"),
+        {"action": "add_to_campaign", "ids": [contacts[0].pk], "campaign": foreign.pk},
+    )
+
+    foreign.refresh_from_db()
+    assert response.status_code == 400
+    assert foreign.audience == {}
+
+
+def test_contact_list__open_campaigns__offered_in_the_bulk_bar(
+    logged_in_client, workspace, contacts
+):
+    factories.CampaignFactory(workspace=workspace, status="draft", name="Open one")
+    factories.CampaignFactory(workspace=workspace, status="sent", name="Done one")
+
+    page = logged_in_client.get(reverse("contact-list")).content.decode()
+
+    assert '<option value="add_to_campaign">' in page
+    assert ">Open one</option>" in page
+    assert ">Done one</option>" not in page

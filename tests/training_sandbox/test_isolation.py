@@ -9,18 +9,26 @@ API. And the other way: nobody sees sandbox rows from production.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 
 import pytest
 from django.apps import apps
+from django.core.files.base import ContentFile
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from rest_framework.test import APIClient
 
 from ai_features import services as ai_services
+from ai_features.capabilities.personalization import services as personalization
+from ai_features.capabilities.personalization.models import CampaignMessage
+from ai_features.capabilities.prediction import services as prediction
+from ai_features.capabilities.prediction.models import ContactNextNeeds, ContactScore
 from ai_features.registry import registry
 from crmcore import factories, selectors_duplicates, services_merge
 from crmcore import services as crm
-from crmcore.models import Campaign, Contact, Deal, Interaction, Workspace
+from crmcore.integrations import services as integrations
+from crmcore.models import Campaign, Contact, Deal, Interaction, Task, Workspace
 from tests.training_sandbox.lesson_answers import answer_right
 from training_sandbox import services
 from training_sandbox.lessons import lessons
@@ -122,6 +130,10 @@ def _do_every_lesson(sandbox: Workspace, trainee, capture) -> None:
     ai_services.suggestion_event_record(
         capability="prediction", action="shown", user=trainee, workspace=sandbox, obj=deal
     )
+    with capture(execute=True):
+        _next_needs_forecast_and_tasks(sandbox, trainee, deal)
+        _campaign_with_fallbacks_tested_and_sent(sandbox, trainee)
+        _import_through_a_mapping(sandbox, trainee)
     # The duplicates lesson: merge a pair the generator planted, taking the other's email
     pair = selectors_duplicates.contact_duplicate_suggestions(workspace=sandbox)[0]
     keep, other = selectors_duplicates.contact_pair_get(
@@ -131,6 +143,96 @@ def _do_every_lesson(sandbox: Workspace, trainee, capture) -> None:
     for lesson in lessons():
         outcome = answer_right(user=trainee, lesson=lesson.slug, workspace=sandbox)
         assert outcome.missing == [], lesson.slug
+
+
+def _next_needs_forecast_and_tasks(sandbox: Workspace, trainee, deal: Deal) -> None:
+    """The steps of the next-needs, win-forecast, tasks and rollout-evidence lessons."""
+    # A next need judged, and a task on a customer whose next needs hold a reorder
+    scored = ContactScore.objects.filter(workspace=sandbox).exclude(next_action={})
+    customer = scored.order_by("contact_id").first().contact
+    prediction.suggestion_feedback_record(
+        user=trainee, workspace=sandbox, contact=customer, kind="product", action="accepted"
+    )
+    reorder = next(
+        row.contact
+        for row in ContactNextNeeds.objects.filter(workspace=sandbox).order_by("contact_id")
+        if any(need["kind"] == "reorder" for need in row.needs)
+    )
+    today = timezone.localdate()
+    crm.task_create(
+        workspace=sandbox, owner=trainee, title="Reorder call", due_date=today, contact=reorder
+    )
+    # The next best action accepted with a reason: its task, ticked off; one from the timeline
+    prediction.suggestion_feedback_record(
+        user=trainee,
+        workspace=sandbox,
+        contact=customer,
+        kind="action",
+        action="accepted",
+        reason="Asked about renewal",
+    )
+    crm.task_set_done(task=Task.objects.get(workspace=sandbox, source="next_best_action"))
+    entry = Interaction.objects.in_workspace(sandbox).filter(contact=customer).first()
+    crm.task_create(
+        workspace=sandbox,
+        owner=trainee,
+        title=f"Follow up: {entry.subject}",
+        due_date=today,
+        contact=customer,
+        interaction=entry,
+        source=Task.Source.TIMELINE,
+    )
+    # An open deal's contact called, a deal of mine added, a deal won
+    crm.interaction_create(
+        workspace=sandbox, contact=deal.contact, channel="call", subject="Proposal", author=trainee
+    )
+    crm.deal_create(
+        workspace=sandbox,
+        name="Second site",
+        contact=deal.contact,
+        stage="qualified",
+        amount=12000,
+        expected_close=today + dt.timedelta(days=60),
+        owner=trainee,
+    )
+    crm.deal_stage_change(deal=deal, stage="won")
+
+
+def _campaign_with_fallbacks_tested_and_sent(sandbox: Workspace, trainee) -> None:
+    campaign = crm.campaign_create(
+        workspace=sandbox,
+        name="Back with news",
+        goal=Campaign.Goal.WIN_BACK,
+        audience={"lifecycle_stage": "churned"},
+        subject_template="{first_name}, we miss you",
+        body_template=(
+            "Hi {first_name},\n\n[Since your last order of {last_purchase}, we improved.] "
+            "{next_product|Our add-on} fits {company|your team}."
+        ),
+        created_by=trainee,
+    )
+    personalization.campaign_messages_build(campaign=campaign, user=trainee)
+    personalization.campaign_approve(campaign=campaign, user=trainee)
+    first = CampaignMessage.objects.filter(campaign=campaign).order_by("pk").first()
+    personalization.message_test_send(message=first, user=trainee)
+    personalization.campaign_send(campaign=campaign, user=trainee)
+
+
+def _import_through_a_mapping(sandbox: Workspace, trainee) -> None:
+    table = b"Customer ID,Name,E-mail\nN-1,Nina,nina@example.com\nN-2,Omar,not-an-email\n"
+    mapping = {"columns": {"Customer ID": "external_id", "Name": "first_name", "E-mail": "email"}}
+    for dry_run in (True, False):
+        integrations.import_run_create(
+            workspace=sandbox,
+            kind="contacts",
+            upload=ContentFile(table, name="old crm.csv"),
+            mapping=mapping,
+            dry_run=dry_run,
+            user=trainee,
+        )
+    integrations.import_mapping_save(
+        workspace=sandbox, name="Old CRM", kind="contacts", mapping=mapping, user=trainee
+    )
 
 
 @pytest.fixture
@@ -158,8 +260,15 @@ def _enter(client, trainee) -> Workspace:
 
 
 def test_isolation__every_lesson_and_ai_job_in_sandbox__production_unchanged(
-    production_data, workspace, user, trainee, django_capture_on_commit_callbacks
+    production_data,
+    workspace,
+    user,
+    trainee,
+    django_capture_on_commit_callbacks,
+    settings,
+    tmp_path,
 ):
+    settings.MEDIA_ROOT = tmp_path / "media"
     # Given production data, and what production looks like from its API
     api = APIClient()
     api.force_authenticate(user)
@@ -167,7 +276,9 @@ def test_isolation__every_lesson_and_ai_job_in_sandbox__production_unchanged(
     api_before = _api_answers(api)
 
     # When a trainee does every lesson and every AI job runs in their sandbox
+    # (its AI prepared first, as a trainee finds it, then every job again after the lessons)
     sandbox = services.sandbox_create(user=trainee, contacts=SANDBOX_CONTACTS, seed=9)
+    _run_every_ai_job(sandbox, trainee)
     _do_every_lesson(sandbox, trainee, django_capture_on_commit_callbacks)
     jobs = _run_every_ai_job(sandbox, trainee)
 

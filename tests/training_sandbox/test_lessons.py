@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from ai_features.models import SuggestionEvent
@@ -24,11 +25,54 @@ def _lesson(**check) -> dict:
     }
 
 
-def test_lessons__builtin__one_per_capability_and_crm_basics_first():
-    slugs = [lesson.slug for lesson in lessons()]
+BUILTIN = {
+    "crm-basics": None,
+    "crm-duplicates": None,
+    "prediction-basics": "prediction",
+    "prediction-next-needs": "prediction",
+    "prediction-win-forecast": "prediction",
+    "prediction-tasks": "prediction",
+    "personalization-basics": "personalization",
+    "personalization-campaign-send": "personalization",
+    "sentiment-basics": "sentiment",
+    "import-mapping": None,
+    "rollout-evidence": None,
+}
 
+
+def test_lessons__builtin__crm_basics_first_and_each_capability_basics_before_the_rest():
+    builtin = lessons()
+    slugs = [lesson.slug for lesson in builtin]
+
+    assert {lesson.slug: lesson.capability for lesson in builtin} == BUILTIN
     assert slugs[0] == "crm-basics"
-    assert sorted(slugs) == sorted(["crm-basics", "crm-duplicates", *(c.lesson for c in registry)])
+    for capability in registry:
+        own = [lesson.slug for lesson in builtin if lesson.capability == capability.key]
+        assert own[0] == capability.lesson, own
+        # A capability's lessons follow each other in the list
+        assert slugs[slugs.index(own[0]) : slugs.index(own[0]) + len(own)] == own
+    assert len({lesson.order for lesson in builtin}) == len(builtin), "two lessons share an order"
+
+
+@pytest.mark.parametrize("slug", sorted(BUILTIN))
+def test_lesson__builtin__steps_check_work_done_since_the_start_and_link_to_a_page(slug):
+    lesson = get_lesson(slug)
+
+    assert len(lesson.steps) >= 2
+    for step in lesson.steps:
+        assert step.check["since"] == "lesson_start", step.key
+        assert step.check.get("missing"), step.key
+        assert reverse(step.hint_url).startswith("/"), step.key
+
+
+@pytest.mark.parametrize("slug", sorted(BUILTIN))
+def test_lesson__builtin__two_or_three_questions_each_with_an_explanation(slug):
+    questions = get_lesson(slug).questions
+
+    assert 2 <= len(questions) <= 3
+    for question in questions:
+        assert len(question.choices) >= 2
+        assert len(question.explanation) > 40, question.key
 
 
 @pytest.mark.parametrize("key", ["prediction", "personalization", "sentiment"])

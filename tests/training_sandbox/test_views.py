@@ -129,9 +129,28 @@ def test_lesson_list__every_lesson_listed(logged_in_client):
         "crm-basics",
         "crm-duplicates",
         "prediction-basics",
+        "prediction-next-needs",
+        "prediction-win-forecast",
+        "prediction-tasks",
         "personalization-basics",
+        "personalization-campaign-send",
         "sentiment-basics",
+        "import-mapping",
+        "rollout-evidence",
     ]
+
+
+def test_lesson_list__capability_column__capability_title_or_crm(logged_in_client):
+    html = logged_in_client.get("/sandbox/lessons/").content.decode()
+
+    def capability_cell(slug: str) -> str:
+        row = html.split(f'data-lesson="{slug}"', 1)[1].split("</tr>", 1)[0]
+        return row.split('data-testid="lesson-capability">', 1)[1].split("</td>", 1)[0]
+
+    assert capability_cell("prediction-win-forecast") == "Prediction"
+    assert capability_cell("personalization-campaign-send") == "Personalization"
+    assert capability_cell("sentiment-basics") == "Sentiment"
+    assert capability_cell("import-mapping") == "CRM"
 
 
 # -- staff --------------------------------------------------------------------

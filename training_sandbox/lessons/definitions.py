@@ -86,6 +86,13 @@ class Lesson:
     def question(self, key: str) -> Question | None:
         return next((q for q in self.questions if q.key == key), None)
 
+    @property
+    def capability_title(self) -> str:
+        """The title of the capability taught ("Prediction"); empty for a CRM lesson."""
+        if self.capability and self.capability in registry:
+            return registry.get(self.capability).title
+        return ""
+
 
 def _require(data: dict, key: str, where: str) -> Any:
     value = data.get(key)

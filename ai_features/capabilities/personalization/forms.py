@@ -70,6 +70,9 @@ class CampaignBuilderForm(forms.Form):
         if "churn_band" not in self.fields and previous and previous.get("churn_band"):
             # Kept as it was for those who cannot see it (prediction off).
             data["churn_band"] = previous["churn_band"]
+        if previous and previous.get("contacts"):
+            # Added by hand from the contact list: kept as they are.
+            data["contacts"] = previous["contacts"]
         return {k: v for k, v in data.items() if v not in (None, "")}
 
 

@@ -32,7 +32,15 @@ from ai_features.facades import facade_for
 from ai_features.models import JobRun
 from crmcore.models import Campaign, Contact, Interaction, Order, Product, Team, Workspace
 
-AUDIENCE_KEYS = ("lifecycle_stage", "segment", "region", "team", "churn_band", "product")
+AUDIENCE_KEYS = (
+    "lifecycle_stage",
+    "segment",
+    "region",
+    "team",
+    "churn_band",
+    "product",
+    "contacts",
+)
 
 
 def campaign_get(*, workspace: Workspace, pk: int) -> Campaign:
@@ -63,9 +71,13 @@ def audience(*, workspace: Workspace, spec: dict, access: Access) -> Audience:
     """The contact ids a campaign's audience filter selects, by id (a lazy queryset).
 
     The churn-risk band needs prediction: where it is off for the user the
-    filter is not applied and listed as ignored.
+    filter is not applied and listed as ignored. Contacts added by hand
+    (``contacts``, ids) are in the audience besides those the filters select;
+    with no filter, they are the whole audience.
     """
     contacts = Contact.objects.in_workspace(workspace)
+    picked = [int(pk) for pk in spec.get("contacts") or () if str(pk).isdigit()]
+    filtered = any(spec.get(key) for key in AUDIENCE_KEYS if key != "contacts")
     ignored: list[str] = []
     for key in ("lifecycle_stage", "segment", "region"):
         if spec.get(key):
@@ -97,6 +109,9 @@ def audience(*, workspace: Workspace, spec: dict, access: Access) -> Audience:
                     else "Personalization is not enabled for you"
                 )
             )
+    if picked:
+        by_hand = Contact.objects.in_workspace(workspace).filter(pk__in=picked)
+        contacts = (contacts | by_hand) if filtered else by_hand
     return Audience(
         contact_ids=contacts.order_by("pk").values_list("pk", flat=True), ignored=tuple(ignored)
     )

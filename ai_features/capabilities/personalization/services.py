@@ -45,7 +45,10 @@ def audience_clean(*, workspace: Workspace, audience: dict[str, Any]) -> dict[st
         raise ValidationError({"audience": f"Unknown filter(s): {', '.join(sorted(unknown))}."})
     clean: dict[str, Any] = {}
     for key, value in audience.items():
-        if value in (None, ""):
+        if value in (None, "", []):
+            continue
+        if key == "contacts":
+            clean[key] = _picked_clean(workspace, value)
             continue
         if key in AUDIENCE_CHOICES and value not in AUDIENCE_CHOICES[key]:
             raise ValidationError({"audience": f"{key}: {value!r} is not a valid choice."})
@@ -61,6 +64,27 @@ def audience_clean(*, workspace: Workspace, audience: dict[str, Any]) -> dict[st
     if "product" in clean and clean["product"] not in {pk for pk, _ in choices["products"]}:
         raise ValidationError({"audience": "product: no such product in this workspace."})
     return clean
+
+
+def _picked_clean(workspace: Workspace, value: Any) -> list[int]:
+    """Hand-picked contacts: a list of ids of this workspace's contacts."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise ValidationError({"audience": "contacts: a list of contact ids is expected."})
+    if len(value) > crm.CAMPAIGN_PICKED_MAX:
+        raise ValidationError(
+            {"audience": f"contacts: at most {crm.CAMPAIGN_PICKED_MAX:,} hand-picked contacts."}
+        )
+    ids = sorted(set(value))
+    known = set(
+        Contact.objects.in_workspace(workspace)
+        .filter(pk__in=[v for v in ids if 0 < v < 2**63])
+        .values_list("pk", flat=True)
+    )
+    if len(known) != len(ids):
+        raise ValidationError({"audience": "contacts: no such contact in this workspace."})
+    return ids
 
 
 def _templates_check(subject_template: str, body_template: str) -> None:

@@ -1,5 +1,6 @@
 from ai_features.capabilities.prediction.api import provide_contact_fields, provide_deal_fields
 from ai_features.capabilities.prediction.panels import (
+    churn_column,
     contact_panel,
     deal_badge_provider,
     deal_panel,
@@ -44,6 +45,9 @@ class PredictionCapability(Capability):
 
     def deal_badges(self) -> list[extensions.DealBadgeProvider]:
         return [deal_badge_provider()]
+
+    def contact_columns(self) -> list[extensions.ContactColumn]:
+        return [churn_column()]
 
     def pages(self) -> list[extensions.PageUrls]:
         return [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import F, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
@@ -11,9 +12,21 @@ from ai_features.capabilities.prediction.deal_selectors import (
     win_band,
 )
 from ai_features.capabilities.prediction.explain import svg_chart
-from ai_features.capabilities.prediction.selectors import contact_next_needs, contact_prediction
+from ai_features.capabilities.prediction.models import ContactScore
+from ai_features.capabilities.prediction.selectors import (
+    contact_next_needs,
+    contact_prediction,
+    contact_scores_for,
+)
 from ai_features.metrics import Action, metric_record
-from crmcore.extensions import ContactPanel, DealBadge, DealBadgeProvider, DealPanel
+from crmcore.extensions import (
+    ContactColumn,
+    ContactPanel,
+    DealBadge,
+    DealBadgeProvider,
+    DealPanel,
+    ListCell,
+)
 
 
 def render_panel(request, contact) -> str | None:
@@ -88,3 +101,50 @@ def deal_panel() -> DealPanel:
 
 def deal_badge_provider() -> DealBadgeProvider:
     return DealBadgeProvider(key="prediction-win", label="Win", provide=deal_badges, order=20)
+
+
+CHURN_LEVELS = {"high": "bad", "medium": "warn", "low": "good"}
+
+
+def churn_cells(request, contacts) -> dict[int, ListCell]:
+    """Each scored contact's churn risk, for its row of the contact list (one query)."""
+    scores = contact_scores_for(workspace=request.workspace, contact_ids=[c.pk for c in contacts])
+    return {
+        pk: ListCell(
+            text=f"{round(100 * s.probability)}%",
+            title=f"{s.get_band_display()} churn risk",
+            level=CHURN_LEVELS.get(s.band, ""),
+        )
+        for pk, s in scores.items()
+    }
+
+
+def churn_filter(request, contacts, band: str):
+    """The contacts whose stored churn risk is in ``band`` (a subquery: no ids in Python)."""
+    scored = ContactScore.objects.filter(workspace=request.workspace, band=band)
+    return contacts.filter(pk__in=scored.values("contact_id"))
+
+
+def churn_sort(request, contacts, descending: bool):
+    """Contacts by stored churn risk, unscored ones last either way."""
+    risk = ContactScore.objects.filter(workspace=request.workspace, contact=OuterRef("pk"))
+    ordered = contacts.annotate(churn_probability=Subquery(risk.values("probability")[:1]))
+    key = F("churn_probability")
+    order = key.desc(nulls_last=True) if descending else key.asc(nulls_last=True)
+    return ordered.order_by(order, "pk")
+
+
+def churn_column() -> ContactColumn:
+    return ContactColumn(
+        key="churn_risk",
+        label="Churn risk",
+        provide=churn_cells,
+        filter_label="Churn risk",
+        filter_choices=tuple(
+            (value, f"{label} risk") for value, label in reversed(ContactScore.Band.choices)
+        ),
+        filter=churn_filter,
+        sort=churn_sort,
+        saved_filters=(("At-risk customers", "?stage=customer&churn_risk=high"),),
+        order=20,
+    )

@@ -123,6 +123,66 @@ def test_audience__filters__select_matching_contacts(workspace, customers, team)
     assert ids({"lifecycle_stage": "lead"}) == []
 
 
+def test_audience__contacts_added_by_hand__with_and_without_filters(workspace, customers):
+    ada, ben = customers
+    lead = factories.ContactFactory(workspace=workspace, lifecycle_stage="lead")
+    on = Access(personalization=True, prediction=True, sentiment=True)
+
+    def ids(spec):
+        return sorted(selectors.audience(workspace=workspace, spec=spec, access=on).contact_ids)
+
+    # alone: exactly those; with filters: besides whoever the filters select
+    assert ids({"contacts": [lead.pk]}) == [lead.pk]
+    assert ids({"lifecycle_stage": "customer", "contacts": [lead.pk]}) == sorted(
+        [ada.pk, ben.pk, lead.pk]
+    )
+    assert ids({"lifecycle_stage": "lead", "contacts": [ada.pk]}) == sorted([ada.pk, lead.pk])
+
+
+def test_audience__contacts_of_another_workspace_in_the_list__never_selected(
+    workspace, sandbox, customers
+):
+    foreign = factories.ContactFactory(workspace=sandbox)
+    on = Access(personalization=True, prediction=True, sentiment=True)
+
+    selected = selectors.audience(workspace=workspace, spec={"contacts": [foreign.pk]}, access=on)
+
+    assert list(selected.contact_ids) == []
+
+
+@pytest.mark.parametrize("value", ["1,2", [1, "2"], [True], {"a": 1}, [2**70]])
+def test_audience_clean__contacts_not_a_list_of_ids__rejected(workspace, value):
+    with pytest.raises(ValidationError, match="contacts"):
+        services.audience_clean(workspace=workspace, audience={"contacts": value})
+
+
+def test_audience_clean__contact_of_another_workspace__rejected(workspace, sandbox):
+    foreign = factories.ContactFactory(workspace=sandbox)
+
+    with pytest.raises(ValidationError, match="no such contact"):
+        services.audience_clean(workspace=workspace, audience={"contacts": [foreign.pk]})
+
+
+def test_builder_save__contacts_added_by_hand__kept(workspace, user, customers):
+    ada, _ = customers
+    campaign = factories.CampaignFactory(
+        workspace=workspace, audience={"lifecycle_stage": "customer", "contacts": [ada.pk]}
+    )
+
+    saved = services.campaign_builder_save(
+        workspace=workspace,
+        user=user,
+        name="Renamed",
+        goal="thank",
+        audience={"lifecycle_stage": "lead", "contacts": [ada.pk]},
+        subject_template="Hi {first_name}",
+        body_template="Thanks {first_name}",
+        campaign=campaign,
+    )
+
+    assert saved.audience == {"lifecycle_stage": "lead", "contacts": [ada.pk]}
+
+
 def test_audience__churn_band_prediction_off__not_applied_and_said(workspace, customers):
     ada, ben = customers
     access = Access(personalization=True, prediction=False, sentiment=True)
