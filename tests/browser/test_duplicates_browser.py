@@ -128,3 +128,46 @@ def test_duplicates_and_merge_pages__no_serious_or_critical_violations(
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         context.close()
+
+
+def test_duplicates_lesson__trainee_through_the_pages__passes(browser_page, live_server, login):
+    from training_sandbox import services as sandbox_services
+    from training_sandbox.lessons import get_lesson
+
+    page = browser_page
+    slug = "crm-duplicates"
+    trainee = factories.UserFactory(username="tess", password=PASSWORD)
+    sandbox = sandbox_services.sandbox_create(user=trainee, contacts=30)
+    login(page, live_server, "tess", PASSWORD)
+    page.goto(f"{live_server.url}/sandbox/")
+    page.click("[data-testid=enter-sandbox]")
+    page.wait_for_load_state()
+
+    # Start: nothing done yet
+    page.goto(f"{live_server.url}/sandbox/lessons/{slug}/")
+    page.click("[data-testid=lesson-start]")
+    page.click("[data-testid=lesson-check]")
+    expect(page.locator("[data-testid=step-missing]")).to_have_count(2)
+
+    # The lesson's link, a planted pair (the generated contacts belong to demo reps), a merge
+    page.get_by_role("link", name="Go there →").first.click()
+    page.wait_for_load_state()
+    assert page.url == f"{live_server.url}/contacts/duplicates/"
+    page.locator("[data-testid=review-merge]").first.click()
+    page.wait_for_load_state()
+    page.locator("[data-field=email] label.merge-option").nth(1).click()
+    page.locator("[data-testid=merge-confirm]").check()
+    page.locator("[data-testid=merge-submit]").click()
+    page.wait_for_load_state()
+    expect(page.locator(".messages")).to_contain_text("Taken from #")
+
+    # Check, answer, passed
+    page.goto(f"{live_server.url}/sandbox/lessons/{slug}/")
+    page.click("[data-testid=lesson-check]")
+    expect(page.locator("[data-testid=step-done]")).to_have_count(2)
+    for question in get_lesson(slug).questions:
+        page.check(f"fieldset[data-question={question.key}] input[value='{question.answer}']")
+    page.click("[data-testid=lesson-answer]")
+    expect(page.locator("[data-testid=lesson-status]")).to_contain_text("Passed")
+    entry = AuditEntry.objects.get(workspace=sandbox, action="merge")
+    assert entry.actor == trainee
