@@ -352,6 +352,13 @@ def test_duplicates_page__query_count_pinned(
     assert second.content.decode().count('data-testid="duplicate-pair"') == 5
 
 
+def test_duplicates_and_merge_pages__contacts_is_the_current_section(logged_in_client, pair):
+    keep, other = pair
+    for url in (reverse("contact-duplicates"), reverse("contact-merge", args=[keep.pk, other.pk])):
+        html = logged_in_client.get(url).content.decode()
+        assert f'<a href="{reverse("contact-list")}" aria-current="page">Contacts</a>' in html
+
+
 def test_duplicates_page__other_workspace_pairs_hidden(logged_in_client, sandbox):
     make(sandbox, phone="555 123 999")
     make(sandbox, phone="555-123-999")
