@@ -391,3 +391,29 @@ def test_generate__campaigns__drafts_only_none_sent_without_messages(workspace):
     statuses = dict(Campaign.objects.in_workspace(workspace).values_list("name", "status"))
     assert statuses["Thank you, Enterprise customers"] == "draft"
     assert set(statuses.values()) == {"draft"}
+
+
+def test_generate__planted_duplicates__found_by_the_duplicates_finder(workspace):
+    from crmcore.selectors_duplicates import contact_duplicate_suggestions
+
+    generate_workspace_data(workspace=workspace, contacts=300, seed=7, now=NOW)
+    contacts = Contact.objects.in_workspace(workspace).select_related("account")
+    by_pk = {c.pk: c for c in contacts}
+    copies = [c for c in contacts if c.phone.startswith("(555) ")]
+    found = {
+        s.second_id: (by_pk[s.first_id], s.reasons)
+        for s in contact_duplicate_suggestions(workspace=workspace)
+    }
+    assert len(copies) == 2
+    for copy in copies:
+        original, reasons = found[copy.pk]
+        assert (original.full_name, original.account_id) == (copy.full_name, copy.account_id)
+        assert original.email != copy.email
+        assert reasons == ("Same phone", f"Similar name at {copy.account.name}")
+
+
+def test_generate__two_contacts__already_one_duplicate(workspace):
+    from crmcore.selectors_duplicates import contact_duplicate_suggestions
+
+    generate_workspace_data(workspace=workspace, contacts=2, seed=3, now=NOW)
+    assert len(contact_duplicate_suggestions(workspace=workspace)) == 1

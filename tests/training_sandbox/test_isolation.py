@@ -25,7 +25,7 @@ from ai_features.capabilities.personalization.models import CampaignMessage
 from ai_features.capabilities.prediction import services as prediction
 from ai_features.capabilities.prediction.models import ContactNextNeeds, ContactScore
 from ai_features.registry import registry
-from crmcore import factories
+from crmcore import factories, selectors_duplicates, services_merge
 from crmcore import services as crm
 from crmcore.integrations import services as integrations
 from crmcore.models import Campaign, Contact, Deal, Interaction, Task, Workspace
@@ -134,6 +134,12 @@ def _do_every_lesson(sandbox: Workspace, trainee, capture) -> None:
         _next_needs_forecast_and_tasks(sandbox, trainee, deal)
         _campaign_with_fallbacks_tested_and_sent(sandbox, trainee)
         _import_through_a_mapping(sandbox, trainee)
+    # The duplicates lesson: merge a pair the generator planted, taking the other's email
+    pair = selectors_duplicates.contact_duplicate_suggestions(workspace=sandbox)[0]
+    keep, other = selectors_duplicates.contact_pair_get(
+        workspace=sandbox, keep_pk=pair.first_id, other_pk=pair.second_id
+    )
+    services_merge.contact_merge(keep=keep, other=other, choices={"email": "other"}, actor=trainee)
     for lesson in lessons():
         outcome = answer_right(user=trainee, lesson=lesson.slug, workspace=sandbox)
         assert outcome.missing == [], lesson.slug

@@ -27,6 +27,7 @@ def _lesson(**check) -> dict:
 
 BUILTIN = {
     "crm-basics": None,
+    "crm-duplicates": None,
     "prediction-basics": "prediction",
     "prediction-next-needs": "prediction",
     "prediction-win-forecast": "prediction",

@@ -127,6 +127,7 @@ def test_lesson_list__every_lesson_listed(logged_in_client):
 
     assert [s.lesson.slug for s in response.context["statuses"]] == [
         "crm-basics",
+        "crm-duplicates",
         "prediction-basics",
         "prediction-next-needs",
         "prediction-win-forecast",

@@ -42,6 +42,11 @@ capabilities learn, and what lessons ask trainees to find):
   and out (outbound ones are authored by the contact's owner).
 * Deals: most contacts have a deal with a stage history whose outcome follows
   engagement, stalls, discounts, size and the owner (``generator.deals``).
+* Duplicates: one contact in 150 (the first drawn at an account that has a
+  contact already, from indices 1, 151, ...) is that contact entered again:
+  same name and account, the same phone written another way, another email
+  (``story.DUPLICATE_EVERY``). A sandbox has one to find and merge from its
+  first few contacts.
 * Leads: about 15% of contacts, recent, with prospecting interactions, at
   most one trial order, and most of the open deals.
 

@@ -44,6 +44,10 @@ NAME_POOL = 400
 CHURN_THRESHOLD = 0.86
 CHURN_NOISE = 1.0
 SEGMENT_RISK = {"SMB": 0.25, "Mid-market": 0.0, "Enterprise": -0.25}
+#: From the contacts at indices 1, 151, 301..., the next one drawn at an account
+#: that already has a contact is that contact entered twice: the same name and
+#: phone (written another way), another email (what the Duplicates page finds).
+DUPLICATE_EVERY = 150
 LEAD_SOURCES = ("website", "webinar", "referral", "trade fair", "partner")
 
 _fakers: dict[str, faker.Faker] = {}
@@ -117,6 +121,9 @@ class Story:
             for model in (Account, Contact, Order, OrderLine, Interaction, Deal)
         }
         self.order_seq = 0
+        #: The latest contact of each account, and how many duplicates are still to plant.
+        self.latest_at_account: dict[Any, Contact] = {}
+        self.duplicates_due = 0
 
     # -- names
     def names(self, locale: str) -> tuple[list[str], list[str]]:
@@ -172,6 +179,14 @@ class Story:
         region = account.region
         firsts, lasts = self.names(rng.choice(catalogue.LOCALES[region]))
         first, last = rng.choice(firsts), rng.choice(lasts)
+        # A planted duplicate takes the name and phone of the account's latest
+        # contact; every random draw still happens, so the rest is unchanged.
+        if index % DUPLICATE_EVERY == 1:
+            self.duplicates_due += 1
+        source = self.latest_at_account.get(account.pk) if self.duplicates_due else None
+        if source is not None:
+            self.duplicates_due -= 1
+            first, last = source.first_name, source.last_name
         email = f"{_ascii(first)}.{_ascii(last)}@{account.domain}"
         if email in self.emails:
             email = f"{_ascii(first)}.{_ascii(last)}{index + 1}@{account.domain}"
@@ -184,12 +199,15 @@ class Story:
             owner = self.users["alice"] if rng.random() < 0.7 else self.users["dave"]
         else:
             team, owner = self.teams["AMER Sales"], self.users["bob"]
+        phone = f"+1555{rng.randrange(10**7):07d}"
+        if source is not None:
+            phone = f"(555) {source.phone[5:8]}-{source.phone[8:]}"
         contact = self.new[Contact](
             workspace_id=self.workspace_id,
             first_name=first,
             last_name=last,
             email=email,
-            phone=f"+1555{rng.randrange(10**7):07d}",
+            phone=phone,
             account_id=account.pk,
             owner_id=owner.pk,
             team_id=team.pk,
@@ -198,6 +216,7 @@ class Story:
             external_id=f"CRM-{index + 1:06d}",
         )
         chunk.contacts.append(contact)
+        self.latest_at_account[account.pk] = contact
         ctx = {"first": first, "owner": owner.first_name, "company": account.name}
         if rng.random() < LEAD_SHARE:
             self._lead(contact, segment, ctx, chunk, totals)
