@@ -686,7 +686,7 @@ def may_change(user: Any, obj: Any, *, workspace: Workspace | None = None) -> bo
     if user.is_staff:
         return True
     if workspace is not None and owns_sandbox(user, workspace):
-        return obj.workspace_id == workspace.pk
+        return bool(obj.workspace_id == workspace.pk)
     field = owner_field_of(obj)
     if field is None:
         return True

@@ -202,7 +202,8 @@ def contact_duplicate_reasons(*, first: Contact, second: Contact) -> tuple[str, 
             normalise_name(second.first_name, second.last_name),
         )
     ):
-        found.append(f"Similar name at {first.account.name}")
+        account = first.account
+        found.append(f"Similar name at {account.name if account is not None else 'one account'}")
     return tuple(found)
 
 

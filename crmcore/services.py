@@ -1153,7 +1153,7 @@ def saved_filter_save(*, workspace: Workspace, owner: User, name: str, query: st
     if not query or len(query) > 500:
         raise ValidationError({"query": "Choose a filter to save (at most 500 characters)."})
     with transaction.atomic():
-        existing = (
+        existing: SavedFilter | None = (
             SavedFilter.objects.in_workspace(workspace)
             .select_for_update()
             .filter(owner=owner, name=name)
@@ -1168,7 +1168,10 @@ def saved_filter_save(*, workspace: Workspace, owner: User, name: str, query: st
             raise ValidationError(
                 {"name": f"You have {SAVED_FILTERS_MAX} saved filters: delete one first."}
             )
-        return SavedFilter.objects.create(workspace=workspace, owner=owner, name=name, query=query)
+        saved: SavedFilter = SavedFilter.objects.create(
+            workspace=workspace, owner=owner, name=name, query=query
+        )
+        return saved
 
 
 def saved_filter_delete(*, workspace: Workspace, owner: User, pk: int) -> bool:

@@ -50,13 +50,14 @@ class ContactDuplicatesView(LoginRequiredMixin, TemplateView):
     template_name = "crmcore/contact_duplicates.html"
 
     def get_context_data(self, **kwargs):
-        number = page_number(self.request.GET.get("page"))
+        request: Any = self.request  # the workspace middleware adds ``workspace``
+        number = page_number(request.GET.get("page"))
         pairs, has_next = selectors_duplicates.contact_duplicates_slice(
-            workspace=self.request.workspace,
+            workspace=request.workspace,
             offset=(number - 1) * DUPLICATES_PER_PAGE,
             limit=DUPLICATES_PER_PAGE,
         )
-        user, workspace = self.request.user, self.request.workspace
+        user, workspace = request.user, request.workspace
         rows = [
             {
                 "pair": pair,

@@ -26,7 +26,8 @@ def list_query(request, params: QueryDict) -> str:
     """``params`` as a query string with only the contact list's own parameters,
     empty values dropped, in a fixed order (so one filter is one string)."""
     keys = [*LIST_PARAMETERS, *(c.key for c in extensions.contact_columns_for(request))]
-    return urlencode([(key, params[key].strip()) for key in keys if params.get(key, "").strip()])
+    values = [(key, str(params.get(key, "")).strip()) for key in keys]
+    return urlencode([(key, value) for key, value in values if value])
 
 
 class SavedFilterForm(forms.Form):
