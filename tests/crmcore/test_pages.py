@@ -316,7 +316,7 @@ def test_contact_list__odd_page_numbers__first_page_or_empty(
 
 @pytest.mark.parametrize(
     ("filters", "queries"),
-    [({}, 4), ({"q": "a", "stage": "customer"}, 5), ({"q": "ann AN"}, 6)],
+    [({}, 6), ({"q": "a", "stage": "customer"}, 7), ({"q": "ann AN"}, 8)],
 )
 def test_contact_list__50_contacts__fixed_query_count(
     logged_in_client, workspace, user, team, core_only, django_assert_num_queries, filters, queries
@@ -324,7 +324,8 @@ def test_contact_list__50_contacts__fixed_query_count(
     for _ in range(50):
         factories.ContactFactory(workspace=workspace, first_name="Ann", owner=user, team=team)
     # teams, owners, the accounts matching each word, page (no count of the whole
-    # list), the workspace's users (the bulk bar's owner choices)
+    # list), the user's saved filters, the open campaigns and the workspace's
+    # users (the bulk bar's choices)
     with django_assert_num_queries(REQUEST_QUERIES + queries):
         response = logged_in_client.get(reverse("contact-list"), filters)
     assert len(response.context["page"].object_list) == 50
