@@ -903,8 +903,8 @@ def campaign_contacts_add(
             f"A {campaign.get_status_display().lower()} campaign cannot get new contacts."
         )
     audience = dict(campaign.audience or {})
-    picked = [int(pk) for pk in audience.get("contacts") or []]
-    new = [c.pk for c in contacts if c.workspace_id == workspace.pk and c.pk not in set(picked)]
+    picked = {int(pk) for pk in audience.get("contacts") or []}
+    new = [c.pk for c in contacts if c.workspace_id == workspace.pk and c.pk not in picked]
     if not new:
         return 0
     if len(picked) + len(new) > CAMPAIGN_PICKED_MAX:
@@ -912,7 +912,7 @@ def campaign_contacts_add(
             f"A campaign holds at most {CAMPAIGN_PICKED_MAX:,} hand-picked contacts "
             f"({len(picked):,} already)."
         )
-    audience["contacts"] = sorted({*picked, *new})
+    audience["contacts"] = sorted(picked | set(new))
     fields = ["audience", "updated_at"]
     campaign.audience = audience
     if campaign.status == Campaign.Status.APPROVED:

@@ -29,6 +29,7 @@ from django.db import models, transaction
 
 from crmcore.events import emit_on_commit
 from crmcore.models import AuditEntry, Contact
+from crmcore.selectors_duplicates import contact_duplicate_suggestions_forget
 from crmcore.services import _save_contact, _validate, audit_record, contact_payload
 
 if TYPE_CHECKING:
@@ -206,6 +207,8 @@ def contact_merge(
     for flag in STRICTER_FLAGS:
         values[flag] = getattr(keep, flag) or getattr(other, flag)
 
+    workspace_id = keep.workspace_id
+    transaction.on_commit(lambda: contact_duplicate_suggestions_forget(workspace_id))
     keep_label, other_label = keep.full_name, other.full_name
     keep_pk, other_pk = keep.pk, other.pk
     moved, dropped = _move_related(keep, other)

@@ -171,6 +171,31 @@ def test_duplicates_slice__two_queries__contacts_loaded(workspace, django_assert
     assert len(names) == 2 and more is True
 
 
+def test_duplicates_slice__cached__one_query_and_forgotten_after_a_merge(
+    workspace, user, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    a = make(workspace, phone="555 666 001")
+    b = make(workspace, phone="555-666-001")
+    c = make(workspace, phone="555.666.001")
+    a_pk = a.pk
+    selectors_duplicates.contact_duplicates_slice(workspace=workspace, offset=0, limit=10)
+
+    # cached: only the page's contacts are read
+    with django_assert_num_queries(1):
+        cached, _ = selectors_duplicates.contact_duplicates_slice(
+            workspace=workspace, offset=0, limit=10
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services_merge.contact_merge(keep=b, other=a, actor=user)
+    after, _ = selectors_duplicates.contact_duplicates_slice(
+        workspace=workspace, offset=0, limit=10
+    )
+
+    assert {(p.first.pk, p.second.pk) for p in cached} == {(a_pk, b.pk), (a_pk, c.pk)}
+    # a was the group's oldest: once it is gone, b and c are a pair, found anew
+    assert [(p.first.pk, p.second.pk) for p in after] == [(b.pk, c.pk)]
+
+
 # Merge service ----------------------------------------------------------------------
 
 
